@@ -1,0 +1,171 @@
+//! The configuration of a compute system (`HcsCreateComputeSystem`).
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::json::is_zero;
+
+/// A read-only image layer of a container.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Layer {
+    /// The layer's GUID, as `NameToGuid` derives it from the folder name.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The layer folder on the host.
+    #[serde(rename = "Path")]
+    pub path: String,
+}
+
+/// A host directory mapped into the container. Every field is always sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct MappedDir {
+    pub host_path: String,
+    pub container_path: String,
+    pub read_only: bool,
+    pub bandwidth_maximum: u64,
+    #[serde(rename = "IOPSMaximum")]
+    pub iops_maximum: u64,
+}
+
+/// A host named pipe mapped into the container as `\\.\pipe\<name>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct MappedPipe {
+    pub host_path: String,
+    pub container_pipe_name: String,
+}
+
+/// Hyper-V settings: where the utility VM image (or Linux kernel) lives.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct HvRuntime {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub image_path: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skip_template: bool,
+    /// File under `image_path` holding the initrd of a Linux utility VM.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub linux_initrd_file: String,
+    /// File under `image_path` holding the kernel of a Linux utility VM.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub linux_kernel_file: String,
+    /// Extra kernel command line for a Linux utility VM in initrd mode.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub linux_boot_parameters: String,
+    /// `"Vhd"` for a Linux utility VM booting from a VHD.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub boot_source: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub writable_boot_source: bool,
+}
+
+/// A virtual disk attached to the container (or its utility VM) at start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct MappedVirtualDisk {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub host_path: String,
+    pub container_path: String,
+    #[serde(rename = "CreateInUtilityVM", skip_serializing_if = "is_zero")]
+    pub create_in_utility_vm: bool,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub read_only: bool,
+    /// `""`, `"Disabled"`, `"Enabled"`, `"Private"` or `"PrivateAllowSharing"`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cache: String,
+    /// hcsshim's tag for this field is malformed (`omitempty:`), so Go
+    /// always sends it.
+    pub attach_only: bool,
+}
+
+/// The document passed to `HcsCreateComputeSystem` (schema v1).
+///
+/// Field order, names and which fields are omitted when empty are those of
+/// hcsshim v0.6.3; see `docs/ARCHITECTURE.md` for the rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    /// `"Container"` (the seed's `createWindows`) or `"container"` (LCOW).
+    pub system_type: String,
+    /// The container id.
+    pub name: String,
+    /// Which management stack created the system.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+    /// Scratch volume of a Windows Server container, `\\?\Volume{GUID}`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub volume_path: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ignore_flushes_during_boot: bool,
+    /// The container's own (writable) layer folder.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub layer_folder_path: String,
+    /// Read-only layers, top-most first. Sent as `null` when empty.
+    #[serde(serialize_with = "nil_if_empty")]
+    pub layers: Vec<Layer>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub credentials: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub processor_count: u32,
+    /// Relative CPU weight, 1 to 10000; 0 means the default.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub processor_weight: u64,
+    /// Share of the host's processor cycles, in hundredths of a percent.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub processor_maximum: i64,
+    #[serde(rename = "StorageIOPSMaximum", skip_serializing_if = "is_zero")]
+    pub storage_iops_maximum: u64,
+    /// Bytes per second.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub storage_bandwidth_maximum: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub storage_sandbox_size: u64,
+    #[serde(rename = "MemoryMaximumInMB", skip_serializing_if = "is_zero")]
+    pub memory_maximum_in_mb: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub host_name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mapped_directories: Vec<MappedDir>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mapped_pipes: Vec<MappedPipe>,
+    /// True for a Hyper-V container. Always sent.
+    pub hv_partition: bool,
+    /// Id of the container whose network stack this one shares.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub network_shared_container_name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_list: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hv_runtime: Option<HvRuntime>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub servicing: bool,
+    #[serde(rename = "AllowUnqualifiedDNSQuery", skip_serializing_if = "is_zero")]
+    pub allow_unqualified_dns_query: bool,
+    /// Comma-separated DNS suffixes.
+    #[serde(rename = "DNSSearchList", skip_serializing_if = "String::is_empty")]
+    pub dns_search_list: String,
+    /// `"linux"` for Linux containers on Windows, otherwise empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub container_type: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub terminate_on_last_handle_closed: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mapped_virtual_disks: Vec<MappedVirtualDisk>,
+}
+
+/// Go writes a nil slice as `null`; an empty layer list is always nil there.
+fn nil_if_empty<S: Serializer, T: Serialize>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
+    if items.is_empty() {
+        s.serialize_none()
+    } else {
+        items.serialize(s)
+    }
+}
+
+impl ContainerConfig {
+    /// True for a Linux container on Windows (`ContainerType` `"linux"`).
+    pub fn is_lcow(&self) -> bool {
+        self.container_type.eq_ignore_ascii_case("linux")
+    }
+}

@@ -1,0 +1,36 @@
+//! The Host Compute Service (HCS) API as async Rust traits.
+//!
+//! [`ComputeService`] creates and finds [`ComputeSystem`]s, which run
+//! [`Process`]es. Two services implement the traits: Windows' own
+//! `vmcompute.dll`, and the Linux compute service (crate `hcs-linux`).
+//! Every error is an [`HcsError`] naming its subject and operation, and
+//! classified as hcsshim classifies them ([`is_pending`], [`is_not_exist`],
+//! ...).
+//!
+//! The traits are async so that one task, not one thread, waits on each of
+//! thousands of processes.
+
+pub mod cmdline;
+mod code;
+mod error;
+mod guid;
+mod process;
+mod service;
+mod system;
+
+use std::time::Duration;
+
+pub use code::ErrorCode;
+pub use error::{
+    innermost, is_already_closed, is_already_stopped, is_not_exist, is_not_supported, is_pending,
+    is_timeout, ErrorKind, HcsError, Result, Subject,
+};
+pub use guid::{Guid, ParseGuidError};
+pub use hcs_schema as schema;
+pub use process::{Process, Stdio, StdioHandle};
+pub use service::{Capabilities, ComputeService, HypervIsolation};
+pub use system::ComputeSystem;
+
+/// How long a call waits for its completion notification by default, as
+/// hcsshim does.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(4 * 60);
