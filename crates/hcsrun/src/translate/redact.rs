@@ -1,0 +1,88 @@
+//! What may be logged of a spec and a configuration: everything but
+//! credentials and environment values.
+
+use hcs_schema::ContainerConfig;
+use serde_json::Value;
+
+use super::spec::Spec;
+
+const REDACTED: &str = "[redacted]";
+
+/// The spec as JSON, with `windows.credentialSpec` and the values of
+/// `process.env` replaced.
+pub(crate) fn spec(spec: &Spec) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(spec.raw().get()) else {
+        return REDACTED.to_owned();
+    };
+    for (key, section) in value.as_object_mut().into_iter().flatten() {
+        if key.eq_ignore_ascii_case("windows") {
+            for (key, field) in section.as_object_mut().into_iter().flatten() {
+                if key.eq_ignore_ascii_case("credentialSpec") {
+                    *field = REDACTED.into();
+                }
+            }
+        } else if key.eq_ignore_ascii_case("process") {
+            for (key, field) in section.as_object_mut().into_iter().flatten() {
+                if key.eq_ignore_ascii_case("env") {
+                    redact_env(field);
+                }
+            }
+        }
+    }
+    value.to_string()
+}
+
+fn redact_env(env: &mut Value) {
+    match env {
+        Value::Array(entries) => {
+            for entry in entries {
+                *entry = match entry.as_str().and_then(|e| e.split_once('=')) {
+                    Some((name, _)) => format!("{name}={REDACTED}").into(),
+                    None => REDACTED.into(),
+                }
+            }
+        }
+        other => *other = REDACTED.into(),
+    }
+}
+
+/// The configuration as HCS will receive it, with `Credentials` replaced.
+pub(crate) fn config(config: &ContainerConfig) -> String {
+    let mut shown = config.clone();
+    if !shown.credentials.is_empty() {
+        shown.credentials = REDACTED.to_owned();
+    }
+    hcs_schema::to_string(&shown).unwrap_or_else(|e| format!("<unencodable: {e}>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_loses_credentials_and_environment_values() {
+        let s = Spec::from_json(
+            r#"{"process":{"env":["PASSWORD=hunter2","PATH=C:\\x","junk"],"cwd":"C:\\"},
+                "WINDOWS":{"CredentialSpec":"{\"secret\":\"gmsa\"}","layerFolders":["l"]}}"#,
+        )
+        .unwrap();
+        let shown = spec(&s);
+        for secret in ["hunter2", "gmsa", r"C:\\x"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains(r#""PASSWORD=[redacted]""#), "{shown}");
+        assert!(shown.contains(r#""layerFolders":["l"]"#), "{shown}");
+    }
+
+    #[test]
+    fn config_loses_credentials() {
+        let c = ContainerConfig {
+            name: "c1".into(),
+            credentials: "hunter2".into(),
+            ..Default::default()
+        };
+        let shown = config(&c);
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains(r#""Credentials":"[redacted]""#), "{shown}");
+    }
+}
