@@ -1,7 +1,13 @@
 //! `hcsrun`: the Windows container runtime of the Docker engine, in Rust,
 //! running for real on Linux too.
 
-use clap::Parser;
+mod cmd;
+mod logging;
+mod service;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
 
 /// Run containers through a Host Compute Service: Windows' own, or the Linux
 /// compute service.
@@ -9,19 +15,22 @@ use clap::Parser;
 #[command(name = "hcsrun", version, about)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<cmd::Command>,
 }
 
-#[derive(Debug, clap::Subcommand)]
-enum Command {}
-
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    logging::init();
     let cli = Cli::parse();
-    match cli.command {
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
+    let result = match cli.command {
+        Some(command) => command.run(),
+        None => Cli::command().print_help().map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the command, then each cause.
+            eprintln!("hcsrun: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,19 @@
+//! `hcsrun layer-id NAME`: the GUID a compute service gives a layer folder.
+
+use hcsrun::translate::layer_id;
+
+use crate::service::Service;
+
+/// Print the GUID the compute service assigns to a layer folder name.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A layer folder name, or a path whose last element (after `/` or `\`)
+    /// is one, as `translate` reads layer paths.
+    name: String,
+}
+
+pub fn run(args: Args, service: &Service) -> anyhow::Result<()> {
+    let guid = layer_id(&args.name, &|name| service.name_to_guid(name))?;
+    println!("{guid}");
+    Ok(())
+}
