@@ -3,17 +3,18 @@
 //! `createWindows`, `createLinux`, `start` and `AddProcess`).
 //!
 //! ```no_run
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use hcsrun::translate::{self, CreateOptions, HostFacts, Spec};
 //!
-//! let spec = Spec::load("bundle")?;
-//! let options = CreateOptions::from_json(r#"{"hyperv":{"is_hyperv":false}}"#)?;
-//! # let capabilities: hcs::Capabilities = unimplemented!();
-//! let host = HostFacts::new(&capabilities);
-//! let name_to_guid = |name: &str| -> hcs::Result<hcs::Guid> { unimplemented!() };
-//! let config = translate::container_config("c1", &spec, &options, &host, &name_to_guid)?;
-//! let init = translate::init_process_config("c1", &spec, &options)?;
-//! # Ok(()) }
+//! fn configs(service: &dyn hcs::ComputeService) -> Result<(), Box<dyn std::error::Error>> {
+//!     let spec = Spec::load("bundle")?;
+//!     let options = CreateOptions::from_json(r#"{"hyperv":{"is_hyperv":false}}"#)?;
+//!     let host = HostFacts::of_service(service);
+//!     let name_to_guid = |name: &str| service.name_to_guid(name);
+//!     let config = translate::container_config("c1", &spec, &options, &host, &name_to_guid)?;
+//!     let init = translate::init_process_config("c1", &spec, &options)?;
+//!     # let _ = (config, init);
+//!     Ok(())
+//! }
 //! ```
 //!
 //! The rules are DESIGN.md's translation contract; `docs/ARCHITECTURE.md`
