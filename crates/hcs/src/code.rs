@@ -36,14 +36,20 @@ codes! {
     FILE_NOT_FOUND = 0x2, "The system cannot find the file specified.";
     PATH_NOT_FOUND = 0x3, "The system cannot find the path specified.";
     ACCESS_IS_DENIED = 0x5, "Access is denied.";
+    NOT_ENOUGH_MEMORY = 0x8, "Not enough memory resources are available to process this command.";
     INVALID_DATA = 0xD, "The data is invalid.";
     NOT_SUPPORTED = 0x32, "The request is not supported.";
     INVALID_PARAMETER = 0x57, "The parameter is incorrect.";
+    DISK_FULL = 0x70, "There is not enough space on the disk.";
     PROC_NOT_FOUND = 0x7F, "The specified procedure could not be found.";
+    BUSY = 0xAA, "The requested resource is in use.";
+    ALREADY_EXISTS = 0xB7, "Cannot create a file when that file already exists.";
     BAD_EXE_FORMAT = 0xC1, "The executable is not a valid application for this OS platform.";
     DIRECTORY = 0x10B, "The directory name is invalid.";
     NOT_ENOUGH_QUOTA = 0x718, "Not enough quota is available to process this command.";
     ELEMENT_NOT_FOUND = 0x490, "Element not found.";
+    NONE_MAPPED = 0x534, "No mapping between account names and security IDs was done.";
+    INTERNAL_ERROR = 0x54F, "An internal error occurred.";
     /// `HCS_E_TERMINATED_DURING_START`
     TERMINATED_DURING_START = 0xC0370100, "The virtual machine or container exited unexpectedly while starting.";
     IMAGE_MISMATCH = 0xC0370101, "The container operating system does not match the host operating system.";
