@@ -1,0 +1,184 @@
+//! The resource fields of a configuration as cgroup limits.
+
+use hcs_schema::ContainerConfig;
+
+/// cgroup CPU bandwidth period, in microseconds.
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+/// Limits of one system, independent of the cgroup version.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Run on the first `n` CPUs of those the service may use
+    /// (`ProcessorCount`).
+    pub cpu_count: Option<u32>,
+    /// Relative CPU weight, 1 to 10000 (`ProcessorWeight`; the range is
+    /// cgroup v2's `cpu.weight`).
+    pub cpu_weight: Option<u64>,
+    /// CPU time per [`CPU_PERIOD_US`], in microseconds (`ProcessorMaximum`).
+    pub cpu_quota_us: Option<u64>,
+    /// `MemoryMaximumInMB`, in bytes; swap is not allowed beyond it.
+    pub memory_bytes: Option<u64>,
+    /// `StorageIOPSMaximum` and `StorageBandwidthMaximum` on one device.
+    pub io: Option<IoLimits>,
+}
+
+/// Storage limits, applied to reads and writes of one block device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoLimits {
+    pub device: (u32, u32),
+    pub iops: Option<u64>,
+    pub bytes_per_second: Option<u64>,
+}
+
+impl Limits {
+    /// The limits `config` asks for. `host_cpus` is the number of CPUs the
+    /// machine has (`ProcessorMaximum` is a share of all of them);
+    /// `io_device` is the block device storage limits apply to, if one is
+    /// known.
+    pub fn from_config(
+        config: &ContainerConfig,
+        host_cpus: u32,
+        io_device: Option<(u32, u32)>,
+    ) -> Self {
+        let positive = |v: u64| (v > 0).then_some(v);
+        let cpu_quota_us = (config.processor_maximum > 0).then(|| {
+            let share = config.processor_maximum.min(10_000) as u64;
+            (share * u64::from(host_cpus.max(1)) * CPU_PERIOD_US / 10_000).max(1_000)
+        });
+        let io = io_device.and_then(|device| {
+            let iops = positive(config.storage_iops_maximum);
+            let bytes_per_second = positive(config.storage_bandwidth_maximum);
+            (iops.is_some() || bytes_per_second.is_some()).then_some(IoLimits {
+                device,
+                iops,
+                bytes_per_second,
+            })
+        });
+        Self {
+            cpu_count: (config.processor_count > 0).then_some(config.processor_count),
+            cpu_weight: positive(config.processor_weight).map(|w| w.min(10_000)),
+            cpu_quota_us,
+            memory_bytes: (config.memory_maximum_in_mb > 0)
+                .then(|| config.memory_maximum_in_mb as u64 * 1024 * 1024),
+            io,
+        }
+    }
+
+    /// True if the configuration asks for storage limits.
+    pub fn wants_io(config: &ContainerConfig) -> bool {
+        config.storage_iops_maximum > 0 || config.storage_bandwidth_maximum > 0
+    }
+}
+
+/// cgroup v1 `cpu.shares` for a v2-style weight (the kernel's and runc's
+/// conversion, inverted: weight 1 → 2 shares, 10000 → 262144).
+pub fn weight_to_shares(weight: u64) -> u64 {
+    2 + (weight.clamp(1, 10_000) - 1) * 262_142 / 9_999
+}
+
+/// Parses a cpu list such as `0-3,5`.
+pub fn parse_cpu_list(text: &str) -> Vec<u32> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
+                    cpus.extend(a..=b);
+                }
+            }
+            None => cpus.extend(part.parse::<u32>().ok()),
+        }
+    }
+    cpus
+}
+
+/// The first `count` CPUs of `available`, as a cpu list.
+pub fn first_cpus(available: &str, count: u32) -> String {
+    parse_cpu_list(available)
+        .into_iter()
+        .take(count.max(1) as usize)
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resource_field_becomes_a_limit() {
+        let config = ContainerConfig {
+            processor_count: 1,
+            processor_weight: 300,
+            processor_maximum: 5000,
+            memory_maximum_in_mb: 256,
+            storage_iops_maximum: 100,
+            storage_bandwidth_maximum: 1 << 20,
+            ..Default::default()
+        };
+        let limits = Limits::from_config(&config, 2, Some((8, 0)));
+        assert_eq!(
+            limits,
+            Limits {
+                cpu_count: Some(1),
+                cpu_weight: Some(300),
+                // Half of two CPUs: one CPU's worth per period.
+                cpu_quota_us: Some(100_000),
+                memory_bytes: Some(256 << 20),
+                io: Some(IoLimits {
+                    device: (8, 0),
+                    iops: Some(100),
+                    bytes_per_second: Some(1 << 20),
+                }),
+            }
+        );
+    }
+
+    #[test]
+    fn zero_means_no_limit() {
+        let limits = Limits::from_config(&ContainerConfig::default(), 4, Some((8, 0)));
+        assert_eq!(limits, Limits::default());
+    }
+
+    #[test]
+    fn storage_limits_need_a_device() {
+        let config = ContainerConfig {
+            storage_iops_maximum: 100,
+            ..Default::default()
+        };
+        assert!(Limits::wants_io(&config));
+        assert_eq!(Limits::from_config(&config, 1, None).io, None);
+    }
+
+    #[test]
+    fn out_of_range_values_are_clamped() {
+        let config = ContainerConfig {
+            processor_weight: 20_000,
+            processor_maximum: 1,
+            ..Default::default()
+        };
+        let limits = Limits::from_config(&config, 1, None);
+        assert_eq!(limits.cpu_weight, Some(10_000));
+        assert_eq!(
+            limits.cpu_quota_us,
+            Some(1_000),
+            "the kernel's minimum quota"
+        );
+    }
+
+    #[test]
+    fn weights_convert_to_shares() {
+        assert_eq!(weight_to_shares(1), 2);
+        assert_eq!(weight_to_shares(10_000), 262_144);
+        assert_eq!(weight_to_shares(100), 2 + 99 * 262_142 / 9_999);
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,5\n"), [0, 1, 2, 3, 5]);
+        assert_eq!(parse_cpu_list(""), Vec::<u32>::new());
+        assert_eq!(first_cpus("2-5", 2), "2,3");
+        assert_eq!(first_cpus("0-1", 8), "0,1");
+    }
+}

@@ -1,0 +1,241 @@
+//! A system's cgroups: limits, freezing, statistics, its processes.
+//!
+//! Each system has `<parent>/<id>` in every hierarchy the service uses.
+//! Only the system's processes live there; the holder does not, so that
+//! pausing never freezes the service and its memory is not charged to the
+//! container.
+
+mod hierarchy;
+mod limits;
+mod v1;
+mod v2;
+
+use std::{
+    fs, io,
+    os::fd::OwnedFd,
+    path::{Path, PathBuf},
+    thread,
+    time::Duration,
+};
+
+pub use hierarchy::Hierarchies;
+pub use limits::Limits;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+
+/// Counters read from a system's cgroups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CgroupStats {
+    pub memory_usage: u64,
+    pub memory_peak: u64,
+    /// Anonymous memory: what the processes themselves own.
+    pub memory_private: u64,
+    pub cpu_total_ns: u64,
+    pub cpu_user_ns: u64,
+    pub cpu_kernel_ns: u64,
+    pub io_read_bytes: u64,
+    pub io_write_bytes: u64,
+    pub io_reads: u64,
+    pub io_writes: u64,
+}
+
+/// The cgroups of one system.
+#[derive(Clone, Debug)]
+pub struct Cgroup {
+    hierarchies: &'static Hierarchies,
+    /// `<mount>/<parent>` for each hierarchy used.
+    parents: Vec<PathBuf>,
+    /// `<mount>/<parent>/<name>`, in the same order.
+    dirs: Vec<PathBuf>,
+}
+
+impl Cgroup {
+    /// The cgroups of system `name` under `parent`; nothing is created.
+    pub fn new(parent: &str, name: &str) -> io::Result<Self> {
+        let hierarchies = Hierarchies::get()?;
+        let mounts: Vec<&Path> = match hierarchies {
+            Hierarchies::V1(mounts) => mounts.iter().map(|m| m.path.as_path()).collect(),
+            Hierarchies::V2(root) => vec![root.as_path()],
+        };
+        let parents: Vec<PathBuf> = mounts.iter().map(|m| m.join(parent)).collect();
+        let dirs = parents.iter().map(|p| p.join(name)).collect();
+        Ok(Self {
+            hierarchies,
+            parents,
+            dirs,
+        })
+    }
+
+    /// Creates the cgroups and applies `limits`.
+    pub fn create(&self, limits: &Limits) -> io::Result<()> {
+        match self.hierarchies {
+            Hierarchies::V1(_) => {
+                for (parent, dir) in self.parents.iter().zip(&self.dirs) {
+                    mkdir(parent)?;
+                    mkdir(dir)?;
+                }
+                if let Some(cpuset) = self.v1_dir("cpuset") {
+                    v1::init_cpuset(cpuset)?;
+                }
+                v1::apply(self, limits)
+            }
+            Hierarchies::V2(root) => {
+                v2::enable_controllers(root, &self.parents[0])?;
+                mkdir(&self.dirs[0])?;
+                v2::apply(&self.dirs[0], limits)
+            }
+        }
+    }
+
+    /// `cgroup.procs` of each cgroup, open for writing: a process joins the
+    /// system by writing `0` to each.
+    pub fn join_fds(&self) -> io::Result<Vec<OwnedFd>> {
+        self.dirs
+            .iter()
+            .map(|d| {
+                open(
+                    &d.join("cgroup.procs"),
+                    OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(io::Error::from)
+            })
+            .collect()
+    }
+
+    /// Freezes (`true`) or thaws the system's processes and waits until the
+    /// change has taken effect.
+    pub fn freeze(&self, frozen: bool) -> io::Result<()> {
+        match self.hierarchies {
+            Hierarchies::V1(_) => {
+                let dir = self.v1_dir("freezer").ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::Unsupported, "no freezer cgroup")
+                })?;
+                v1::freeze(dir, frozen)
+            }
+            Hierarchies::V2(_) => v2::freeze(&self.dirs[0], frozen),
+        }
+    }
+
+    /// True if the system's processes are frozen.
+    pub fn is_frozen(&self) -> io::Result<bool> {
+        match self.hierarchies {
+            Hierarchies::V1(_) => self.v1_dir("freezer").map_or(Ok(false), v1::is_frozen),
+            Hierarchies::V2(_) => v2::is_frozen(&self.dirs[0]),
+        }
+    }
+
+    /// Host pids of the system's processes.
+    pub fn pids(&self) -> io::Result<Vec<i32>> {
+        let dir = self.v1_dir("pids").unwrap_or(&self.dirs[0]);
+        let text = fs::read_to_string(dir.join("cgroup.procs"))?;
+        Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+    }
+
+    pub fn stats(&self) -> io::Result<CgroupStats> {
+        match self.hierarchies {
+            Hierarchies::V1(_) => v1::stats(self),
+            Hierarchies::V2(_) => v2::stats(&self.dirs[0]),
+        }
+    }
+
+    /// Removes the cgroups, waiting briefly for exiting processes to leave.
+    pub fn remove(&self) -> io::Result<()> {
+        for dir in &self.dirs {
+            remove_dir_retrying(|| fs::remove_dir(dir))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the empty cgroups under `parent` whose name `keep` rejects:
+    /// those of systems whose supervising process died before it could
+    /// remove them.
+    pub fn sweep(parent: &str, keep: impl Fn(&str) -> bool) {
+        let Ok(hierarchies) = Hierarchies::get() else {
+            return;
+        };
+        let mounts: Vec<&Path> = match hierarchies {
+            Hierarchies::V1(mounts) => mounts.iter().map(|m| m.path.as_path()).collect(),
+            Hierarchies::V2(root) => vec![root.as_path()],
+        };
+        for mount in mounts {
+            let Ok(entries) = fs::read_dir(mount.join(parent)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir && name.to_str().is_some_and(|n| !keep(n)) {
+                    // A cgroup with processes in it refuses: it is in use.
+                    let _ = fs::remove_dir(entry.path());
+                }
+            }
+        }
+    }
+
+    fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        let mount = self.hierarchies.v1_mount(controller)?;
+        self.dirs
+            .iter()
+            .find(|d| d.starts_with(mount))
+            .map(PathBuf::as_path)
+    }
+}
+
+/// Runs an rmdir until it stops failing with `EBUSY` (processes still
+/// leaving the cgroup), for up to about a second. A missing directory is
+/// already removed.
+pub fn remove_dir_retrying(mut rmdir: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+    let mut delay = Duration::from_micros(200);
+    for _ in 0..14 {
+        match rmdir() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                thread::sleep(delay);
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    rmdir()
+}
+
+fn mkdir(dir: &Path) -> io::Result<()> {
+    match fs::create_dir(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a control file, naming it in the error.
+fn write(dir: &Path, file: &str, value: impl AsRef<[u8]>) -> io::Result<()> {
+    let path = dir.join(file);
+    fs::write(&path, value)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+}
+
+/// Reads a control file holding one number.
+fn read_u64(dir: &Path, file: &str) -> io::Result<u64> {
+    let path = dir.join(file);
+    let text = fs::read_to_string(&path)?;
+    text.trim().parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: not a number", path.display()),
+        )
+    })
+}
+
+/// Reads `key value` lines (memory.stat, cpu.stat) into a lookup.
+fn read_keyed(dir: &Path, file: &str) -> io::Result<impl Fn(&str) -> u64> {
+    let text = fs::read_to_string(dir.join(file))?;
+    let pairs: Vec<(String, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_owned(), v.trim().parse().ok()?))
+        })
+        .collect();
+    Ok(move |key: &str| pairs.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v))
+}

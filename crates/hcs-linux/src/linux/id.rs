@@ -1,0 +1,63 @@
+//! Container ids become paths and cgroup names, so they are checked before
+//! anything is built from them.
+
+use hcs::{ErrorCode, ErrorKind, HcsError};
+
+/// The longest id accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Accepts 1 to 128 ASCII letters, digits, `-`, `_` and `.`, other than `.`
+/// and `..`.
+pub fn validate_id(id: &str, operation: &'static str) -> Result<(), HcsError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        return Ok(());
+    }
+    Err(HcsError::system(
+        id.escape_debug().to_string(),
+        operation,
+        ErrorKind::Code(ErrorCode::INVALID_PARAMETER),
+    )
+    .with_extra(format!(
+        "(invalid container id: use 1 to {MAX_ID_LEN} letters, digits, '-', '_' or '.', not '.' or '..')"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_docker_style_ids() {
+        for id in ["a", "5e0055c814a6", "my-app_1.2", &"x".repeat(MAX_ID_LEN)] {
+            validate_id(id, "Create").unwrap();
+        }
+    }
+
+    #[test]
+    fn refuses_anything_that_could_escape_a_path() {
+        for id in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "a\\b",
+            "a b",
+            "a\0b",
+            "é",
+            "a\nb",
+            &"x".repeat(MAX_ID_LEN + 1),
+        ] {
+            let err = validate_id(id, "Create").unwrap_err();
+            assert_eq!(err.code(), Some(ErrorCode::INVALID_PARAMETER), "{id:?}");
+            assert!(err.to_string().contains("invalid container id"));
+        }
+    }
+}

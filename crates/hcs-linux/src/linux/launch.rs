@@ -1,0 +1,235 @@
+//! Starting a system's holder in new namespaces.
+//!
+//! The holder must be pid 1 of a new pid namespace, which only `clone` can
+//! give a process, and this process is multithreaded (tokio). So, as
+//! `posix_spawn` does: `clone(CLONE_VM | CLONE_VFORK)` onto a small stack,
+//! where the child only makes system calls before `execve`, and this thread
+//! waits until it has. `CLONE_PIDFD` hands back a pidfd for reaping without
+//! a race against pid reuse.
+
+use std::{
+    ffi::{CStr, CString},
+    io,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    ptr,
+};
+
+use nix::sched::CloneFlags;
+
+use crate::protocol::BOOTSTRAP_FD;
+
+/// A launched holder.
+pub struct Launched {
+    /// Its pid in this process's pid namespace.
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+}
+
+/// Descriptors handed to the child are moved at least this high first, so
+/// that placing them at 0–3 cannot overwrite one another.
+const HIGH_FD: RawFd = 10;
+
+struct ChildArgs {
+    exe: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    boot: RawFd,
+    devnull: RawFd,
+    stderr: RawFd,
+    netns: RawFd,
+    /// Set by the child when it fails before `execve`.
+    errno: i32,
+}
+
+/// Starts `exe` in the namespaces of `flags`, with `boot` as fd 3, stdin and
+/// stdout on `/dev/null`, stderr on `stderr`, and, if `netns` is given, in
+/// that network namespace.
+pub fn launch(
+    exe: &CStr,
+    args: &[&str],
+    flags: CloneFlags,
+    boot: &OwnedFd,
+    stderr: Option<&OwnedFd>,
+    netns: Option<&OwnedFd>,
+) -> io::Result<Launched> {
+    let high = |fd: &OwnedFd| -> io::Result<OwnedFd> {
+        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own.
+        let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, HIGH_FD) };
+        if new < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(unsafe { OwnedFd::from_raw_fd(new) })
+    };
+    let devnull: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?
+        .into();
+    let devnull = high(&devnull)?;
+    let boot = high(boot)?;
+    let stderr = stderr.map(high).transpose()?;
+    let netns = netns.map(high).transpose()?;
+
+    let argv_c: Vec<CString> = args
+        .iter()
+        .map(|a| {
+            CString::new(*a)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in argument"))
+        })
+        .collect::<Result<_, _>>()?;
+    let argv: Vec<*const libc::c_char> = argv_c
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain([ptr::null()])
+        .collect();
+    let envp: Vec<*const libc::c_char> = [ptr::null()].into();
+    let mut child_args = ChildArgs {
+        exe: exe.as_ptr(),
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+        boot: boot.as_raw_fd(),
+        devnull: devnull.as_raw_fd(),
+        stderr: stderr.as_ref().unwrap_or(&devnull).as_raw_fd(),
+        netns: netns.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+        errno: 0,
+    };
+
+    let mut stack = vec![0u8; 64 * 1024];
+    // The stack grows down from its end, 16-byte aligned.
+    let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
+    let mut pidfd: RawFd = -1;
+    let clone_flags =
+        flags.bits() | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+
+    // No signal handler of this process may run on the child's stack; the
+    // child resets them before unblocking.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: plain signal-mask calls on locals; clone runs `child` on
+    // `stack`, which outlives the call because CLONE_VFORK suspends this
+    // thread until the child has exec'd or exited.
+    let pid = unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(
+            child,
+            top as *mut libc::c_void,
+            clone_flags,
+            (&mut child_args as *mut ChildArgs).cast(),
+            &mut pidfd as *mut RawFd,
+        );
+        let err = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut());
+        if pid < 0 {
+            return Err(err);
+        }
+        pid
+    };
+    // SAFETY: CLONE_PIDFD stored a new descriptor we own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    if child_args.errno != 0 {
+        // The child failed before execve and has exited: reap it.
+        let _ = reap(&pidfd);
+        return Err(io::Error::from_raw_os_error(child_args.errno));
+    }
+    Ok(Launched { pid, pidfd })
+}
+
+/// The cloned child. Only system calls from here to `execve`.
+extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's ChildArgs, alive while the parent waits
+    // (CLONE_VFORK); the calls below are async-signal-safe.
+    unsafe {
+        let a = &mut *(arg as *mut ChildArgs);
+        let fail = |a: &mut ChildArgs| -> libc::c_int {
+            a.errno = *libc::__errno_location();
+            if a.errno == 0 {
+                a.errno = libc::EINVAL;
+            }
+            127
+        };
+        // Signal dispositions are this child's own (no CLONE_SIGHAND):
+        // reset the caught ones, then unblock.
+        for sig in 1..libc::SIGRTMAX() {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, ptr::null(), &mut action) == 0
+                && action.sa_sigaction != libc::SIG_DFL
+                && action.sa_sigaction != libc::SIG_IGN
+            {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, ptr::null_mut());
+
+        if a.netns >= 0 && libc::setns(a.netns, libc::CLONE_NEWNET) != 0 {
+            return fail(a);
+        }
+        if libc::dup2(a.devnull, 0) < 0
+            || libc::dup2(a.devnull, 1) < 0
+            || libc::dup2(a.stderr, 2) < 0
+            || libc::dup2(a.boot, BOOTSTRAP_FD) < 0
+        {
+            return fail(a);
+        }
+        libc::execve(a.exe, a.argv, a.envp);
+        fail(a)
+    }
+}
+
+/// Reaps the process behind `pidfd`, returning its wait status.
+pub fn reap(pidfd: &OwnedFd) -> io::Result<ExitStatus> {
+    // SAFETY: waitid fills a local siginfo.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: after a successful waitid, si_code and si_status are set.
+    let (code, status) = unsafe { (info.si_code, info.si_status()) };
+    Ok(if code == libc::CLD_EXITED {
+        ExitStatus::Exited(status)
+    } else {
+        ExitStatus::Signaled(status)
+    })
+}
+
+/// How a holder ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// The holder exits 0 after cleaning up after itself.
+    pub fn cleaned_up(self) -> bool {
+        self == ExitStatus::Exited(0)
+    }
+}
+
+/// Sends `signal` to the process behind `pidfd`.
+pub fn signal(pidfd: &OwnedFd, signal: i32) -> io::Result<()> {
+    // SAFETY: pidfd_send_signal with no siginfo.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

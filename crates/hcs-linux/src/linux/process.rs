@@ -1,0 +1,212 @@
+//! A handle to a process in a system of the Linux compute service.
+
+use std::{
+    os::fd::OwnedFd,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use hcs::{ErrorCode, ErrorKind, HcsError, Process, Result, Stdio};
+use tokio::sync::watch;
+
+use crate::{
+    cgroup::Cgroup,
+    conn::{Connection, ProcessState},
+    errors::{answer, process_error},
+    protocol::{Op, Reply},
+};
+
+pub struct LinuxProcess {
+    system_id: String,
+    pid: u32,
+    conn: Arc<Connection>,
+    cgroup: Cgroup,
+    state: watch::Receiver<ProcessState>,
+    stdio: Mutex<Option<Stdio>>,
+    closed: watch::Sender<bool>,
+}
+
+impl LinuxProcess {
+    /// A handle from the holder's reply to a create or open request.
+    pub(crate) fn from_reply(
+        system_id: &str,
+        conn: &Arc<Connection>,
+        cgroup: &Cgroup,
+        (reply, fds): (Reply, Vec<OwnedFd>),
+        op: &'static str,
+    ) -> Result<Box<dyn Process>> {
+        let Reply::Process {
+            pid, stdio: layout, ..
+        } = reply
+        else {
+            return Err(HcsError::system(
+                system_id,
+                op,
+                ErrorKind::Code(ErrorCode::UNKNOWN_MESSAGE),
+            )
+            .with_extra("(the holder did not answer with a process)"));
+        };
+        if fds.len() != layout.count() {
+            return Err(process_error(
+                system_id,
+                pid,
+                op,
+                ErrorCode::PROTOCOL_ERROR,
+                "stdio handles missing",
+            ));
+        }
+        let mut fds = fds.into_iter();
+        let stdio = Stdio {
+            stdin: layout.stdin.then(|| fds.next()).flatten(),
+            stdout: layout.stdout.then(|| fds.next()).flatten(),
+            stderr: layout.stderr.then(|| fds.next()).flatten(),
+        };
+        Ok(Box::new(Self {
+            system_id: system_id.to_owned(),
+            pid,
+            state: conn.watch_process(pid),
+            conn: conn.clone(),
+            cgroup: cgroup.clone(),
+            stdio: Mutex::new(Some(stdio)),
+            closed: watch::Sender::new(false),
+        }))
+    }
+
+    fn check_open(&self, op: &'static str) -> Result<()> {
+        if *self.closed.borrow() {
+            return Err(HcsError::process(
+                &self.system_id,
+                self.pid,
+                op,
+                ErrorKind::AlreadyClosed,
+            ));
+        }
+        Ok(())
+    }
+
+    async fn request(&self, op: &'static str, request: Op) -> Result<Reply> {
+        self.check_open(op)?;
+        // The holder is frozen with the rest of a paused system.
+        if self.cgroup.is_frozen().unwrap_or(false) {
+            return Err(process_error(
+                &self.system_id,
+                self.pid,
+                op,
+                ErrorCode::INVALID_STATE,
+                "the system is paused",
+            ));
+        }
+        Ok(answer(
+            &self.system_id,
+            Some(self.pid),
+            op,
+            self.conn.request(request).await,
+        )?
+        .0)
+    }
+
+    fn lost(&self, op: &'static str) -> HcsError {
+        HcsError::process(&self.system_id, self.pid, op, ErrorKind::ServiceDisconnect)
+    }
+}
+
+#[async_trait]
+impl Process for LinuxProcess {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn system_id(&self) -> &str {
+        &self.system_id
+    }
+
+    async fn kill(&self) -> Result<()> {
+        self.request("Kill", Op::Kill { pid: self.pid })
+            .await
+            .map(drop)
+    }
+
+    async fn wait(&self) -> Result<()> {
+        self.check_open("Wait")?;
+        let mut state = self.state.clone();
+        let mut closed = self.closed.subscribe();
+        tokio::select! {
+            s = state.wait_for(|s| *s != ProcessState::Running) => match s.map(|s| *s) {
+                Ok(ProcessState::Exited(_)) => Ok(()),
+                _ => Err(self.lost("Wait")),
+            },
+            _ = closed.wait_for(|c| *c) => {
+                Err(HcsError::process(&self.system_id, self.pid, "Wait", ErrorKind::HandleClosed))
+            }
+        }
+    }
+
+    async fn wait_timeout(&self, timeout: Duration) -> Result<()> {
+        tokio::time::timeout(timeout, self.wait())
+            .await
+            .unwrap_or_else(|_| {
+                Err(HcsError::process(
+                    &self.system_id,
+                    self.pid,
+                    "WaitTimeout",
+                    ErrorKind::Timeout,
+                ))
+            })
+    }
+
+    async fn exit_code(&self) -> Result<u32> {
+        self.check_open("ExitCode")?;
+        match *self.state.borrow() {
+            ProcessState::Exited(code) => Ok(code),
+            ProcessState::Running => Err(HcsError::process(
+                &self.system_id,
+                self.pid,
+                "ExitCode",
+                ErrorKind::InvalidProcessState,
+            )),
+            ProcessState::Lost => Err(self.lost("ExitCode")),
+        }
+    }
+
+    async fn resize_console(&self, width: u16, height: u16) -> Result<()> {
+        let op = Op::ResizeConsole {
+            pid: self.pid,
+            width,
+            height,
+        };
+        self.request("ResizeConsole", op).await.map(drop)
+    }
+
+    fn take_stdio(&self) -> Result<Stdio> {
+        self.check_open("Stdio")?;
+        Ok(self.stdio.lock().unwrap().take().unwrap_or_default())
+    }
+
+    async fn close_stdin(&self) -> Result<()> {
+        self.check_open("CloseStdin")?;
+        // A pipe ends when its write end closes: ours, if not handed over.
+        if let Some(stdio) = self.stdio.lock().unwrap().as_mut() {
+            stdio.stdin = None;
+        }
+        self.request("CloseStdin", Op::CloseStdin { pid: self.pid })
+            .await
+            .map(drop)
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.check_open("Close")?;
+        self.closed.send_replace(true);
+        self.stdio.lock().unwrap().take();
+        self.conn.release_process(self.pid);
+        Ok(())
+    }
+}
+
+impl Drop for LinuxProcess {
+    fn drop(&mut self) {
+        if !*self.closed.borrow() {
+            self.conn.release_process(self.pid);
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The Linux compute service.
+
+use std::{
+    env, io,
+    os::{fd::OwnedFd, linux::fs::MetadataExt},
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::SystemTime,
+};
+
+use async_trait::async_trait;
+use hcs::{
+    Capabilities, ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result,
+};
+use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
+use nix::{
+    fcntl::{open, OFlag},
+    sys::stat::Mode,
+};
+
+use crate::{
+    cgroup::{Cgroup, Limits},
+    conn::Connection,
+    errors::{system_error, system_io_error},
+    id::validate_id,
+    state::{RuntimeDir, SystemRecord},
+    system::{connect_in, LinuxSystem},
+    validate::validate,
+};
+
+/// Where systems are recorded unless told otherwise.
+pub const DEFAULT_RUNTIME_DIR: &str = "/run/hcsrun";
+/// The cgroup (in each hierarchy) that systems' cgroups go under.
+pub const DEFAULT_CGROUP_PARENT: &str = "hcsrun";
+/// The holder's file name.
+pub const SHIM_NAME: &str = "hcsrun-shim";
+
+pub(crate) struct ServiceInner {
+    pub runtime: RuntimeDir,
+    pub shim: PathBuf,
+    pub cgroup_parent: String,
+    /// Where holders write their diagnostics, if anywhere.
+    pub shim_log: Option<PathBuf>,
+}
+
+/// The Linux compute service: runs HCS configurations with namespaces,
+/// overlayfs, bind mounts, cgroups and ptys. Cheap to clone.
+#[derive(Clone)]
+pub struct LinuxComputeService {
+    inner: Arc<ServiceInner>,
+}
+
+/// Settings of a [`LinuxComputeService`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    runtime_dir: Option<PathBuf>,
+    shim: Option<PathBuf>,
+    cgroup_parent: Option<String>,
+    shim_log: Option<PathBuf>,
+}
+
+impl Builder {
+    /// Where systems are recorded (default `/run/hcsrun`). Processes that
+    /// are to see each other's systems must agree on it.
+    pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.runtime_dir = Some(dir.into());
+        self
+    }
+
+    /// The `hcsrun-shim` executable (default: `$HCSRUN_SHIM`, then next to
+    /// this executable, then on `PATH`).
+    pub fn shim(mut self, path: impl Into<PathBuf>) -> Self {
+        self.shim = Some(path.into());
+        self
+    }
+
+    /// The parent cgroup name (default: the runtime directory's name,
+    /// `hcsrun` for the default directory).
+    pub fn cgroup_parent(mut self, name: impl Into<String>) -> Self {
+        self.cgroup_parent = Some(name.into());
+        self
+    }
+
+    /// A file holders append their diagnostics to (default: none, or
+    /// `$HCSRUN_SHIM_LOG`).
+    pub fn shim_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.shim_log = Some(path.into());
+        self
+    }
+
+    pub fn build(self) -> Result<LinuxComputeService> {
+        let runtime_dir = self
+            .runtime_dir
+            .unwrap_or_else(|| DEFAULT_RUNTIME_DIR.into());
+        // Each runtime directory gets its own cgroup parent, named after it,
+        // so that services with different directories never touch each
+        // other's cgroups.
+        let cgroup_parent = self.cgroup_parent.unwrap_or_else(|| {
+            runtime_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| validate_id(n, "Open").is_ok())
+                .unwrap_or(DEFAULT_CGROUP_PARENT)
+                .to_owned()
+        });
+        validate_id(&cgroup_parent, "Open")?;
+        let shim = match self.shim {
+            Some(path) => path,
+            None => find_shim().ok_or_else(|| {
+                HcsError::service(
+                    "Open",
+                    ErrorKind::Unavailable(format!(
+                        "{SHIM_NAME} was not found (looked at $HCSRUN_SHIM, next to {}, and on PATH); \
+                         build it with `cargo build -p hcs-linux` or set HCSRUN_SHIM",
+                        env::current_exe().map_or_else(|_| "this program".into(), |p| p.display().to_string())
+                    )),
+                )
+            })?,
+        };
+        Ok(LinuxComputeService {
+            inner: Arc::new(ServiceInner {
+                runtime: RuntimeDir::new(runtime_dir),
+                shim,
+                cgroup_parent,
+                shim_log: self
+                    .shim_log
+                    .or_else(|| env::var_os("HCSRUN_SHIM_LOG").map(PathBuf::from)),
+            }),
+        })
+    }
+}
+
+impl LinuxComputeService {
+    /// The service with default settings.
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The runtime directory in use.
+    pub fn runtime_dir(&self) -> &Path {
+        self.inner.runtime.root()
+    }
+
+    fn open_record(&self, id: &str, op: &'static str) -> Result<(SystemRecord, ContainerConfig)> {
+        validate_id(id, op)?;
+        let record = self.inner.runtime.read(id).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                system_error(id, op, ErrorCode::COMPUTE_SYSTEM_DOES_NOT_EXIST, "")
+            }
+            _ => system_io_error(id, op, "reading the system record", &e),
+        })?;
+        let config = record
+            .config()
+            .map_err(|e| system_io_error(id, op, "reading the system record", &e))?;
+        Ok((record, config))
+    }
+}
+
+/// The `hcsrun-shim` to use by default.
+fn find_shim() -> Option<PathBuf> {
+    if let Some(path) = env::var_os("HCSRUN_SHIM") {
+        return Some(path.into());
+    }
+    let exe = env::current_exe().ok()?;
+    let exe_dir = exe.parent()?;
+    // Beside this program, or one up from it (cargo puts test programs in
+    // target/<profile>/deps and binaries in target/<profile>).
+    let mut candidates: Vec<PathBuf> = [Some(exe_dir), exe_dir.parent()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(SHIM_NAME))
+        .collect();
+    if let Some(path) = env::var_os("PATH") {
+        candidates.extend(env::split_paths(&path).map(|d| d.join(SHIM_NAME)));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Connects to system `id`'s holder: `Err` if it is not running.
+pub(crate) fn connect(runtime: &RuntimeDir, id: &str) -> io::Result<OwnedFd> {
+    let dir = open(
+        &runtime.system_dir(id),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(connect_in(&dir)?)
+}
+
+/// The block device storage limits apply to: the one holding the scratch
+/// folder (or the top layer). `None`, with a warning, when that is not a
+/// block device (tmpfs, overlayfs).
+pub(crate) fn io_device(config: &ContainerConfig) -> Option<(u32, u32)> {
+    if !Limits::wants_io(config) {
+        return None;
+    }
+    let path = [&config.layer_folder_path]
+        .into_iter()
+        .chain(config.layers.first().map(|l| &l.path))
+        .find(|p| !p.is_empty())?;
+    let dev = std::fs::metadata(path).ok()?.st_dev();
+    let (major, minor) = (
+        nix::sys::stat::major(dev) as u32,
+        nix::sys::stat::minor(dev) as u32,
+    );
+    if major == 0 {
+        tracing::warn!(path = %path, "storage limits not applied: the scratch folder is not on a block device");
+        return None;
+    }
+    // Throttling applies to whole disks: a partition defers to its disk.
+    let sys = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
+    if sys.join("partition").exists() {
+        let disk = std::fs::read_to_string(sys.join("../dev")).ok()?;
+        let (ma, mi) = disk.trim().split_once(':')?;
+        return Some((ma.parse().ok()?, mi.parse().ok()?));
+    }
+    Some((major, minor))
+}
+
+#[async_trait]
+impl ComputeService for LinuxComputeService {
+    async fn create_system(
+        &self,
+        id: &str,
+        config: &ContainerConfig,
+    ) -> Result<Box<dyn ComputeSystem>> {
+        let op = "Create";
+        validate_id(id, op)?;
+        validate(id, config)?;
+        let document = hcs_schema::to_string(config)
+            .map_err(|e| system_error(id, op, ErrorCode::INVALID_JSON, e.to_string()))?;
+        let record = SystemRecord {
+            id: id.to_owned(),
+            runtime_id: uuid::Uuid::new_v4().to_string(),
+            created: Timestamp::now(),
+            cgroup_parent: self.inner.cgroup_parent.clone(),
+            config: document,
+        };
+        match self.inner.runtime.create(&record) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(system_error(id, op, ErrorCode::SYSTEM_ALREADY_EXISTS, ""));
+            }
+            Err(e) => return Err(system_io_error(id, op, "recording the system", &e)),
+        }
+        let system = LinuxSystem::new(self.inner.clone(), record, config.clone(), None)
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+        Ok(Box::new(system))
+    }
+
+    async fn open_system(&self, id: &str) -> Result<Box<dyn ComputeSystem>> {
+        let op = "Open";
+        let (record, config) = self.open_record(id, op)?;
+        let conn = match connect(&self.inner.runtime, id) {
+            Ok(fd) => {
+                let started = std::fs::metadata(self.inner.runtime.socket(id))
+                    .and_then(|m| m.modified())
+                    .unwrap_or_else(|_| SystemTime::now());
+                let conn =
+                    Connection::new(fd).map_err(|e| system_io_error(id, op, "connecting", &e))?;
+                Some((conn, started))
+            }
+            Err(_) => None,
+        };
+        let system = LinuxSystem::new(self.inner.clone(), record, config, conn)
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+        Ok(Box::new(system))
+    }
+
+    async fn enumerate(&self, query: &ComputeSystemQuery) -> Result<Vec<ContainerProperties>> {
+        let ids = self.inner.runtime.list().map_err(|e| {
+            HcsError::service("Enumerate", ErrorKind::Code(crate::errors::io_code(&e))).with_extra(
+                format!("(listing {}: {e})", self.inner.runtime.root().display()),
+            )
+        })?;
+        // Cgroups whose system is gone (its supervisor died before removing
+        // them) are swept here, where a restoring client looks.
+        Cgroup::sweep(&self.inner.cgroup_parent, |name| {
+            ids.iter().any(|id| id == name)
+        });
+        let mut systems = Vec::new();
+        for id in ids {
+            // A system may vanish or be half-written while we look.
+            let Ok(record) = self.inner.runtime.read(&id) else {
+                continue;
+            };
+            let Ok(config) = record.config() else {
+                continue;
+            };
+            let running = connect(&self.inner.runtime, &id).is_ok();
+            let properties = record.properties(&config, !running);
+            if query.matches(&properties) {
+                systems.push(properties);
+            }
+        }
+        Ok(systems)
+    }
+
+    fn name_to_guid(&self, name: &str) -> Result<Guid> {
+        Ok(crate::name_to_guid(name))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        crate::capabilities()
+    }
+}

@@ -1,0 +1,125 @@
+//! The holder (`hcsrun-shim`): pid 1 of a running system.
+//!
+//! The service starts it in the system's new namespaces with a bootstrap
+//! socket as fd 3. It builds the container's root, reports ready, and then
+//! serves the system's handles until the system stops; see
+//! `docs/ARCHITECTURE.md`.
+
+mod cleanup;
+mod holder;
+mod loopdev;
+mod net;
+mod root;
+mod setup;
+mod spawn;
+mod user;
+
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+use nix::{
+    fcntl::{fcntl, open, FcntlArg, FdFlag, OFlag},
+    sys::stat::Mode,
+};
+
+pub use self::loopdev::image_len;
+use self::{cleanup::Cleanup, holder::Holder};
+use crate::{
+    protocol::{Bootstrap, Ready, WireError, BOOTSTRAP_FD},
+    wire,
+};
+
+/// The holder's `main`.
+pub fn main() -> ! {
+    match run() {
+        Ok(never) => match never {},
+        Err(e) => {
+            eprintln!("hcsrun-shim: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+enum Never {}
+
+fn join_cgroups(procs: &[OwnedFd]) -> std::io::Result<()> {
+    use std::io::Write;
+    for fd in procs {
+        std::fs::File::from(fd.try_clone()?).write_all(b"0")?;
+    }
+    Ok(())
+}
+
+fn run() -> Result<Never, String> {
+    // SAFETY: the service hands the bootstrap socket over as fd 3.
+    let boot = unsafe { OwnedFd::from_raw_fd(BOOTSTRAP_FD) };
+    fcntl(&boot, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+        .map_err(|e| format!("fd {BOOTSTRAP_FD} is not the bootstrap socket ({e}); hcsrun-shim is started by the hcsrun compute service"))?;
+    let message = wire::recv_message(boot.as_fd())
+        .map_err(|e| format!("reading the bootstrap message: {e}"))?
+        .ok_or("no bootstrap message")?;
+    let bootstrap: Bootstrap = message
+        .decode()
+        .map_err(|e| format!("bootstrap message: {e}"))?;
+    let mut fds = message.fds.into_iter();
+    let mut take = |n: usize, what: &str| -> Result<Vec<OwnedFd>, String> {
+        let taken: Vec<OwnedFd> = fds.by_ref().take(n).collect();
+        if taken.len() == n {
+            Ok(taken)
+        } else {
+            Err(format!("bootstrap message lacks {what}"))
+        }
+    };
+    let listener = take(1, "the listening socket")?.remove(0);
+    let runtime_dir = take(1, "the runtime directory")?.remove(0);
+    let cgroup_procs = take(bootstrap.cgroups, "cgroup.procs descriptors")?;
+    // The holder must outlive whatever the memory limit kills.
+    let _ = std::fs::write("/proc/self/oom_score_adj", "-1000");
+
+    // Join the system's cgroups once, so that every process is born in
+    // them: each move into a cgroup v1 waits for an RCU grace period.
+    let prepared = join_cgroups(&cgroup_procs)
+        .map_err(|e| WireError {
+            code: hcs::ErrorCode::ACCESS_IS_DENIED.0,
+            message: format!("joining the system's cgroups: {e}"),
+        })
+        .and_then(|()| {
+            setup::prepare(
+                &bootstrap.id,
+                std::path::Path::new(&bootstrap.system_dir),
+                &bootstrap.config,
+                bootstrap.shared_network,
+            )
+        })
+        .and_then(|()| {
+            open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
+                WireError {
+                    code: hcs::ErrorCode::FILE_NOT_FOUND.0,
+                    message: format!("opening /dev/null: {e}"),
+                }
+            })
+        });
+    drop(cgroup_procs);
+    let devnull = match prepared {
+        Ok(devnull) => devnull,
+        Err(err) => {
+            let _ = wire::send(boot.as_fd(), &Ready::Failed(err.clone()), &[]);
+            return Err(err.message);
+        }
+    };
+    wire::send(boot.as_fd(), &Ready::Ok, &[]).map_err(|e| format!("reporting ready: {e}"))?;
+
+    let cleanup = Cleanup {
+        id: bootstrap.id,
+        runtime_id: bootstrap.runtime_id,
+        runtime_dir,
+    };
+    let holder = Holder::new(
+        boot,
+        listener,
+        devnull,
+        bootstrap.config.terminate_on_last_handle_closed,
+        cleanup,
+    )
+    .map_err(|e| format!("starting the event loop: {e}"))?;
+    holder.run()
+}

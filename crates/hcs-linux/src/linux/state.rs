@@ -1,0 +1,204 @@
+//! What the service keeps on disk for each system, so that any process can
+//! open, list and clean it up: `<runtime dir>/<id>/state.json` and the
+//! holder's socket `<runtime dir>/<id>/shim.sock`.
+
+use std::{
+    fs,
+    io::{self, Write},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    path::{Path, PathBuf},
+};
+
+use hcs_schema::{ContainerConfig, ContainerProperties, Timestamp};
+use serde::{Deserialize, Serialize};
+
+pub const RECORD_FILE: &str = "state.json";
+pub const SOCKET_FILE: &str = "shim.sock";
+
+/// A system as recorded at creation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SystemRecord {
+    pub id: String,
+    /// Distinguishes this system from a later one with the same id.
+    pub runtime_id: String,
+    pub created: Timestamp,
+    /// The cgroup parent the system's cgroups live under.
+    pub cgroup_parent: String,
+    /// The configuration, in HCS's own encoding.
+    pub config: String,
+}
+
+impl SystemRecord {
+    pub fn config(&self) -> io::Result<ContainerConfig> {
+        hcs_schema::from_str(&self.config).map_err(io::Error::other)
+    }
+
+    /// The properties `enumerate` reports.
+    pub fn properties(&self, config: &ContainerConfig, stopped: bool) -> ContainerProperties {
+        ContainerProperties {
+            id: self.id.clone(),
+            name: config.name.clone(),
+            system_type: config.system_type.clone(),
+            owner: config.owner.clone(),
+            runtime_id: self.runtime_id.clone(),
+            stopped,
+            ..Default::default()
+        }
+    }
+}
+
+/// The runtime directory and the layout under it.
+#[derive(Clone, Debug)]
+pub struct RuntimeDir {
+    root: PathBuf,
+}
+
+impl RuntimeDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn system_dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    pub fn socket(&self, id: &str) -> PathBuf {
+        self.system_dir(id).join(SOCKET_FILE)
+    }
+
+    /// Creates the system's directory with its record, atomically: the
+    /// directory appears complete or not at all. `AlreadyExists` if a system
+    /// with this id is recorded.
+    pub fn create(&self, record: &SystemRecord) -> io::Result<PathBuf> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(&self.root)?;
+        let tmp = self
+            .root
+            .join(format!(".new-{}-{}", record.id, record.runtime_id));
+        fs::DirBuilder::new().mode(0o700).create(&tmp)?;
+        let write = || -> io::Result<()> {
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(tmp.join(RECORD_FILE))?;
+            file.write_all(&serde_json::to_vec(record).map_err(io::Error::other)?)?;
+            let dir = self.system_dir(&record.id);
+            // rename(2) onto an existing non-empty directory fails, so two
+            // creators of one id cannot both win.
+            fs::rename(&tmp, &dir).map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOTEMPTY | libc::EEXIST) => {
+                    io::Error::from(io::ErrorKind::AlreadyExists)
+                }
+                _ => e,
+            })
+        };
+        write().inspect_err(|_| {
+            let _ = fs::remove_dir_all(&tmp);
+        })?;
+        Ok(self.system_dir(&record.id))
+    }
+
+    /// Reads the record of system `id`.
+    pub fn read(&self, id: &str) -> io::Result<SystemRecord> {
+        let bytes = fs::read(self.system_dir(id).join(RECORD_FILE))?;
+        serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// The ids of all recorded systems.
+    pub fn list(&self) -> io::Result<Vec<String>> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            if let Some(name) = name.to_str() {
+                if !name.starts_with('.') {
+                    ids.push(name.to_owned());
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Removes system `id`'s directory if it still belongs to the system
+    /// with `runtime_id` (a new system may have taken the id since).
+    pub fn remove(&self, id: &str, runtime_id: &str) -> io::Result<()> {
+        match self.read(id) {
+            Ok(record) if record.runtime_id == runtime_id => {
+                fs::remove_dir_all(self.system_dir(id))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            // An unreadable record of ours: still ours to remove.
+            Err(_) => fs::remove_dir_all(self.system_dir(id)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, runtime_id: &str) -> SystemRecord {
+        SystemRecord {
+            id: id.into(),
+            runtime_id: runtime_id.into(),
+            created: Timestamp::now(),
+            cgroup_parent: "hcsrun".into(),
+            config: r#"{"SystemType":"Container","Name":"a","Owner":"me","Layers":null,"HvPartition":false}"#.into(),
+        }
+    }
+
+    fn scratch() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hcs-state-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn create_read_list_remove() {
+        let dir = RuntimeDir::new(scratch());
+        dir.create(&record("a", "r1")).unwrap();
+        dir.create(&record("b", "r2")).unwrap();
+        assert_eq!(dir.list().unwrap(), ["a", "b"]);
+        let a = dir.read("a").unwrap();
+        assert_eq!(a.runtime_id, "r1");
+        let props = a.properties(&a.config().unwrap(), false);
+        assert_eq!((props.id.as_str(), props.owner.as_str()), ("a", "me"));
+        // Removing with another system's runtime id leaves it alone.
+        dir.remove("a", "other").unwrap();
+        assert!(dir.read("a").is_ok());
+        dir.remove("a", "r1").unwrap();
+        assert_eq!(dir.list().unwrap(), ["b"]);
+        fs::remove_dir_all(dir.root()).unwrap();
+    }
+
+    #[test]
+    fn a_second_system_with_the_same_id_is_refused() {
+        let dir = RuntimeDir::new(scratch());
+        dir.create(&record("a", "r1")).unwrap();
+        let err = dir.create(&record("a", "r2")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(dir.read("a").unwrap().runtime_id, "r1");
+        // No half-made directory is left behind.
+        assert_eq!(fs::read_dir(dir.root()).unwrap().count(), 1);
+        fs::remove_dir_all(dir.root()).unwrap();
+    }
+
+    #[test]
+    fn listing_a_missing_runtime_dir_is_empty() {
+        let dir = RuntimeDir::new("/nonexistent/hcsrun-runtime");
+        assert!(dir.list().unwrap().is_empty());
+    }
+}
