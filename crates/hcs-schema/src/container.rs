@@ -1,5 +1,7 @@
 //! The configuration of a compute system (`HcsCreateComputeSystem`).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::json::is_zero;
@@ -82,8 +84,9 @@ pub struct MappedVirtualDisk {
 /// The document passed to `HcsCreateComputeSystem` (schema v1).
 ///
 /// Field order, names and which fields are omitted when empty are those of
-/// hcsshim v0.6.3; see `docs/ARCHITECTURE.md` for the rules.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// hcsshim v0.6.3; see `docs/ARCHITECTURE.md` for the rules. Its `Debug`
+/// never shows `Credentials`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerConfig {
     /// `"Container"` (the seed's `createWindows`) or `"container"` (LCOW).
@@ -160,6 +163,58 @@ fn nil_if_empty<S: Serializer, T: Serialize>(items: &[T], s: S) -> Result<S::Ok,
         s.serialize_none()
     } else {
         items.serialize(s)
+    }
+}
+
+impl fmt::Debug for ContainerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let credentials = if self.credentials.is_empty() {
+            ""
+        } else {
+            "<redacted>"
+        };
+        f.debug_struct("ContainerConfig")
+            .field("system_type", &self.system_type)
+            .field("name", &self.name)
+            .field("owner", &self.owner)
+            .field("volume_path", &self.volume_path)
+            .field(
+                "ignore_flushes_during_boot",
+                &self.ignore_flushes_during_boot,
+            )
+            .field("layer_folder_path", &self.layer_folder_path)
+            .field("layers", &self.layers)
+            .field("credentials", &credentials)
+            .field("processor_count", &self.processor_count)
+            .field("processor_weight", &self.processor_weight)
+            .field("processor_maximum", &self.processor_maximum)
+            .field("storage_iops_maximum", &self.storage_iops_maximum)
+            .field("storage_bandwidth_maximum", &self.storage_bandwidth_maximum)
+            .field("storage_sandbox_size", &self.storage_sandbox_size)
+            .field("memory_maximum_in_mb", &self.memory_maximum_in_mb)
+            .field("host_name", &self.host_name)
+            .field("mapped_directories", &self.mapped_directories)
+            .field("mapped_pipes", &self.mapped_pipes)
+            .field("hv_partition", &self.hv_partition)
+            .field(
+                "network_shared_container_name",
+                &self.network_shared_container_name,
+            )
+            .field("endpoint_list", &self.endpoint_list)
+            .field("hv_runtime", &self.hv_runtime)
+            .field("servicing", &self.servicing)
+            .field(
+                "allow_unqualified_dns_query",
+                &self.allow_unqualified_dns_query,
+            )
+            .field("dns_search_list", &self.dns_search_list)
+            .field("container_type", &self.container_type)
+            .field(
+                "terminate_on_last_handle_closed",
+                &self.terminate_on_last_handle_closed,
+            )
+            .field("mapped_virtual_disks", &self.mapped_virtual_disks)
+            .finish()
     }
 }
 

@@ -538,3 +538,18 @@ fn hcs_result_document() {
     assert_eq!(result.error_events[0].event_id, 5);
     assert_eq!(json(&result), text);
 }
+
+#[test]
+fn debug_never_shows_credentials() {
+    let config = ContainerConfig {
+        credentials: "hunter2-secret".into(),
+        name: "c".into(),
+        ..Default::default()
+    };
+    let text = format!("{config:?} {config:#?}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("<redacted>") && text.contains("name: \"c\""),
+        "{text}"
+    );
+}
