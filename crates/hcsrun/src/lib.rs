@@ -3,6 +3,8 @@
 //!
 //! [`translate`] turns an OCI runtime spec and create options into the
 //! `ContainerConfig` and `ProcessConfig` documents a compute service
-//! receives.
+//! receives; [`client`] creates and supervises containers from them through
+//! any compute service.
 
+pub mod client;
 pub mod translate;

@@ -1,0 +1,38 @@
+//! What the client knows of a running container.
+
+use std::{collections::HashMap, sync::Arc, sync::Mutex};
+
+use hcs::{ComputeSystem, Process};
+
+use crate::translate::{Platform, Spec};
+
+/// A process of a container, by friendly name.
+#[derive(Clone)]
+pub struct ProcessEntry {
+    pub pid: u32,
+    pub process: Arc<dyn Process>,
+}
+
+pub struct Container {
+    pub id: String,
+    pub system: Arc<dyn ComputeSystem>,
+    /// The spec it was created from: exec'd processes fall back to its
+    /// working directory.
+    pub spec: Spec,
+    pub platform: Platform,
+    /// Hyper-V isolated (`HvPartition`): only those can be paused.
+    pub hyperv: bool,
+    pub init: ProcessEntry,
+    /// Processes added with `add_process`.
+    pub processes: Mutex<HashMap<String, ProcessEntry>>,
+}
+
+impl Container {
+    /// The process with `name`: `init` or an added one.
+    pub fn process(&self, name: &str) -> Option<ProcessEntry> {
+        if name == super::INIT_PROCESS {
+            return Some(self.init.clone());
+        }
+        self.processes.lock().unwrap().get(name).cloned()
+    }
+}

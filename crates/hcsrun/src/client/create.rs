@@ -1,0 +1,166 @@
+//! Creating and starting a container (the seed's `Create`,
+//! `createWindows`/`createLinux` and `start`).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use hcs::{ComputeSystem, Process};
+use tracing::debug;
+
+use super::{
+    container::{Container, ProcessEntry},
+    error::{ClientError, ClientErrorKind, Result},
+    events::{State, StateInfo},
+    stdio::{IoPipe, OutputReader, StdinWriter},
+    supervise, AttachError, Client,
+};
+use crate::translate::{self, CreateOptions, Platform, Spec};
+
+const OP: &str = "create";
+
+/// How long an unattached process may take to die.
+pub(crate) const KILL_WAIT: Duration = Duration::from_secs(30);
+
+impl Client {
+    /// Creates the container `id` from `spec` and `options`, starts it and
+    /// its init process, hands the process's streams to `attach`, and tells
+    /// the backend it started. Its exit is told later, once.
+    ///
+    /// A servicing container runs to completion here instead: no streams, no
+    /// events, and a non-zero exit code is an error.
+    ///
+    /// On any failure nothing is left running.
+    pub async fn create<F>(
+        &self,
+        id: &str,
+        spec: &Spec,
+        options: &CreateOptions,
+        attach: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(IoPipe) -> Result<(), AttachError> + Send,
+    {
+        let inner = &self.inner;
+        let _lock = inner.locks.lock(id).await;
+        if inner.containers.lock().unwrap().contains_key(id) {
+            return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
+        }
+        let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
+        let platform = Platform::of(id, spec, options).map_err(translate_err)?;
+        let name_to_guid = |name: &str| inner.service.name_to_guid(name);
+        let config = translate::container_config(id, spec, options, &inner.host, &name_to_guid)
+            .map_err(translate_err)?;
+        let init_config =
+            translate::init_process_config(id, spec, options).map_err(translate_err)?;
+
+        let system: Arc<dyn ComputeSystem> = inner
+            .service
+            .create_system(id, &config)
+            .await
+            .map_err(|e| ClientError::hcs(OP, id, e))?
+            .into();
+        // From here on, a failure leaves nothing running (the seed's start
+        // terminates too).
+        let failed = |e: ClientError| {
+            let system = system.clone();
+            async move {
+                supervise::discard(&*system, &inner.timeouts).await;
+                Err(e)
+            }
+        };
+        debug!(container = id, "starting");
+        if let Err(e) = system.start().await {
+            return failed(ClientError::hcs(OP, id, e)).await;
+        }
+        let process: Arc<dyn Process> = match system.create_process(&init_config).await {
+            Ok(p) => p.into(),
+            Err(e) => return failed(ClientError::hcs(OP, id, e)).await,
+        };
+        if config.servicing {
+            return self.finish_servicing(id, system, process).await;
+        }
+
+        let pid = process.pid();
+        let pipes = match io_pipe(&*process, process.clone(), init_config.emulate_console) {
+            Ok(pipes) => pipes,
+            Err(e) => {
+                supervise::kill(&*process, KILL_WAIT).await;
+                return failed(ClientError::new(OP, id, ClientErrorKind::Io(e))).await;
+            }
+        };
+        if let Err(e) = attach(pipes) {
+            // The seed left such a process running; it is killed instead.
+            supervise::kill(&*process, KILL_WAIT).await;
+            return failed(ClientError::new(OP, id, ClientErrorKind::Attach(e))).await;
+        }
+
+        let container = Arc::new(Container {
+            id: id.to_owned(),
+            system,
+            spec: spec.clone(),
+            platform,
+            hyperv: config.hv_partition,
+            init: ProcessEntry { pid, process },
+            processes: std::sync::Mutex::new(HashMap::new()),
+        });
+        inner
+            .containers
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), container.clone());
+        // The start is told before the supervisor can tell the exit.
+        let info = StateInfo {
+            pid,
+            ..StateInfo::new(State::Start)
+        };
+        let told = inner.backend.state_changed(id, info).await;
+        tokio::spawn(supervise::init(inner.clone(), container));
+        told.map_err(|e| ClientError::new(OP, id, ClientErrorKind::Backend(e)))
+    }
+
+    /// A servicing container: wait for its process, fail on a non-zero exit,
+    /// then let the system stop.
+    async fn finish_servicing(
+        &self,
+        id: &str,
+        system: Arc<dyn ComputeSystem>,
+        process: Arc<dyn Process>,
+    ) -> Result<()> {
+        let timeouts = &self.inner.timeouts;
+        let exit_code = supervise::exit_code(&*process).await;
+        let _ = process.close().await;
+        let result = if exit_code != 0 {
+            let _ = supervise::terminate(&*system, timeouts.terminate).await;
+            Err(ClientError::new(
+                OP,
+                id,
+                ClientErrorKind::Servicing(id.to_owned(), exit_code),
+            ))
+        } else {
+            // Windows stops a servicing system by itself; a service that does
+            // not is stopped here.
+            supervise::stop(&*system, timeouts)
+                .await
+                .map_err(|e| ClientError::hcs(OP, id, e))
+        };
+        let _ = system.close().await;
+        result
+    }
+}
+
+/// The embedder's streams of `process`.
+pub(crate) fn io_pipe(
+    process: &dyn Process,
+    shared: Arc<dyn Process>,
+    terminal: bool,
+) -> std::io::Result<IoPipe> {
+    let stdio = process.take_stdio().map_err(std::io::Error::other)?;
+    Ok(IoPipe {
+        stdin: stdio
+            .stdin
+            .map(|h| StdinWriter::new(h, shared))
+            .transpose()?,
+        stdout: stdio.stdout.map(OutputReader::new).transpose()?,
+        stderr: stdio.stderr.map(OutputReader::new).transpose()?,
+        terminal,
+    })
+}

@@ -1,0 +1,111 @@
+//! Errors of the client, each naming the container and the operation; the
+//! seed's user-facing messages are kept word for word.
+
+use std::{error::Error as StdError, fmt};
+
+use hcs::HcsError;
+
+use crate::translate::TranslateError;
+
+#[derive(Debug)]
+pub struct ClientError {
+    pub operation: &'static str,
+    pub container: String,
+    kind: Box<ClientErrorKind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientErrorKind {
+    #[error("invalid container")]
+    InvalidContainer,
+    #[error("container already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Translate(TranslateError),
+    #[error(transparent)]
+    Hcs(HcsError),
+    #[error("cannot pause Windows Server Containers")]
+    CannotPause,
+    #[error("cannot resume Windows Server Containers")]
+    CannotResume,
+    /// The seed's SignalProcess message.
+    #[error("SignalProcess could not find process {0} in {1}")]
+    SignalProcessNotFound(String, String),
+    /// The seed's Resize message.
+    #[error("Resize could not find containerID {0} to resize")]
+    ResizeNotFound(String),
+    #[error("process {0} already exists")]
+    ProcessExists(String),
+    #[error("the process has no {0}")]
+    MissingStdio(&'static str),
+    #[error("attaching stdio failed: {0}")]
+    Attach(Box<dyn StdError + Send + Sync>),
+    #[error("libcontainerd: servicing container {0} returned non-zero exit code {1}")]
+    Servicing(String, u32),
+    #[error("Windows: Containers do not support checkpoints")]
+    Checkpoints,
+    #[error("the embedder refused the state change: {0}")]
+    Backend(Box<dyn StdError + Send + Sync>),
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
+impl ClientError {
+    pub(crate) fn new(operation: &'static str, container: &str, kind: ClientErrorKind) -> Self {
+        Self {
+            operation,
+            container: container.to_owned(),
+            kind: Box::new(kind),
+        }
+    }
+
+    pub fn kind(&self) -> &ClientErrorKind {
+        &self.kind
+    }
+
+    pub(crate) fn hcs(operation: &'static str, container: &str, err: HcsError) -> Self {
+        Self::new(operation, container, ClientErrorKind::Hcs(err))
+    }
+
+    /// The compute service's error underneath, if that is the cause.
+    pub fn hcs_error(&self) -> Option<&HcsError> {
+        match &*self.kind {
+            ClientErrorKind::Hcs(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.kind {
+            // "invalid container: ID", as the seed says it.
+            ClientErrorKind::InvalidContainer => {
+                write!(
+                    f,
+                    "{}: invalid container: {}",
+                    self.operation, self.container
+                )
+            }
+            // These name the container and operation themselves.
+            ClientErrorKind::Hcs(e) => write!(f, "{e}"),
+            ClientErrorKind::Translate(e) => write!(f, "{e}"),
+            kind => write!(f, "{} {}: {kind}", self.operation, self.container),
+        }
+    }
+}
+
+impl StdError for ClientError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &*self.kind {
+            ClientErrorKind::Hcs(e) => Some(e),
+            ClientErrorKind::Translate(e) => Some(e),
+            ClientErrorKind::Attach(e) | ClientErrorKind::Backend(e) => Some(e.as_ref()),
+            ClientErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

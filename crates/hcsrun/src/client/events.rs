@@ -1,0 +1,90 @@
+//! What the client tells its embedder: state changes of containers and
+//! their processes (the seed's `Backend.StateChanged`).
+
+use std::{error::Error, fmt};
+
+use async_trait::async_trait;
+
+/// The friendly name of a container's first process.
+pub const INIT_PROCESS: &str = "init";
+
+/// The states the seed reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The container started; `pid` is its init process.
+    Start,
+    /// The container exited (its init process did, and the system stopped).
+    Exit,
+    /// A process added with `add_process` exited.
+    ExitProcess,
+    Pause,
+    Resume,
+}
+
+impl State {
+    /// The seed's name for the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Start => "start-container",
+            State::Exit => "exit",
+            State::ExitProcess => "exit-process",
+            State::Pause => "pause",
+            State::Resume => "resume",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One state change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateInfo {
+    pub state: State,
+    /// The process the change is about (inside the container).
+    pub pid: u32,
+    pub exit_code: u32,
+    /// The process's friendly name: [`INIT_PROCESS`] or `add_process`'s.
+    pub process_id: String,
+    /// The system has updates to install (on exit).
+    pub update_pending: bool,
+    /// Why the system could not be shut down cleanly after its init process
+    /// exited, if it could not (the seed only logged this).
+    pub shutdown_error: Option<String>,
+}
+
+impl StateInfo {
+    pub fn new(state: State) -> Self {
+        Self {
+            state,
+            pid: 0,
+            exit_code: 0,
+            process_id: String::new(),
+            update_pending: false,
+            shutdown_error: None,
+        }
+    }
+}
+
+/// The exit code reported for a container found running by `restore`:
+/// `1 << 31`, as the seed reports it.
+pub const RESTORED_EXIT_CODE: u32 = 1 << 31;
+
+/// The exit code reported when a process's own could not be read (the
+/// seed's -1).
+pub const UNKNOWN_EXIT_CODE: u32 = u32::MAX;
+
+/// The embedder, told of every state change. Calls come from the client's
+/// tasks without any of its locks held; a slow embedder delays only the
+/// container the change is about.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    async fn state_changed(
+        &self,
+        container_id: &str,
+        info: StateInfo,
+    ) -> Result<(), Box<dyn Error + Send + Sync>>;
+}

@@ -1,0 +1,589 @@
+//! The runtime client end to end on a real compute service: every method of
+//! the seed's client, its events, and its supervision. Each test runs once
+//! per backend (`mod linux`, ...). Needs root; tests say SKIPPED otherwise.
+
+mod common;
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::*;
+use hcsrun::{
+    client::{ClientErrorKind, Resources, State, Timeouts, INIT_PROCESS},
+    translate::{parse_process, CreateOptions},
+};
+use tokio::io::AsyncWriteExt;
+
+/// Instantiates each test for each backend.
+macro_rules! for_each_backend {
+    ($($test:ident),* $(,)?) => {
+        mod linux {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    crate::require_root!();
+                    super::$test(super::ServiceKind::Linux).await
+                }
+            )*
+        }
+    };
+}
+
+for_each_backend!(
+    init_exit_code_is_reported_after_start,
+    exec_exit_code_is_reported,
+    missing_command_fails_create_and_leaves_nothing,
+    stdin_reaches_cat_and_closing_it_ends_the_process,
+    cwd_env_and_hostname_reach_the_process,
+    summary_lists_exec_processes_and_stats_grow,
+    pause_only_for_hyperv,
+    signal_15_and_signal_9,
+    signal_process_ends_only_that_exec,
+    resize_reaches_the_console,
+    unknown_containers_and_processes,
+    attach_failure_kills_the_process,
+    failed_shutdown_is_reported_with_the_exit,
+    one_stuck_shutdown_does_not_block_other_containers,
+    a_hundred_containers_at_once,
+    servicing_containers_run_to_completion,
+    restore_terminates_a_system_left_running,
+    checkpoints_updates_and_version,
+);
+
+fn exec(args: &[&str]) -> hcsrun::translate::OciProcess {
+    let json = serde_json::json!({
+        "terminal": false,
+        "user": {"uid": 0, "gid": 0},
+        "args": args,
+        "cwd": "",
+    });
+    parse_process(&json.to_string()).unwrap()
+}
+
+async fn init_exit_code_is_reported_after_start(kind: ServiceKind) {
+    let h = Harness::new("exit72", kind);
+    let attached = h.run("exit72", "echo out; echo err >&2; exit 72").await;
+    let exit = h.events.wait("exit72", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 72);
+    assert_eq!(exit.process_id, INIT_PROCESS);
+    assert_eq!(exit.shutdown_error, None);
+    let events = h.events.of("exit72");
+    let states: Vec<State> = events.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [State::Start, State::Exit],
+        "one start, then one exit"
+    );
+    assert_eq!(events[0].pid, exit.pid);
+    assert_eq!(Harness::stdout(&attached).await, "out\n");
+    assert_eq!(Harness::stderr(&attached).await, "err\n");
+    // The container is gone once it exited.
+    let err = h.client.stats("exit72").await.unwrap_err();
+    assert_eq!(err.to_string(), "stats: invalid container: exit72");
+}
+
+async fn exec_exit_code_is_reported(kind: ServiceKind) {
+    let h = Harness::new("exec23", kind);
+    h.run("exec23", "sleep 60").await;
+    let attached = Arc::new(Mutex::new(Attached::default()));
+    let pid = h
+        .client
+        .add_process(
+            "exec23",
+            "e1",
+            &exec(&["sh", "-c", "echo exec-out; exit 23"]),
+            capture(&attached),
+        )
+        .await
+        .unwrap();
+    let exit = h.events.wait("exec23", State::ExitProcess, "e1").await;
+    assert_eq!((exit.exit_code, exit.pid), (23, pid));
+    assert_eq!(Harness::stdout(&attached).await, "exec-out\n");
+    // The same name is free again once the process exited.
+    let again = h
+        .client
+        .add_process("exec23", "e1", &exec(&["true"]), |_| Ok(()))
+        .await;
+    assert!(again.is_ok(), "{again:?}");
+    let dup = h
+        .client
+        .add_process("exec23", "init", &exec(&["true"]), |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dup.kind(), ClientErrorKind::ProcessExists(_)),
+        "{dup}"
+    );
+    h.client.signal("exec23", 9).await.unwrap();
+    h.events.wait("exec23", State::Exit, "").await;
+}
+
+async fn missing_command_fails_create_and_leaves_nothing(kind: ServiceKind) {
+    let h = Harness::new("missing", kind);
+    let options = h.options("missing");
+    let err = h
+        .client
+        .create(
+            "missing",
+            &spec(&["no-such-command-anywhere"]),
+            &options,
+            |_| Ok(()),
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no-such-command-anywhere"), "{text}");
+    assert!(text.contains("container missing"), "{text}");
+    assert!(h.client.container_ids().is_empty());
+    assert!(
+        h.service
+            .enumerate(&Default::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the system was left"
+    );
+    assert!(
+        h.events.of("missing").is_empty(),
+        "no events for a container that never started"
+    );
+}
+
+async fn stdin_reaches_cat_and_closing_it_ends_the_process(kind: ServiceKind) {
+    let h = Harness::new("stdin", kind);
+    let attached = h.run("stdin", "cat; echo after-eof").await;
+    let mut stdin = attached.lock().unwrap().stdin.take().unwrap();
+    stdin.write_all(b"echoed through cat\n").await.unwrap();
+    stdin.shutdown().await.unwrap();
+    let exit = h.events.wait("stdin", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 0);
+    assert_eq!(
+        Harness::stdout(&attached).await,
+        "echoed through cat\nafter-eof\n"
+    );
+}
+
+async fn cwd_env_and_hostname_reach_the_process(kind: ServiceKind) {
+    let h = Harness::new("env", kind);
+    let spec = spec_with(
+        &["sh", "-c", r#"echo "$(pwd) $GREETING $(hostname)""#],
+        serde_json::json!({"cwd": "/tmp", "env": ["GREETING=a=b=c", "PATH=/usr/bin:/bin"]}),
+    );
+    let attached = h.run_spec("env", &spec, &h.options("env")).await;
+    assert_eq!(Harness::stdout(&attached).await, "/tmp a=b=c clienthost\n");
+    assert_eq!(h.events.wait("env", State::Exit, "").await.exit_code, 0);
+}
+
+async fn summary_lists_exec_processes_and_stats_grow(kind: ServiceKind) {
+    let h = Harness::new("summary", kind);
+    h.run("summary", "sleep 60").await;
+    let before = h.client.stats("summary").await.unwrap();
+    h.client
+        .add_process(
+            "summary",
+            "worker",
+            &exec(&[
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 60",
+            ]),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap();
+    let pid = h
+        .client
+        .add_process("summary", "sleeper", &exec(&["sleep", "61"]), |_| Ok(()))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let stats = h.client.stats("summary").await.unwrap();
+        if stats.processor.total_runtime_100ns > before.processor.total_runtime_100ns + 50_000
+            || Instant::now() > deadline
+        {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        after.processor.total_runtime_100ns > before.processor.total_runtime_100ns,
+        "{before:?} {after:?}"
+    );
+    assert!(after.memory.usage_commit_bytes > 0);
+    let summary = h.client.summary("summary").await.unwrap();
+    assert!(
+        summary
+            .iter()
+            .any(|p| p.process_id == pid && p.image_name == "sleep"),
+        "{summary:?}"
+    );
+    let pids = h.client.get_pids_for_container("summary").await.unwrap();
+    assert!(pids.contains(&pid));
+    h.client.signal("summary", 9).await.unwrap();
+    h.events.wait("summary", State::Exit, "").await;
+}
+
+async fn pause_only_for_hyperv(kind: ServiceKind) {
+    let h = Harness::new("pause", kind);
+    h.run("pause-p", "sleep 60").await;
+    let err = h.client.pause("pause-p").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("cannot pause Windows Server Containers"),
+        "{err}"
+    );
+    let err = h.client.resume("pause-p").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("cannot resume Windows Server Containers"),
+        "{err}"
+    );
+
+    // Hyper-V: an explicit utility VM image, as moby's specs carry it.
+    let uvm = h.scratch_root.join("uvm");
+    std::fs::create_dir_all(&uvm).unwrap();
+    let mut options: CreateOptions = h.options("pause-h");
+    options.hyperv = Some(hcsrun::translate::HypervOption { is_hyperv: true });
+    let json = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "process": {"user": {"uid": 0, "gid": 0}, "args": ["sleep", "60"], "cwd": "/"},
+        "root": {"path": ""},
+        "windows": {"hyperv": {"utilityVMPath": uvm}},
+    });
+    let spec = hcsrun::translate::Spec::from_json(&json.to_string()).unwrap();
+    h.run_spec("pause-h", &spec, &options).await;
+    h.client.pause("pause-h").await.unwrap();
+    h.events.wait("pause-h", State::Pause, "").await;
+    h.client.resume("pause-h").await.unwrap();
+    h.events.wait("pause-h", State::Resume, "").await;
+    for id in ["pause-p", "pause-h"] {
+        h.client.signal(id, 9).await.unwrap();
+        h.events.wait(id, State::Exit, "").await;
+    }
+}
+
+async fn signal_15_and_signal_9(kind: ServiceKind) {
+    let h = Harness::new("signals", kind);
+    h.run("polite", "exec sleep 60").await;
+    h.run("stubborn", "trap '' TERM; while :; do sleep 1; done")
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    h.client.signal("polite", 15).await.unwrap();
+    let exit = h.events.wait("polite", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 128 + 15);
+
+    h.client.signal("stubborn", 15).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        h.events
+            .of("stubborn")
+            .iter()
+            .all(|e| e.state != State::Exit),
+        "SIGTERM was ignored"
+    );
+    h.client.signal("stubborn", 9).await.unwrap();
+    let exit = h.events.wait("stubborn", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 128 + 9);
+}
+
+async fn signal_process_ends_only_that_exec(kind: ServiceKind) {
+    let h = Harness::new("sigproc", kind);
+    h.run("sigproc", "exec sleep 60").await;
+    h.client
+        .add_process("sigproc", "a", &exec(&["sleep", "60"]), |_| Ok(()))
+        .await
+        .unwrap();
+    h.client
+        .add_process("sigproc", "b", &exec(&["sleep", "60"]), |_| Ok(()))
+        .await
+        .unwrap();
+    h.client.signal_process("sigproc", "a", 15).await.unwrap();
+    let exit = h.events.wait("sigproc", State::ExitProcess, "a").await;
+    assert_eq!(exit.exit_code, 137);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ended: Vec<String> = h
+        .events
+        .of("sigproc")
+        .into_iter()
+        .filter(|e| e.state != State::Start)
+        .map(|e| e.process_id)
+        .collect();
+    assert_eq!(ended, ["a"], "only that process ended");
+    let err = h
+        .client
+        .signal_process("sigproc", "nope", 9)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("SignalProcess could not find process nope in sigproc"),
+        "{err}"
+    );
+    h.client.signal("sigproc", 9).await.unwrap();
+    h.events.wait("sigproc", State::Exit, "").await;
+}
+
+async fn resize_reaches_the_console(kind: ServiceKind) {
+    let h = Harness::new("resize", kind);
+    let spec = spec_with(
+        &["sh", "-c", "stty size; read x; stty size"],
+        serde_json::json!({"terminal": true, "consoleSize": {"height": 24, "width": 80}}),
+    );
+    let attached = h.run_spec("resize", &spec, &h.options("resize")).await;
+    assert!(
+        attached.lock().unwrap().stderr.is_none(),
+        "a console merges stderr"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    h.client
+        .resize("resize", INIT_PROCESS, 100, 30)
+        .await
+        .unwrap();
+    let mut stdin = attached.lock().unwrap().stdin.take().unwrap();
+    stdin.write_all(b"\n").await.unwrap();
+    h.events.wait("resize", State::Exit, "").await;
+    let out = Harness::stdout(&attached).await;
+    let sizes: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains(' '))
+        .collect();
+    assert_eq!(sizes, ["24 80", "30 100"], "{out:?}");
+    let err = h
+        .client
+        .resize("resize", INIT_PROCESS, 1, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ClientErrorKind::InvalidContainer));
+}
+
+async fn unknown_containers_and_processes(kind: ServiceKind) {
+    let h = Harness::new("unknown", kind);
+    assert_eq!(
+        h.client.signal("ghost", 15).await.unwrap_err().to_string(),
+        "signal: invalid container: ghost"
+    );
+    assert_eq!(
+        h.client.pause("ghost").await.unwrap_err().to_string(),
+        "pause: invalid container: ghost"
+    );
+    assert!(h.client.summary("ghost").await.is_err());
+    h.run("known", "sleep 60").await;
+    let err = h.client.resize("known", "nope", 80, 24).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("Resize could not find containerID known to resize"),
+        "{err}"
+    );
+    let err = h
+        .client
+        .create("known", &spec(&["true"]), &h.options("known2"), |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ClientErrorKind::AlreadyExists),
+        "{err}"
+    );
+    h.client.signal("known", 9).await.unwrap();
+    h.events.wait("known", State::Exit, "").await;
+}
+
+async fn attach_failure_kills_the_process(kind: ServiceKind) {
+    let h = Harness::new("attachfail", kind);
+    // Init: create fails, nothing is left, no events.
+    let err = h
+        .client
+        .create("af", &spec(&["sleep", "60"]), &h.options("af"), |_| {
+            Err("no terminal here".into())
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no terminal here"), "{err}");
+    assert!(h
+        .service
+        .enumerate(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(h.events.of("af").is_empty());
+    // Exec: the process is killed, not leaked.
+    h.run("af2", "sleep 60").await;
+    let err = h
+        .client
+        .add_process("af2", "x", &exec(&["sleep", "61"]), |_| {
+            Err("refused".into())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ClientErrorKind::Attach(_)), "{err}");
+    let summary = h.client.summary("af2").await.unwrap();
+    assert_eq!(
+        summary.iter().filter(|p| p.image_name == "sleep").count(),
+        1,
+        "{summary:?}"
+    );
+    h.client.signal("af2", 9).await.unwrap();
+    h.events.wait("af2", State::Exit, "").await;
+}
+
+async fn failed_shutdown_is_reported_with_the_exit(kind: ServiceKind) {
+    let timeouts = Timeouts {
+        shutdown: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    let h = Harness::with_timeouts("shutfail", kind, timeouts);
+    // Init exits, leaving a process that ignores SIGTERM behind.
+    h.run("sf", "trap '' TERM; sleep 600 & exit 5").await;
+    let exit = h.events.wait("sf", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 5);
+    let why = exit
+        .shutdown_error
+        .expect("the failed shutdown is reported");
+    assert!(why.contains("timeout"), "{why}");
+    // It was terminated nonetheless.
+    assert!(h
+        .service
+        .enumerate(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn one_stuck_shutdown_does_not_block_other_containers(kind: ServiceKind) {
+    let timeouts = Timeouts {
+        shutdown: Duration::from_secs(5),
+        ..Timeouts::default()
+    };
+    let h = Harness::with_timeouts("stuck", kind, timeouts);
+    h.run("other", "sleep 60").await;
+    h.run("stuck", "trap '' TERM; sleep 600 & exit 0").await;
+    // Wait until the stuck container's init has exited and its shutdown
+    // waits on the process that ignores SIGTERM.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(h.events.of("stuck").iter().all(|e| e.state != State::Exit));
+    let started = Instant::now();
+    h.client.stats("other").await.unwrap();
+    h.client.summary("other").await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "calls on another container waited"
+    );
+    let exit = h.events.wait("stuck", State::Exit, "").await;
+    assert!(exit.shutdown_error.is_some());
+    h.client.signal("other", 9).await.unwrap();
+    h.events.wait("other", State::Exit, "").await;
+}
+
+async fn a_hundred_containers_at_once(kind: ServiceKind) {
+    let h = Arc::new(Harness::new("hundred", kind));
+    let creates = (0..100).map(|i| {
+        let h = h.clone();
+        tokio::spawn(async move {
+            let id = format!("c{i}");
+            h.run(&id, &format!("exit {}", i % 50)).await;
+        })
+    });
+    for create in creates {
+        create.await.unwrap();
+    }
+    for i in 0..100 {
+        let id = format!("c{i}");
+        let exit = h.events.wait(&id, State::Exit, "").await;
+        assert_eq!(exit.exit_code, i % 50, "{id}");
+        assert_eq!(
+            h.events.of(&id).len(),
+            2,
+            "{id}: exactly one start and one exit"
+        );
+    }
+}
+
+async fn servicing_containers_run_to_completion(kind: ServiceKind) {
+    let h = Harness::new("servicing", kind);
+    let mut options = h.options("svc-ok");
+    options.servicing = Some(true);
+    h.client
+        .create("svc-ok", &spec(&["sh", "-c", "exit 0"]), &options, |_| {
+            panic!("no stdio for servicing")
+        })
+        .await
+        .unwrap();
+    let mut options = h.options("svc-bad");
+    options.servicing = Some(true);
+    let err = h
+        .client
+        .create("svc-bad", &spec(&["sh", "-c", "exit 3"]), &options, |_| {
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("libcontainerd: servicing container svc-bad returned non-zero exit code 3"),
+        "{err}"
+    );
+    assert!(h.events.of("svc-ok").is_empty() && h.events.of("svc-bad").is_empty());
+    assert!(h
+        .service
+        .enumerate(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn restore_terminates_a_system_left_running(kind: ServiceKind) {
+    let h = Harness::new("restore", kind);
+    // A system this client does not know: as if a previous client made it.
+    let other = hcsrun::client::Client::with(
+        h.service.clone(),
+        Arc::new(Recorder::default()),
+        hcsrun::translate::HostFacts {
+            owner: h.owner.clone(),
+            ..hcsrun::translate::HostFacts::of_service(&*h.service)
+        },
+        Timeouts::default(),
+    );
+    other
+        .create("left", &spec(&["sleep", "600"]), &h.options("left"), |_| {
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let restored = h.client.restore_all().await.unwrap();
+    assert_eq!(restored, ["left"]);
+    let exit = h.events.wait("left", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 2147483648);
+    assert!(h
+        .service
+        .enumerate(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+    // Restoring an id with no system just reports it.
+    h.client.restore("never-was").await.unwrap();
+    assert_eq!(
+        h.events.wait("never-was", State::Exit, "").await.exit_code,
+        1 << 31
+    );
+}
+
+async fn checkpoints_updates_and_version(kind: ServiceKind) {
+    let h = Harness::new("misc", kind);
+    let err = h
+        .client
+        .create_checkpoint("x", "cp", "/tmp", false)
+        .unwrap_err();
+    assert!(err
+        .to_string()
+        .ends_with("Windows: Containers do not support checkpoints"));
+    assert!(h.client.delete_checkpoint("x", "cp", "/tmp").is_err());
+    assert!(h.client.list_checkpoints("x", "/tmp").is_err());
+    h.client
+        .update_resources("x", &Resources::default())
+        .await
+        .unwrap();
+    assert_eq!(h.client.server_version(), Default::default());
+}
