@@ -36,6 +36,7 @@ codes! {
     FILE_NOT_FOUND = 0x2, "The system cannot find the file specified.";
     PATH_NOT_FOUND = 0x3, "The system cannot find the path specified.";
     ACCESS_IS_DENIED = 0x5, "Access is denied.";
+    INVALID_HANDLE = 0x6, "The handle is invalid.";
     NOT_ENOUGH_MEMORY = 0x8, "Not enough memory resources are available to process this command.";
     INVALID_DATA = 0xD, "The data is invalid.";
     NOT_SUPPORTED = 0x32, "The request is not supported.";

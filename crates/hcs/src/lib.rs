@@ -17,6 +17,7 @@ mod guid;
 mod process;
 mod service;
 mod system;
+pub mod vmcompute;
 
 use std::time::Duration;
 

@@ -1,0 +1,178 @@
+//! The v1 C ABI of `vmcompute.dll`: the types, constants and signatures
+//! that both sides of the boundary use (this crate's backend calls them;
+//! `vmcompute-linux` implements them), so that the two cannot disagree.
+//!
+//! Every call returns an HRESULT. Strings are NUL-terminated UTF-16.
+//! Handles are pointer-sized. Strings the service hands out (`*mut Pwstr`
+//! outputs) are freed by the caller with `CoTaskMemFree`. Options are passed
+//! as `""`, never NULL; `identity` is 0.
+
+use std::ffi::c_void;
+
+use crate::Guid;
+
+/// A Windows `HRESULT`: negative is failure.
+pub type Hresult = i32;
+/// A handle to a compute system, process or callback registration.
+pub type Handle = *mut c_void;
+/// A NUL-terminated UTF-16 string the callee only reads.
+pub type Pcwstr = *const u16;
+/// A NUL-terminated UTF-16 string allocated by the service.
+pub type Pwstr = *mut u16;
+
+pub const S_OK: Hresult = 0;
+/// `ERROR_VMCOMPUTE_OPERATION_PENDING`: the call completes later, by
+/// notification.
+pub const OPERATION_PENDING: Hresult = 0xC037_0103_u32 as Hresult;
+
+/// What `HcsCreateProcess` and `HcsGetProcessInfo` fill in: the process id
+/// and the caller's ends of the pipes asked for (0 for the others). The
+/// caller owns the handles. On Linux the handle fields hold file
+/// descriptors.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessInformation {
+    pub process_id: u32,
+    pub reserved: u32,
+    pub std_input: Handle,
+    pub std_output: Handle,
+    pub std_error: Handle,
+}
+
+impl Default for ProcessInformation {
+    fn default() -> Self {
+        Self {
+            process_id: 0,
+            reserved: 0,
+            std_input: std::ptr::null_mut(),
+            std_output: std::ptr::null_mut(),
+            std_error: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// The notification types a callback receives.
+pub mod notification {
+    pub const SYSTEM_EXITED: u32 = 0x0000_0001;
+    pub const SYSTEM_CREATE_COMPLETED: u32 = 0x0000_0002;
+    pub const SYSTEM_START_COMPLETED: u32 = 0x0000_0003;
+    pub const SYSTEM_PAUSE_COMPLETED: u32 = 0x0000_0004;
+    pub const SYSTEM_RESUME_COMPLETED: u32 = 0x0000_0005;
+    pub const PROCESS_EXITED: u32 = 0x0001_0000;
+    pub const SERVICE_DISCONNECT: u32 = 0x0100_0000;
+}
+
+/// `void cb(u32 notificationType, void *context, HRESULT status, PCWSTR
+/// data)`. A negative status is an error for the operation being waited
+/// for; `data` (may be NULL) is valid only during the call.
+pub type NotificationCallback = unsafe extern "system" fn(
+    notification_type: u32,
+    context: *mut c_void,
+    status: Hresult,
+    data: Pcwstr,
+);
+
+pub type HcsEnumerateComputeSystems = unsafe extern "system" fn(
+    query: Pcwstr,
+    compute_systems: *mut Pwstr,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsCreateComputeSystem = unsafe extern "system" fn(
+    id: Pcwstr,
+    configuration: Pcwstr,
+    identity: Handle,
+    compute_system: *mut Handle,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsOpenComputeSystem = unsafe extern "system" fn(
+    id: Pcwstr,
+    compute_system: *mut Handle,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsCloseComputeSystem = unsafe extern "system" fn(compute_system: Handle) -> Hresult;
+/// Start, shutdown, terminate, pause and resume.
+pub type HcsSystemOperation = unsafe extern "system" fn(
+    compute_system: Handle,
+    options: Pcwstr,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsGetComputeSystemProperties = unsafe extern "system" fn(
+    compute_system: Handle,
+    property_query: Pcwstr,
+    properties: *mut Pwstr,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsModifyComputeSystem = unsafe extern "system" fn(
+    compute_system: Handle,
+    configuration: Pcwstr,
+    result: *mut Pwstr,
+) -> Hresult;
+/// `HcsRegisterComputeSystemCallback` and `HcsRegisterProcessCallback`.
+pub type HcsRegisterCallback = unsafe extern "system" fn(
+    handle: Handle,
+    callback: NotificationCallback,
+    context: usize,
+    callback_handle: *mut Handle,
+) -> Hresult;
+/// `HcsUnregisterComputeSystemCallback` and `HcsUnregisterProcessCallback`.
+pub type HcsUnregisterCallback = unsafe extern "system" fn(callback_handle: Handle) -> Hresult;
+pub type HcsCreateProcess = unsafe extern "system" fn(
+    compute_system: Handle,
+    process_parameters: Pcwstr,
+    process_information: *mut ProcessInformation,
+    process: *mut Handle,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsOpenProcess = unsafe extern "system" fn(
+    compute_system: Handle,
+    pid: u32,
+    process: *mut Handle,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsCloseProcess = unsafe extern "system" fn(process: Handle) -> Hresult;
+pub type HcsTerminateProcess =
+    unsafe extern "system" fn(process: Handle, result: *mut Pwstr) -> Hresult;
+pub type HcsGetProcessInfo = unsafe extern "system" fn(
+    process: Handle,
+    process_information: *mut ProcessInformation,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsGetProcessProperties = unsafe extern "system" fn(
+    process: Handle,
+    process_properties: *mut Pwstr,
+    result: *mut Pwstr,
+) -> Hresult;
+pub type HcsModifyProcess =
+    unsafe extern "system" fn(process: Handle, settings: Pcwstr, result: *mut Pwstr) -> Hresult;
+pub type HcsGetServiceProperties = unsafe extern "system" fn(
+    property_query: Pcwstr,
+    properties: *mut Pwstr,
+    result: *mut Pwstr,
+) -> Hresult;
+/// `NameToGuid`: `guid` is 16 bytes in Windows memory order, which is
+/// [`Guid`]'s `repr(C)` layout.
+pub type NameToGuid = unsafe extern "system" fn(name: Pcwstr, guid: *mut Guid) -> Hresult;
+/// `ole32!CoTaskMemFree`.
+pub type CoTaskMemFree = unsafe extern "system" fn(ptr: *mut c_void);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_information_is_32_bytes_on_64_bit() {
+        if cfg!(target_pointer_width = "64") {
+            assert_eq!(std::mem::size_of::<ProcessInformation>(), 32);
+            assert_eq!(std::mem::offset_of!(ProcessInformation, std_input), 8);
+        }
+        assert_eq!(std::mem::size_of::<Guid>(), 16);
+    }
+
+    #[test]
+    fn pending_is_the_vmcompute_code() {
+        assert_eq!(
+            crate::ErrorCode::from_hresult(OPERATION_PENDING),
+            crate::ErrorCode::OPERATION_PENDING
+        );
+    }
+}
