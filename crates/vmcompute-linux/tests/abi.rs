@@ -1,0 +1,283 @@
+//! libvmcompute.so at the C ABI itself, below the backend: what Windows'
+//! vmcompute.dll promises and the backend relies on (pending results,
+//! notifications from another thread, queued until a callback is
+//! registered, none after unregistering), and its answers to bad calls.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::{
+    ffi::c_void,
+    ptr,
+    sync::{mpsc, Mutex, OnceLock},
+    thread::{self, ThreadId},
+    time::Duration,
+};
+
+use common::*;
+use hcs::{
+    vmcompute::{
+        abi::{self, notification as n, Handle, Hresult, Pwstr},
+        wide,
+    },
+    ErrorCode, Guid,
+};
+use hcs_schema::HcsResult;
+
+/// The library's exports, typed.
+struct Abi {
+    _lib: libloading::Library,
+    create: abi::HcsCreateComputeSystem,
+    start: abi::HcsSystemOperation,
+    terminate: abi::HcsSystemOperation,
+    close: abi::HcsCloseComputeSystem,
+    register: abi::HcsRegisterCallback,
+    unregister: abi::HcsUnregisterCallback,
+    create_process: abi::HcsCreateProcess,
+    close_process: abi::HcsCloseProcess,
+    register_process: abi::HcsRegisterCallback,
+    properties: abi::HcsGetComputeSystemProperties,
+    name_to_guid: abi::NameToGuid,
+    free: abi::CoTaskMemFree,
+}
+
+/// The built library itself (the backend tests use private copies), set
+/// up once with this binary's runtime directory.
+fn lib() -> &'static Abi {
+    static ABI: OnceLock<Abi> = OnceLock::new();
+    ABI.get_or_init(|| {
+        let path = vmcompute::testing::built_library().expect("libvmcompute.so is built");
+        // SAFETY: our own library; its initialisers are Rust's.
+        let lib = unsafe { libloading::Library::new(path) }.unwrap();
+        // SAFETY (each `get`): the types are the ABI's, which exports.rs
+        // holds the library to.
+        unsafe {
+            if cannot_run().is_none() {
+                let configure = lib
+                    .get::<unsafe extern "system" fn(abi::Pcwstr) -> Hresult>(b"HcsrunConfigure")
+                    .unwrap();
+                let doc = format!(
+                    r#"{{"RuntimeDir":"/run/hcsrun-vmtest-abi-{}","Shim":{:?}}}"#,
+                    std::process::id(),
+                    shim()
+                );
+                assert_eq!(configure(wide::to_wide(&doc).unwrap().as_ptr()), 0);
+            }
+            Abi {
+                create: *lib.get(b"HcsCreateComputeSystem").unwrap(),
+                start: *lib.get(b"HcsStartComputeSystem").unwrap(),
+                terminate: *lib.get(b"HcsTerminateComputeSystem").unwrap(),
+                close: *lib.get(b"HcsCloseComputeSystem").unwrap(),
+                register: *lib.get(b"HcsRegisterComputeSystemCallback").unwrap(),
+                unregister: *lib.get(b"HcsUnregisterComputeSystemCallback").unwrap(),
+                create_process: *lib.get(b"HcsCreateProcess").unwrap(),
+                close_process: *lib.get(b"HcsCloseProcess").unwrap(),
+                register_process: *lib.get(b"HcsRegisterProcessCallback").unwrap(),
+                properties: *lib.get(b"HcsGetComputeSystemProperties").unwrap(),
+                name_to_guid: *lib.get(b"NameToGuid").unwrap(),
+                free: *lib.get(b"CoTaskMemFree").unwrap(),
+                _lib: lib,
+            }
+        }
+    })
+}
+
+fn w(s: &str) -> Vec<u16> {
+    wide::to_wide(s).unwrap()
+}
+
+/// Reads and frees a string the library handed out.
+fn take(p: Pwstr) -> Option<String> {
+    // SAFETY: NULL or a NUL-terminated string from the library.
+    let text = unsafe { wide::from_ptr_lossy(p) };
+    // SAFETY: handed out by the library for us to free once.
+    unsafe { (lib().free)(p.cast()) };
+    text
+}
+
+type Seen = (u32, Hresult, Option<String>, ThreadId);
+
+/// Where the callback sends what it receives, by context.
+fn inboxes() -> &'static Mutex<Vec<mpsc::Sender<Seen>>> {
+    static INBOXES: OnceLock<Mutex<Vec<mpsc::Sender<Seen>>>> = OnceLock::new();
+    INBOXES.get_or_init(Default::default)
+}
+
+unsafe extern "system" fn record(
+    kind: u32,
+    context: *mut c_void,
+    status: Hresult,
+    data: abi::Pcwstr,
+) {
+    // SAFETY: the ABI: NULL or a string valid during the call.
+    let data = unsafe { wide::from_ptr_lossy(data) };
+    let tx = inboxes().lock().unwrap()[context as usize].clone();
+    let _ = tx.send((kind, status, data, thread::current().id()));
+}
+
+fn inbox() -> (usize, mpsc::Receiver<Seen>) {
+    let (tx, rx) = mpsc::channel();
+    let mut boxes = inboxes().lock().unwrap();
+    boxes.push(tx);
+    (boxes.len() - 1, rx)
+}
+
+fn next(rx: &mpsc::Receiver<Seen>) -> Seen {
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("a notification")
+}
+
+#[test]
+fn pending_operations_complete_by_notification_from_another_thread() {
+    require_root!();
+    let a = lib();
+    let fx_scratch = std::env::temp_dir().join(format!("hcsrun-vmtest-abi-{}", std::process::id()));
+    let config = format!(
+        r#"{{"SystemType":"Container","Name":"abi1","Owner":"abi","LayerFolderPath":{:?},"Layers":[{{"ID":"{}","Path":"/"}}],"HvPartition":false}}"#,
+        fx_scratch.join("abi1"),
+        hcs_linux::name_to_guid("host")
+    );
+    std::fs::create_dir_all(fx_scratch.join("abi1")).unwrap();
+    let (mut system, mut result): (Handle, Pwstr) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY (every call below): arguments as the ABI requires: NUL-
+    // terminated strings that outlive the call, writable out-pointers, live
+    // handles.
+    let hr = unsafe {
+        (a.create)(
+            w("abi1").as_ptr(),
+            w(&config).as_ptr(),
+            ptr::null_mut(),
+            &mut system,
+            &mut result,
+        )
+    };
+    assert_eq!(hr, abi::OPERATION_PENDING);
+    assert!(take(result).is_none());
+    assert!(!system.is_null());
+    // Registered late on purpose: the completion waited in the queue.
+    thread::sleep(Duration::from_millis(300));
+    let (context, rx) = inbox();
+    let mut registration: Handle = ptr::null_mut();
+    assert_eq!(
+        unsafe { (a.register)(system, record, context, &mut registration) },
+        0
+    );
+    let (kind, status, _, thread) = next(&rx);
+    assert_eq!((kind, status), (n::SYSTEM_CREATE_COMPLETED, 0));
+    assert_ne!(thread, thread::current().id());
+
+    let hr = unsafe { (a.start)(system, w("").as_ptr(), &mut result) };
+    assert_eq!(hr, abi::OPERATION_PENDING);
+    let (kind, status, data, _) = next(&rx);
+    assert_eq!((kind, status, data), (n::SYSTEM_START_COMPLETED, 0, None));
+
+    // A process: pipes as descriptors above 2, and its exit notified.
+    let mut info = abi::ProcessInformation::default();
+    let mut process: Handle = ptr::null_mut();
+    let params = r#"{"CommandLine":"sh -c \"exit 3\"","CreateStdOutPipe":true}"#;
+    let hr = unsafe {
+        (a.create_process)(
+            system,
+            w(params).as_ptr(),
+            &mut info,
+            &mut process,
+            &mut result,
+        )
+    };
+    assert_eq!(hr, 0, "{:?}", take(result));
+    assert!(info.std_input.is_null() && info.std_error.is_null());
+    assert!(info.std_output as usize > 2);
+    // SAFETY: the descriptor is ours to close.
+    drop(unsafe {
+        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(
+            info.std_output as usize as i32,
+        )
+    });
+    let (pcontext, prx) = inbox();
+    let mut preg: Handle = ptr::null_mut();
+    assert_eq!(
+        unsafe { (a.register_process)(process, record, pcontext, &mut preg) },
+        0
+    );
+    assert_eq!(next(&prx).0, n::PROCESS_EXITED);
+    assert_eq!(unsafe { (a.unregister)(preg) }, 0);
+    assert_eq!(unsafe { (a.close_process)(process) }, 0);
+
+    // Terminate with nothing running: done at once; SystemExited follows.
+    let hr = unsafe { (a.terminate)(system, w("").as_ptr(), &mut result) };
+    assert!(hr == 0 || hr == abi::OPERATION_PENDING, "{hr:#x}");
+    assert_eq!(next(&rx).0, n::SYSTEM_EXITED);
+    assert_eq!(unsafe { (a.unregister)(registration) }, 0);
+    assert!(
+        rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "nothing after unregistering"
+    );
+    assert_eq!(unsafe { (a.close)(system) }, 0);
+    let _ = std::fs::remove_dir_all(&fx_scratch);
+}
+
+#[test]
+fn bad_calls_get_hresults_and_result_documents() {
+    let a = lib();
+    let bogus = 0x4242 as Handle;
+    let mut result: Pwstr = ptr::null_mut();
+    let mut props: Pwstr = ptr::null_mut();
+    // SAFETY (every call below): as the ABI requires, except for the
+    // handle or argument under test, which the library must reject.
+    let hr = unsafe { (a.start)(bogus, w("").as_ptr(), &mut result) };
+    assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_HANDLE);
+    let doc: HcsResult = hcs_schema::from_str(&take(result).unwrap()).unwrap();
+    assert_eq!(doc.error, hr);
+    assert!(
+        doc.error_events[0]
+            .message
+            .contains("HcsStartComputeSystem: no such handle"),
+        "{doc:?}"
+    );
+
+    assert_eq!(
+        ErrorCode::from_hresult(unsafe { (a.close)(bogus) }),
+        ErrorCode::INVALID_HANDLE
+    );
+    assert_eq!(
+        ErrorCode::from_hresult(unsafe { (a.unregister)(bogus) }),
+        ErrorCode::INVALID_HANDLE
+    );
+
+    // Options must be "", never NULL.
+    let hr = unsafe { (a.start)(bogus, ptr::null(), &mut result) };
+    assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_PARAMETER);
+    assert!(take(result).unwrap().contains("options is NULL"));
+
+    let hr = unsafe { (a.properties)(bogus, w("{not json").as_ptr(), &mut props, &mut result) };
+    assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_JSON);
+    assert!(props.is_null());
+    assert!(take(result)
+        .unwrap()
+        .contains("the property query does not parse"));
+
+    // An unpaired surrogate is not a string.
+    let odd = [0x61u16, 0xD800, 0];
+    let mut system: Handle = ptr::null_mut();
+    let hr = unsafe {
+        (a.create)(
+            odd.as_ptr(),
+            w("{}").as_ptr(),
+            ptr::null_mut(),
+            &mut system,
+            &mut result,
+        )
+    };
+    assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_PARAMETER);
+    assert!(system.is_null());
+    assert!(take(result).unwrap().contains("unpaired surrogate"));
+
+    let mut guid = Guid::default();
+    assert_eq!(unsafe { (a.name_to_guid)(w("4").as_ptr(), &mut guid) }, 0);
+    assert_eq!(guid, hcs_linux::name_to_guid("4"));
+    assert_eq!(
+        ErrorCode::from_hresult(unsafe { (a.name_to_guid)(ptr::null(), &mut guid) }),
+        ErrorCode::INVALID_PARAMETER
+    );
+}
