@@ -14,6 +14,11 @@ use clap::{CommandFactory, Parser};
 #[derive(Debug, Parser)]
 #[command(name = "hcsrun", version, about)]
 struct Cli {
+    /// The compute service: `linux` (the default on Linux), `vmcompute`
+    /// (Windows' vmcompute.dll, the default on Windows), or `vmcompute=PATH`
+    /// (a library with vmcompute.dll's ABI, such as hcsrun's libvmcompute.so).
+    #[arg(long, global = true, value_name = "SERVICE", default_value_t = service::Choice::default())]
+    service: service::Choice,
     #[command(subcommand)]
     command: Option<cmd::Command>,
 }
@@ -21,6 +26,7 @@ struct Cli {
 fn main() -> ExitCode {
     logging::init();
     let cli = Cli::parse();
+    service::select(cli.service);
     let result = match cli.command {
         Some(command) => command.run(),
         None => Cli::command().print_help().map_err(Into::into),
