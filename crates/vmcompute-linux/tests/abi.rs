@@ -9,6 +9,7 @@ mod common;
 
 use std::{
     ffi::c_void,
+    os::fd::{FromRawFd, OwnedFd},
     ptr,
     sync::{mpsc, Mutex, OnceLock},
     thread::{self, ThreadId},
@@ -83,6 +84,75 @@ fn lib() -> &'static Abi {
     })
 }
 
+/// The exports as methods. Every call passes what the ABI asks for
+/// (NUL-terminated strings that outlive the call, writable out-pointers)
+/// except the handle or argument a test feeds on purpose, which the library
+/// checks and must refuse.
+impl Abi {
+    fn create(
+        &self,
+        id: abi::Pcwstr,
+        config: &str,
+        system: &mut Handle,
+        result: &mut Pwstr,
+    ) -> Hresult {
+        let config = w(config);
+        // SAFETY: as the impl says; `id` is the caller's NUL-terminated units.
+        unsafe { (self.create)(id, config.as_ptr(), ptr::null_mut(), system, result) }
+    }
+
+    fn operation(
+        &self,
+        f: abi::HcsSystemOperation,
+        h: Handle,
+        options: abi::Pcwstr,
+        result: &mut Pwstr,
+    ) -> Hresult {
+        // SAFETY: as the impl says.
+        unsafe { f(h, options, result) }
+    }
+
+    fn register(
+        &self,
+        f: abi::HcsRegisterCallback,
+        h: Handle,
+        context: usize,
+        out: &mut Handle,
+    ) -> Hresult {
+        // SAFETY: as the impl says; `record` has the callback's signature.
+        unsafe { f(h, record, context, out) }
+    }
+
+    fn release(&self, f: unsafe extern "system" fn(Handle) -> Hresult, h: Handle) -> Hresult {
+        // SAFETY: as the impl says (unregister and close take one handle).
+        unsafe { f(h) }
+    }
+
+    fn create_process(
+        &self,
+        h: Handle,
+        params: &str,
+        info: &mut abi::ProcessInformation,
+        process: &mut Handle,
+        result: &mut Pwstr,
+    ) -> Hresult {
+        let params = w(params);
+        // SAFETY: as the impl says.
+        unsafe { (self.create_process)(h, params.as_ptr(), info, process, result) }
+    }
+
+    fn properties(&self, h: Handle, query: &str, props: &mut Pwstr, result: &mut Pwstr) -> Hresult {
+        let query = w(query);
+        // SAFETY: as the impl says.
+        unsafe { (self.properties)(h, query.as_ptr(), props, result) }
+    }
+
+    fn name_to_guid(&self, name: abi::Pcwstr, guid: &mut Guid) -> Hresult {
+        // SAFETY: as the impl says; a GUID is the 16 bytes it writes.
+        unsafe { (self.name_to_guid)(name, guid) }
+    }
+}
+
 fn w(s: &str) -> Vec<u16> {
     wide::to_wide(s).unwrap()
 }
@@ -132,26 +202,15 @@ fn next(rx: &mpsc::Receiver<Seen>) -> Seen {
 fn pending_operations_complete_by_notification_from_another_thread() {
     require_root!();
     let a = lib();
-    let fx_scratch = std::env::temp_dir().join(format!("hcsrun-vmtest-abi-{}", std::process::id()));
+    let scratch = std::env::temp_dir().join(format!("hcsrun-vmtest-abi-{}", std::process::id()));
+    std::fs::create_dir_all(scratch.join("abi1")).unwrap();
     let config = format!(
         r#"{{"SystemType":"Container","Name":"abi1","Owner":"abi","LayerFolderPath":{:?},"Layers":[{{"ID":"{}","Path":"/"}}],"HvPartition":false}}"#,
-        fx_scratch.join("abi1"),
+        scratch.join("abi1"),
         hcs_linux::name_to_guid("host")
     );
-    std::fs::create_dir_all(fx_scratch.join("abi1")).unwrap();
     let (mut system, mut result): (Handle, Pwstr) = (ptr::null_mut(), ptr::null_mut());
-    // SAFETY (every call below): arguments as the ABI requires: NUL-
-    // terminated strings that outlive the call, writable out-pointers, live
-    // handles.
-    let hr = unsafe {
-        (a.create)(
-            w("abi1").as_ptr(),
-            w(&config).as_ptr(),
-            ptr::null_mut(),
-            &mut system,
-            &mut result,
-        )
-    };
+    let hr = a.create(w("abi1").as_ptr(), &config, &mut system, &mut result);
     assert_eq!(hr, abi::OPERATION_PENDING);
     assert!(take(result).is_none());
     assert!(!system.is_null());
@@ -160,14 +219,14 @@ fn pending_operations_complete_by_notification_from_another_thread() {
     let (context, rx) = inbox();
     let mut registration: Handle = ptr::null_mut();
     assert_eq!(
-        unsafe { (a.register)(system, record, context, &mut registration) },
+        a.register(a.register, system, context, &mut registration),
         0
     );
     let (kind, status, _, thread) = next(&rx);
     assert_eq!((kind, status), (n::SYSTEM_CREATE_COMPLETED, 0));
     assert_ne!(thread, thread::current().id());
 
-    let hr = unsafe { (a.start)(system, w("").as_ptr(), &mut result) };
+    let hr = a.operation(a.start, system, w("").as_ptr(), &mut result);
     assert_eq!(hr, abi::OPERATION_PENDING);
     let (kind, status, data, _) = next(&rx);
     assert_eq!((kind, status, data), (n::SYSTEM_START_COMPLETED, 0, None));
@@ -176,45 +235,33 @@ fn pending_operations_complete_by_notification_from_another_thread() {
     let mut info = abi::ProcessInformation::default();
     let mut process: Handle = ptr::null_mut();
     let params = r#"{"CommandLine":"sh -c \"exit 3\"","CreateStdOutPipe":true}"#;
-    let hr = unsafe {
-        (a.create_process)(
-            system,
-            w(params).as_ptr(),
-            &mut info,
-            &mut process,
-            &mut result,
-        )
-    };
+    let hr = a.create_process(system, params, &mut info, &mut process, &mut result);
     assert_eq!(hr, 0, "{:?}", take(result));
     assert!(info.std_input.is_null() && info.std_error.is_null());
     assert!(info.std_output as usize > 2);
-    // SAFETY: the descriptor is ours to close.
-    drop(unsafe {
-        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(
-            info.std_output as usize as i32,
-        )
-    });
+    // SAFETY: the descriptor was handed to us, to own and close.
+    drop(unsafe { <OwnedFd as FromRawFd>::from_raw_fd(info.std_output as usize as i32) });
     let (pcontext, prx) = inbox();
     let mut preg: Handle = ptr::null_mut();
     assert_eq!(
-        unsafe { (a.register_process)(process, record, pcontext, &mut preg) },
+        a.register(a.register_process, process, pcontext, &mut preg),
         0
     );
     assert_eq!(next(&prx).0, n::PROCESS_EXITED);
-    assert_eq!(unsafe { (a.unregister)(preg) }, 0);
-    assert_eq!(unsafe { (a.close_process)(process) }, 0);
+    assert_eq!(a.release(a.unregister, preg), 0);
+    assert_eq!(a.release(a.close_process, process), 0);
 
     // Terminate with nothing running: done at once; SystemExited follows.
-    let hr = unsafe { (a.terminate)(system, w("").as_ptr(), &mut result) };
+    let hr = a.operation(a.terminate, system, w("").as_ptr(), &mut result);
     assert!(hr == 0 || hr == abi::OPERATION_PENDING, "{hr:#x}");
     assert_eq!(next(&rx).0, n::SYSTEM_EXITED);
-    assert_eq!(unsafe { (a.unregister)(registration) }, 0);
+    assert_eq!(a.release(a.unregister, registration), 0);
     assert!(
         rx.recv_timeout(Duration::from_millis(100)).is_err(),
         "nothing after unregistering"
     );
-    assert_eq!(unsafe { (a.close)(system) }, 0);
-    let _ = std::fs::remove_dir_all(&fx_scratch);
+    assert_eq!(a.release(a.close, system), 0);
+    let _ = std::fs::remove_dir_all(&scratch);
 }
 
 #[test]
@@ -223,9 +270,7 @@ fn bad_calls_get_hresults_and_result_documents() {
     let bogus = 0x4242 as Handle;
     let mut result: Pwstr = ptr::null_mut();
     let mut props: Pwstr = ptr::null_mut();
-    // SAFETY (every call below): as the ABI requires, except for the
-    // handle or argument under test, which the library must reject.
-    let hr = unsafe { (a.start)(bogus, w("").as_ptr(), &mut result) };
+    let hr = a.operation(a.start, bogus, w("").as_ptr(), &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_HANDLE);
     let doc: HcsResult = hcs_schema::from_str(&take(result).unwrap()).unwrap();
     assert_eq!(doc.error, hr);
@@ -235,22 +280,19 @@ fn bad_calls_get_hresults_and_result_documents() {
             .contains("HcsStartComputeSystem: no such handle"),
         "{doc:?}"
     );
-
-    assert_eq!(
-        ErrorCode::from_hresult(unsafe { (a.close)(bogus) }),
-        ErrorCode::INVALID_HANDLE
-    );
-    assert_eq!(
-        ErrorCode::from_hresult(unsafe { (a.unregister)(bogus) }),
-        ErrorCode::INVALID_HANDLE
-    );
+    for release in [a.close, a.unregister] {
+        assert_eq!(
+            ErrorCode::from_hresult(a.release(release, bogus)),
+            ErrorCode::INVALID_HANDLE
+        );
+    }
 
     // Options must be "", never NULL.
-    let hr = unsafe { (a.start)(bogus, ptr::null(), &mut result) };
+    let hr = a.operation(a.start, bogus, ptr::null(), &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_PARAMETER);
     assert!(take(result).unwrap().contains("options is NULL"));
 
-    let hr = unsafe { (a.properties)(bogus, w("{not json").as_ptr(), &mut props, &mut result) };
+    let hr = a.properties(bogus, "{not json", &mut props, &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_JSON);
     assert!(props.is_null());
     assert!(take(result)
@@ -260,24 +302,16 @@ fn bad_calls_get_hresults_and_result_documents() {
     // An unpaired surrogate is not a string.
     let odd = [0x61u16, 0xD800, 0];
     let mut system: Handle = ptr::null_mut();
-    let hr = unsafe {
-        (a.create)(
-            odd.as_ptr(),
-            w("{}").as_ptr(),
-            ptr::null_mut(),
-            &mut system,
-            &mut result,
-        )
-    };
+    let hr = a.create(odd.as_ptr(), "{}", &mut system, &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_PARAMETER);
     assert!(system.is_null());
     assert!(take(result).unwrap().contains("unpaired surrogate"));
 
     let mut guid = Guid::default();
-    assert_eq!(unsafe { (a.name_to_guid)(w("4").as_ptr(), &mut guid) }, 0);
+    assert_eq!(a.name_to_guid(w("4").as_ptr(), &mut guid), 0);
     assert_eq!(guid, hcs_linux::name_to_guid("4"));
     assert_eq!(
-        ErrorCode::from_hresult(unsafe { (a.name_to_guid)(ptr::null(), &mut guid) }),
+        ErrorCode::from_hresult(a.name_to_guid(ptr::null(), &mut guid)),
         ErrorCode::INVALID_PARAMETER
     );
 }
