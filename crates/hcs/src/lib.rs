@@ -2,7 +2,9 @@
 //!
 //! [`ComputeService`] creates and finds [`ComputeSystem`]s, which run
 //! [`Process`]es. Two services implement the traits: Windows' own
-//! `vmcompute.dll`, and the Linux compute service (crate `hcs-linux`).
+//! `vmcompute.dll` ([`vmcompute::VmComputeService`], which also loads any
+//! library with its ABI), and the Linux compute service (crate
+//! `hcs-linux`).
 //! Every error is an [`HcsError`] naming its subject and operation, and
 //! classified as hcsshim classifies them ([`is_pending`], [`is_not_exist`],
 //! ...).
