@@ -59,8 +59,8 @@ fn lib() -> &'static Abi {
                     .get::<unsafe extern "system" fn(abi::Pcwstr) -> Hresult>(b"HcsrunConfigure")
                     .unwrap();
                 let doc = format!(
-                    r#"{{"RuntimeDir":"/run/hcsrun-vmtest-abi-{}","Shim":{:?}}}"#,
-                    std::process::id(),
+                    r#"{{"RuntimeDir":{:?},"Shim":{:?}}}"#,
+                    runtime_dir(),
                     shim()
                 );
                 assert_eq!(configure(wide::to_wide(&doc).unwrap().as_ptr()), 0);
@@ -151,6 +151,10 @@ impl Abi {
         // SAFETY: as the impl says; a GUID is the 16 bytes it writes.
         unsafe { (self.name_to_guid)(name, guid) }
     }
+}
+
+fn runtime_dir() -> std::path::PathBuf {
+    format!("/run/hcsrun-vmtest-abi-{}", std::process::id()).into()
 }
 
 fn w(s: &str) -> Vec<u16> {
@@ -262,6 +266,7 @@ fn pending_operations_complete_by_notification_from_another_thread() {
     );
     assert_eq!(a.release(a.close, system), 0);
     let _ = std::fs::remove_dir_all(&scratch);
+    remove_runtime_dir(&runtime_dir());
 }
 
 #[test]

@@ -4,7 +4,14 @@
 
 #![allow(dead_code)]
 
-use std::{fs, io::Read, os::fd::OwnedFd, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    fs,
+    io::Read,
+    os::fd::OwnedFd,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use hcs::{vmcompute::VmComputeService, ComputeService, ComputeSystem, Stdio};
 use hcs_linux::LinuxComputeService;
@@ -134,7 +141,22 @@ impl Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.scratch_root);
-        let _ = fs::remove_dir(&self.runtime_dir);
+        remove_runtime_dir(&self.runtime_dir);
+    }
+}
+
+/// Removes a runtime directory and the cgroup parent named after it (both
+/// empty once their systems are gone).
+pub fn remove_runtime_dir(dir: &Path) {
+    let _ = fs::remove_dir(dir);
+    let Some(name) = dir.file_name() else { return };
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mounts = info
+        .lines()
+        .filter(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split(' ').nth(4));
+    for mount in mounts {
+        let _ = fs::remove_dir(Path::new(mount).join(name));
     }
 }
 
