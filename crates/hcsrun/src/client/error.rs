@@ -99,8 +99,9 @@ impl fmt::Display for ClientError {
 impl StdError for ClientError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match &*self.kind {
-            ClientErrorKind::Hcs(e) => Some(e),
-            ClientErrorKind::Translate(e) => Some(e),
+            // Displayed in full above: their causes come next, not them.
+            ClientErrorKind::Hcs(e) => e.source(),
+            ClientErrorKind::Translate(e) => e.source(),
             ClientErrorKind::Attach(e) | ClientErrorKind::Backend(e) => Some(e.as_ref()),
             ClientErrorKind::Io(e) => Some(e),
             _ => None,
