@@ -28,6 +28,15 @@ macro_rules! for_each_backend {
                 }
             )*
         }
+        mod vmcompute {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    crate::require_root!();
+                    super::$test(super::ServiceKind::VmCompute).await
+                }
+            )*
+        }
     };
 }
 

@@ -14,14 +14,25 @@ use std::{
 use common::*;
 use hcsrun::client::{State, Timeouts};
 
-const TEST: &str = "restore_after_the_supervisor_is_killed";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_after_the_supervisor_is_killed() {
+    restore_after_kill("restore_after_the_supervisor_is_killed", ServiceKind::Linux).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_after_the_supervisor_is_killed_through_vmcompute() {
+    restore_after_kill(
+        "restore_after_the_supervisor_is_killed_through_vmcompute",
+        ServiceKind::VmCompute,
+    )
+    .await;
+}
+
+async fn restore_after_kill(test: &str, kind: ServiceKind) {
     require_root!();
     if std::env::var("HCS_TEST_ROLE").as_deref() == Ok("supervisor") {
         let pid = std::env::var("HCS_PARENT").unwrap().parse().unwrap();
-        let h = Harness::shared("killed", ServiceKind::Linux, pid, Timeouts::default());
+        let h = Harness::shared("killed", kind, pid, Timeouts::default());
         h.run("orphan", "sleep 600").await;
         println!("STARTED");
         tokio::time::sleep(Duration::from_secs(600)).await;
@@ -31,9 +42,9 @@ async fn restore_after_the_supervisor_is_killed() {
     // that may not reap them.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let h = Harness::new("killed", ServiceKind::Linux);
+    let h = Harness::new("killed", kind);
     let mut supervisor = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", TEST, "--nocapture"])
+        .args(["--exact", test, "--nocapture"])
         .env("HCS_TEST_ROLE", "supervisor")
         .env("HCS_PARENT", std::process::id().to_string())
         .stdout(Stdio::piped())

@@ -37,6 +37,8 @@ macro_rules! require_root {
 pub enum ServiceKind {
     /// hcs-linux directly.
     Linux,
+    /// hcs-linux behind libvmcompute.so, through the vmcompute backend.
+    VmCompute,
 }
 
 /// The embedder: records every state change in order.
@@ -142,7 +144,7 @@ impl Harness {
     /// and `pid` (another process passes the first process's pid to share
     /// them).
     pub fn shared(name: &str, kind: ServiceKind, pid: u32, timeouts: Timeouts) -> Self {
-        let tag = format!("hcsrun-ctest-{name}-{pid}");
+        let tag = format!("hcsrun-ctest-{kind:?}-{name}-{pid}").to_lowercase();
         let runtime_dir = PathBuf::from("/run").join(&tag);
         let scratch_root = std::env::temp_dir().join(&tag);
         fs::create_dir_all(&scratch_root).unwrap();
@@ -153,6 +155,14 @@ impl Harness {
                     .runtime_dir(&runtime_dir)
                     .build()
                     .unwrap(),
+            ),
+            ServiceKind::VmCompute => Arc::new(
+                vmcompute::testing::service(&vmcompute::testing::Settings {
+                    runtime_dir: Some(runtime_dir.clone()),
+                    shim: Some(shim()),
+                    ..Default::default()
+                })
+                .unwrap(),
             ),
         };
         let events = Arc::new(Recorder::default());
@@ -222,7 +232,23 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
+        // What the service makes on demand and leaves: the runtime
+        // directory and the cgroup parents named after it (empty by now, or
+        // the removals fail and the leftovers show).
         let _ = fs::remove_dir_all(&self.scratch_root);
+        if std::env::var("HCS_TEST_ROLE").is_ok() {
+            return;
+        }
+        let _ = fs::remove_dir(&self.runtime_dir);
+        let tag = self.runtime_dir.file_name().unwrap().to_owned();
+        for hierarchy in fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = fs::remove_dir(hierarchy.path().join(&tag));
+        }
+        let _ = fs::remove_dir(PathBuf::from("/sys/fs/cgroup").join(&tag));
     }
 }
 
