@@ -19,20 +19,29 @@ struct Cli {
     /// (a library with vmcompute.dll's ABI, such as hcsrun's libvmcompute.so).
     #[arg(long, global = true, value_name = "SERVICE", default_value_t = service::Choice::default())]
     service: service::Choice,
+    /// Write debug diagnostics to stderr (as HCSRUN_LOG=debug).
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Diagnostics as text or as JSON lines.
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Option<cmd::Command>,
 }
 
 fn main() -> ExitCode {
-    logging::init();
     let cli = Cli::parse();
+    logging::init(cli.debug, cli.log_format == "json");
     service::select(cli.service);
     let result = match cli.command {
         Some(command) => command.run(),
-        None => Cli::command().print_help().map_err(Into::into),
+        None => Cli::command()
+            .print_help()
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // One line: the command, then each cause.
             eprintln!("hcsrun: {e:#}");

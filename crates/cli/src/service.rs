@@ -73,7 +73,8 @@ pub fn choice() -> Choice {
 
 /// The selected compute service, ready to create systems.
 // For the commands that run systems (`hcsrun run`), which take it from here.
-#[allow(dead_code)]
+// `run`, its user, is Unix-only so far (splice, termios).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn compute_service() -> anyhow::Result<Arc<dyn ComputeService>> {
     open(&choice())
 }

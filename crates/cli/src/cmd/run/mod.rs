@@ -1,0 +1,202 @@
+//! `hcsrun run`: a container in the foreground, as a new user meets it.
+
+mod args;
+mod exit;
+mod io;
+mod spec;
+mod volume;
+
+use std::{error::Error, process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+pub use args::Args;
+use async_trait::async_trait;
+use hcs::ComputeService;
+use hcsrun::{
+    client::{Backend, Client, IoPipe, State, StateInfo, Timeouts, INIT_PROCESS},
+    translate::{host_cpu_count, HostFacts},
+};
+use tokio::{
+    io::AsyncWriteExt,
+    signal::unix::{signal, SignalKind},
+    sync::mpsc,
+    task::JoinHandle,
+};
+
+/// A failure before the container's own exit code is known.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self {
+            code: exit::FAILED,
+            error: error.into(),
+        }
+    }
+}
+
+/// Runs the command, printing its own errors; returns the exit code.
+pub fn main(args: Args, service: anyhow::Result<Arc<dyn ComputeService>>) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(runtime) => {
+            let result = runtime.block_on(run(args, service));
+            // A read of this process's stdin may still be blocked in the
+            // runtime's pool: do not wait for it.
+            runtime.shutdown_background();
+            result
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("hcsrun: run: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// The embedder: state changes, as a stream.
+struct Events(mpsc::UnboundedSender<(String, StateInfo)>);
+
+#[async_trait]
+impl Backend for Events {
+    async fn state_changed(
+        &self,
+        id: &str,
+        info: StateInfo,
+    ) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let _ = self.0.send((id.to_owned(), info));
+        Ok(())
+    }
+}
+
+async fn run(args: Args, service: anyhow::Result<Arc<dyn ComputeService>>) -> Result<u8, Failure> {
+    let service = service?;
+    if service.capabilities().service == "linux" && !nix::unistd::geteuid().is_root() {
+        return Err(anyhow::anyhow!(
+            "the Linux compute service needs root to create namespaces, mounts and cgroups: \
+             run hcsrun as root (for example with sudo)"
+        )
+        .into());
+    }
+    let id = args.name.clone().unwrap_or_else(random_id);
+    let console = if args.tty { io::terminal_size() } else { None };
+    let plan = spec::plan(&id, &args, host_cpu_count(), console)?;
+    if plan.scratch_is_ours {
+        std::fs::create_dir_all(&plan.scratch)
+            .with_context(|| format!("creating the scratch folder {}", plan.scratch.display()))?;
+    }
+    let remove_scratch = plan.scratch_is_ours && !args.keep;
+    let result = run_container(&id, &args, &plan, service).await;
+    if remove_scratch {
+        if let Err(e) = std::fs::remove_dir_all(&plan.scratch) {
+            tracing::warn!("removing {}: {e}", plan.scratch.display());
+        }
+    }
+    result
+}
+
+async fn run_container(
+    id: &str,
+    args: &Args,
+    plan: &spec::Plan,
+    service: Arc<dyn ComputeService>,
+) -> Result<u8, Failure> {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let host = HostFacts::of_service(&*service);
+    let client = Client::with(service, Arc::new(Events(tx)), host, Timeouts::default());
+    // Signals are caught from the start; one that comes while the container
+    // is being created is acted on once it exists.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut window = signal(SignalKind::window_change())?;
+
+    let raw_terminal = (args.tty && args.interactive)
+        .then(io::RawTerminal::enter)
+        .flatten();
+    let mut forwards: Vec<JoinHandle<std::io::Result<u64>>> = Vec::new();
+    let interactive = args.interactive;
+    let attach = |pipes: IoPipe| {
+        if let Some(out) = pipes.stdout {
+            forwards.push(tokio::task::spawn_blocking(move || {
+                io::forward(out, libc::STDOUT_FILENO)
+            }));
+        }
+        if let Some(err) = pipes.stderr {
+            forwards.push(tokio::task::spawn_blocking(move || {
+                io::forward(err, libc::STDERR_FILENO)
+            }));
+        }
+        if let Some(mut stdin) = pipes.stdin {
+            // Without -i the container's stdin ends at once.
+            tokio::spawn(async move {
+                if interactive {
+                    let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut stdin).await;
+                }
+                let _ = stdin.shutdown().await;
+            });
+        }
+        Ok(())
+    };
+    if let Err(e) = client.create(id, &plan.spec, &plan.options, attach).await {
+        drop(raw_terminal);
+        return Err(Failure {
+            code: exit::for_create_error(&e),
+            error: e.into(),
+        });
+    }
+
+    let mut stops = 0;
+    let exit = loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some((event_id, info)) if event_id == id && info.state == State::Exit => break info,
+                Some(_) => {}
+                None => break StateInfo::new(State::Exit),
+            },
+            _ = interrupt.recv() => stop(&client, id, &mut stops).await,
+            _ = terminate.recv() => stop(&client, id, &mut stops).await,
+            _ = window.recv() => {
+                if let Some((height, width)) = io::terminal_size() {
+                    let _ = client.resize(id, INIT_PROCESS, width, height).await;
+                }
+            }
+        }
+    };
+    // Everything the container wrote is delivered before hcsrun exits.
+    for forward in forwards {
+        match forward.await {
+            Ok(Err(e)) => tracing::warn!("forwarding output: {e}"),
+            Err(e) => tracing::warn!("forwarding output: {e}"),
+            Ok(Ok(_)) => {}
+        }
+    }
+    drop(raw_terminal);
+    if let Some(error) = &exit.shutdown_error {
+        tracing::warn!(container = id, "stopping the container: {error}");
+    }
+    Ok(exit::for_exit(exit.exit_code))
+}
+
+/// The first Ctrl-C or SIGTERM shuts the container down; the next one
+/// terminates it.
+async fn stop(client: &Client, id: &str, stops: &mut u32) {
+    *stops += 1;
+    let signal = if *stops == 1 { 15 } else { 9 };
+    tracing::debug!(container = id, signal, "stopping on request");
+    if let Err(e) = client.signal(id, signal).await {
+        tracing::warn!("{e}");
+    }
+}
+
+/// 12 hex digits, as short docker ids are.
+fn random_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}

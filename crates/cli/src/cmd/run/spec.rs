@@ -1,0 +1,245 @@
+//! The OCI spec and create options that `hcsrun run`'s flags describe.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use hcsrun::translate::{CreateOptions, LayerOption, NetworkOption, Spec};
+use serde_json::{json, Map, Value};
+
+use super::{args::Args, volume::Volume};
+
+/// `PATH` for a container when the flags give none.
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Everything needed to create the container.
+pub struct Plan {
+    pub spec: Spec,
+    pub options: CreateOptions,
+    /// The scratch folder, and whether hcsrun made it (and so removes it).
+    pub scratch: PathBuf,
+    pub scratch_is_ours: bool,
+}
+
+/// The terminal size to give the container: (height, width).
+pub type ConsoleSize = (u16, u16);
+
+/// Builds the spec and options for container `id`.
+pub fn plan(
+    id: &str,
+    args: &Args,
+    host_cpus: u64,
+    console: Option<ConsoleSize>,
+) -> anyhow::Result<Plan> {
+    for layer in &args.layers {
+        if !layer.exists() {
+            bail!("layer {} does not exist", layer.display());
+        }
+    }
+    let (scratch, scratch_is_ours) = match &args.scratch {
+        Some(dir) => (dir.clone(), false),
+        None => (PathBuf::from("/var/lib/hcsrun/scratch").join(id), true),
+    };
+    let (mut spec, bundle_root) = match &args.bundle {
+        Some(bundle) => bundle_spec(bundle, args)?,
+        None => (flags_spec(id, args, host_cpus, console)?, None),
+    };
+    let mut options = match &args.options {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            CreateOptions::from_json(&text)
+                .with_context(|| format!("create options {}", path.display()))?
+        }
+        None => CreateOptions::default(),
+    };
+
+    let spec_layers = spec
+        .pointer("/windows/layerFolders")
+        .and_then(Value::as_array)
+        .is_some_and(|l| !l.is_empty());
+    if !args.layers.is_empty() || (options.layers.is_none() && !spec_layers) {
+        let layers = if !args.layers.is_empty() {
+            args.layers.clone()
+        } else if let Some(root) = bundle_root {
+            vec![root]
+        } else {
+            vec![PathBuf::from("/")]
+        };
+        options.layers = Some(LayerOption {
+            layer_folder_path: scratch.to_string_lossy().into_owned(),
+            layer_paths: layers
+                .iter()
+                .map(|l| l.to_string_lossy().into_owned())
+                .collect(),
+        });
+    }
+    if options.ignore_flushes_during_boot.is_none() && scratch_is_ours && !args.keep {
+        // The scratch folder is deleted at exit: syncing it is wasted work.
+        options.ignore_flushes_during_boot = Some(true);
+    }
+    if args.isolation == "hyperv" {
+        options.hyperv = Some(hcsrun::translate::HypervOption { is_hyperv: true });
+        // The Linux compute service starts no utility VM, but a Hyper-V
+        // configuration names one: an empty folder in the scratch.
+        if spec.pointer("/windows/hyperv/utilityVMPath").is_none() {
+            let uvm = scratch.join("UtilityVM");
+            windows_section(&mut spec).insert("hyperv".into(), json!({"utilityVMPath": uvm}));
+        }
+    }
+    match args.network.as_str() {
+        "none" => {}
+        mode => match mode.strip_prefix("container:") {
+            Some(other) if !other.is_empty() => {
+                options.network = Some(NetworkOption {
+                    network_shared_container_id: other.to_owned(),
+                    ..Default::default()
+                });
+            }
+            _ => bail!("--network {mode:?}: use none or container:ID"),
+        },
+    }
+    let spec = Spec::from_json(&spec.to_string()).context("the spec")?;
+    Ok(Plan {
+        spec,
+        options,
+        scratch,
+        scratch_is_ours,
+    })
+}
+
+fn windows_section(spec: &mut Value) -> &mut Map<String, Value> {
+    spec.as_object_mut()
+        .expect("a spec is an object")
+        .entry("windows")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("windows is an object")
+}
+
+/// The spec the flags describe.
+fn flags_spec(
+    id: &str,
+    args: &Args,
+    host_cpus: u64,
+    console: Option<ConsoleSize>,
+) -> anyhow::Result<Value> {
+    if args.command.is_empty() {
+        bail!("no command given: hcsrun run [OPTIONS] -- COMMAND [ARG...]");
+    }
+    let mut env = vec![DEFAULT_PATH.to_owned()];
+    for e in &args.env {
+        match e.split_once('=') {
+            Some(_) => env.push(e.clone()),
+            // KEY alone passes this process's value, if it has one.
+            None => env.extend(std::env::var(e).ok().map(|v| format!("{e}={v}"))),
+        }
+    }
+    if args.tty && !args.env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push(format!(
+            "TERM={}",
+            std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
+        ));
+    }
+    let (height, width) = console.unwrap_or((24, 80));
+    let mut process = json!({
+        "terminal": args.tty,
+        "user": {"uid": 0, "gid": 0},
+        "args": args.command,
+        "env": env,
+        "cwd": args.workdir.as_deref().unwrap_or("/"),
+    });
+    if args.tty {
+        process["consoleSize"] = json!({"height": height, "width": width});
+    }
+    if let Some(user) = &args.user {
+        process["user"]["username"] = json!(user);
+    }
+    let mut mounts = Vec::new();
+    for text in &args.volumes {
+        let volume = Volume::parse(text)?;
+        if !Path::new(&volume.source).exists() {
+            bail!("volume source {} does not exist", volume.source);
+        }
+        let mut mount = json!({"source": volume.source, "destination": volume.destination});
+        if volume.read_only {
+            mount["options"] = json!(["ro"]);
+        }
+        mounts.push(mount);
+    }
+    let mut spec = json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": ""},
+        "hostname": args.hostname.clone().unwrap_or_else(|| id.chars().take(12).collect()),
+        "mounts": mounts,
+        "windows": {},
+    });
+    let resources = resources(args, host_cpus);
+    if !resources.is_empty() {
+        windows_section(&mut spec).insert("resources".into(), Value::Object(resources));
+    }
+    Ok(spec)
+}
+
+/// `windows.resources` from the limit flags.
+fn resources(args: &Args, host_cpus: u64) -> Map<String, Value> {
+    let mut cpu = Map::new();
+    if let Some(count) = args.cpu_count {
+        cpu.insert("count".into(), json!(count));
+    }
+    if let Some(shares) = args.cpu_shares {
+        cpu.insert("shares".into(), json!(shares));
+    }
+    // --cpus is a share of the host's processors, as docker maps it on
+    // Windows; --cpu-maximum says the same directly.
+    let maximum = args.cpu_maximum.map(u64::from).or_else(|| {
+        args.cpus.map(|n| {
+            ((n / host_cpus.max(1) as f64) * 10_000.0)
+                .round()
+                .clamp(1.0, 10_000.0) as u64
+        })
+    });
+    if let Some(maximum) = maximum {
+        cpu.insert("maximum".into(), json!(maximum));
+    }
+    let mut resources = Map::new();
+    if !cpu.is_empty() {
+        resources.insert("cpu".into(), Value::Object(cpu));
+    }
+    if let Some(bytes) = args.memory {
+        resources.insert("memory".into(), json!({"limit": bytes}));
+    }
+    resources
+}
+
+/// A bundle's config.json, and its root folder (`root.path`, relative to the
+/// bundle) if that is a directory. A Linux bundle (one made by `runc spec`)
+/// runs as the Windows-schema container `hcsrun run` makes: its `linux`
+/// section describes what the Linux compute service does its own way.
+fn bundle_spec(bundle: &Path, args: &Args) -> anyhow::Result<(Value, Option<PathBuf>)> {
+    let path = bundle.join("config.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut spec: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let object = spec
+        .as_object_mut()
+        .with_context(|| format!("{} is not a JSON object", path.display()))?;
+    if object.remove("linux").is_some() {
+        tracing::debug!("running the Linux bundle as a Windows-schema container");
+    }
+    if !args.command.is_empty() {
+        object
+            .entry("process")
+            .or_insert_with(|| json!({"cwd": "/", "user": {"uid": 0, "gid": 0}}))["args"] =
+            json!(args.command);
+    }
+    let root = object
+        .get("root")
+        .and_then(|r| r.get("path"))
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(|p| bundle.join(p))
+        .filter(|p| p.is_dir());
+    Ok((spec, root))
+}
