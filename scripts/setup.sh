@@ -8,6 +8,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 have cc || need_apt+=(gcc)
 have mkfs.ext4 || need_apt+=(e2fsprogs)
+# The tests' containers run the host's tools: perl talks over sockets.
+perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 
 if ((${#need_apt[@]})); then
     echo "setup: installing ${need_apt[*]}" >&2
