@@ -606,3 +606,44 @@ async fn configurations_are_refused_with_reasons() {
         .unwrap();
     assert!(err.is_not_supported(), "{err}");
 }
+
+#[tokio::test]
+async fn processes_started_during_the_background_cgroup_join_end_up_inside() {
+    require_root!();
+    let fx = Fixture::new("latejoin");
+    // No limits: the holder joins its cgroups in the background, while the
+    // first process (and the one it forks) may already run.
+    let system = fx.start_default("latejoin").await;
+    let starter = system
+        .create_process(&sh("sleep 30 & exec sleep 31"))
+        .await
+        .unwrap();
+    // Once both sleeps run (as seen from the container's own pid space),
+    // both are listed, which reads the system's cgroups.
+    let mut list = Vec::new();
+    for _ in 0..200 {
+        list = system.process_list().await.unwrap();
+        if list.iter().filter(|p| p.image_name == "sleep").count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let sleeps = list.iter().filter(|p| p.image_name == "sleep").count();
+    assert_eq!(
+        sleeps, 2,
+        "both sleeps are in the system's cgroups: {list:?}"
+    );
+    // And the freezer holds them.
+    system.pause().await.unwrap();
+    for dir in fx
+        .cgroups_of("latejoin")
+        .into_iter()
+        .filter(|d| d.to_string_lossy().contains("freezer"))
+    {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert_eq!(procs.lines().count(), 3, "holder and both sleeps: {procs}");
+    }
+    system.resume().await.unwrap();
+    starter.kill().await.unwrap();
+    fx.remove(system).await;
+}

@@ -43,6 +43,8 @@ pub enum Op {
     Terminate,
     /// The system's network namespace, as a descriptor.
     NetworkNamespace,
+    /// Replies once every process of the system is in its cgroups.
+    WaitCgroups,
 }
 
 /// A message from the holder.
@@ -109,6 +111,9 @@ pub struct Bootstrap {
     /// Whether the holder runs in another system's network namespace.
     pub shared_network: bool,
     pub cgroups: usize,
+    /// Join the cgroups before anything runs (the system has limits);
+    /// otherwise the join happens in the background.
+    pub join_cgroups_at_start: bool,
 }
 
 /// The holder's answer to [`Bootstrap`].

@@ -79,6 +79,8 @@ pub struct LinuxSystem {
     cgroup: Cgroup,
     running: Mutex<Option<Running>>,
     closed: watch::Sender<bool>,
+    /// Every process of the system is known to be in its cgroups.
+    in_cgroups: std::sync::atomic::AtomicBool,
 }
 
 impl LinuxSystem {
@@ -104,6 +106,7 @@ impl LinuxSystem {
             cgroup,
             running: Mutex::new(running),
             closed: watch::Sender::new(false),
+            in_cgroups: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -160,21 +163,12 @@ impl LinuxSystem {
     }
 
     async fn launch(&self) -> Result<Running> {
-        let op = "Start";
-        let io_err = |what: &str| {
-            let what = what.to_owned();
-            let id = self.id.clone();
-            move |e: io::Error| system_io_error(&id, op, &what, &e)
-        };
         let limits = Limits::from_config(
             &self.config,
             host_cpus(),
             crate::service::io_device(&self.config),
         );
-        self.cgroup
-            .create(&limits)
-            .map_err(io_err("creating cgroups"))?;
-        let launched = self.launch_holder().await;
+        let launched = self.launch_holder(&limits).await;
         match launched {
             Ok(running) => Ok(running),
             Err(e) => {
@@ -185,7 +179,9 @@ impl LinuxSystem {
         }
     }
 
-    async fn launch_holder(&self) -> Result<Running> {
+    /// Launches the holder, then makes the cgroups while it loads, then
+    /// hands it everything it needs.
+    async fn launch_holder(&self, limits: &Limits) -> Result<Running> {
         let op = "Start";
         let id = self.id.as_str();
         let io_err = |what: &'static str| move |e: io::Error| system_io_error(id, op, what, &e);
@@ -263,7 +259,19 @@ impl LinuxSystem {
         drop(theirs);
         tracing::debug!(container = id, pid = launched.pid, "holder started");
 
-        let join = self.cgroup.join_fds().map_err(io_err("opening cgroups"))?;
+        let join = self
+            .cgroup
+            .create(limits)
+            .and_then(|()| self.cgroup.join_fds())
+            .map_err(io_err("creating cgroups"));
+        let join = match join {
+            Ok(join) => join,
+            Err(e) => {
+                let _ = launch::signal(&launched.pidfd, libc::SIGKILL);
+                let _ = launch::reap(&launched.pidfd);
+                return Err(e);
+            }
+        };
         let mut fds: Vec<RawFd> = vec![listener.as_raw_fd(), runtime_dir.as_raw_fd()];
         fds.extend(join.iter().map(AsRawFd::as_raw_fd));
         let bootstrap = Bootstrap {
@@ -273,6 +281,7 @@ impl LinuxSystem {
             config: self.config.clone(),
             shared_network: network.is_some(),
             cgroups: join.len(),
+            join_cgroups_at_start: *limits != Limits::default(),
         };
         let ready = handshake(ours, &bootstrap, &fds).await;
         let (conn, failure) = match ready {
@@ -338,6 +347,23 @@ impl LinuxSystem {
             ));
         }
         Ok(running)
+    }
+
+    /// Waits (once per handle) until the system's processes are all in its
+    /// cgroups: a system without limits joins them in the background.
+    async fn in_cgroups(&self, op: &'static str, running: &Running) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.in_cgroups.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        answer(
+            &self.id,
+            None,
+            op,
+            running.conn.request(Op::WaitCgroups).await,
+        )?;
+        self.in_cgroups.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Reaps the holder when it exits, cleaning up what it could not.
@@ -477,7 +503,8 @@ impl ComputeSystem for LinuxSystem {
     }
 
     async fn pause(&self) -> Result<()> {
-        self.running("Pause")?;
+        let running = self.running_unpaused("Pause")?;
+        self.in_cgroups("Pause", &running).await?;
         let cgroup = self.cgroup.clone();
         let frozen = tokio::task::spawn_blocking(move || cgroup.freeze(true))
             .await
@@ -502,6 +529,9 @@ impl ComputeSystem for LinuxSystem {
     async fn statistics(&self) -> Result<Statistics> {
         let op = "Statistics";
         let running = self.running(op)?;
+        if !self.cgroup.is_frozen().unwrap_or(false) {
+            self.in_cgroups(op, &running).await?;
+        }
         let counters = self
             .cgroup
             .stats()
@@ -518,7 +548,10 @@ impl ComputeSystem for LinuxSystem {
 
     async fn process_list(&self) -> Result<Vec<ProcessListItem>> {
         let op = "ProcessList";
-        self.running(op)?;
+        let running = self.running(op)?;
+        if !self.cgroup.is_frozen().unwrap_or(false) {
+            self.in_cgroups(op, &running).await?;
+        }
         let pids = self
             .cgroup
             .pids()
@@ -577,7 +610,9 @@ impl ComputeSystem for LinuxSystem {
         self.check_open("Close")?;
         self.closed.send_replace(true);
         let running = self.running.lock().unwrap().take();
-        if running.is_none_or(|r| r.stopped.is_stopped()) {
+        // A system this handle never saw run, or saw stop without reaping
+        // it: whatever its holder and reaper did not remove goes now.
+        if running.is_none_or(|r| matches!(r.stopped, Stopped::Seen(_)) && r.stopped.is_stopped()) {
             self.remove_leftovers();
         }
         Ok(())

@@ -21,7 +21,7 @@ use nix::{
     unistd::Pid,
 };
 
-use super::{cleanup::Cleanup, spawn};
+use super::{cgroups::Join, cleanup::Cleanup, spawn};
 use crate::{
     protocol::{Message, Op, Reply, Request, StdioLayout, WireError},
     wire,
@@ -71,6 +71,9 @@ pub struct Holder {
     stopping: Stopping,
     terminate_on_last_handle: bool,
     cleanup: Cleanup,
+    join: Join,
+    /// Requests waiting for the join.
+    join_waiters: Vec<(Token, u64)>,
 }
 
 /// What `poll` found ready.
@@ -79,6 +82,7 @@ enum Ready {
     Signals,
     Conn(Token),
     Status(u32),
+    Joined,
 }
 
 impl Holder {
@@ -86,6 +90,7 @@ impl Holder {
         first: OwnedFd,
         listener: OwnedFd,
         devnull: OwnedFd,
+        join: Join,
         terminate_on_last_handle: bool,
         cleanup: Cleanup,
     ) -> nix::Result<Self> {
@@ -104,8 +109,13 @@ impl Holder {
             stopping: Stopping::No,
             terminate_on_last_handle,
             cleanup,
+            join,
+            join_waiters: Vec::new(),
         };
         holder.add_conn(first);
+        // Children that exited before SIGCHLD was blocked sent no signal
+        // to the signalfd: reap them now.
+        holder.reap();
         Ok(holder)
     }
 
@@ -118,6 +128,7 @@ impl Holder {
                     Ready::Signals => self.reap(),
                     Ready::Conn(token) => self.serve(token),
                     Ready::Status(pid) => self.confirm(pid),
+                    Ready::Joined => self.joined(),
                 }
             }
         }
@@ -142,6 +153,9 @@ impl Holder {
         }
         for (pid, starting) in &self.starting {
             add(starting.started.status.as_raw_fd(), Ready::Status(*pid));
+        }
+        if let Some(fd) = self.join.status_fd() {
+            add(fd, Ready::Joined);
         }
         loop {
             // SAFETY: `fds` is a valid array of pollfd.
@@ -279,6 +293,13 @@ impl Holder {
             }
             Op::Shutdown => self.stop_request(token, id, Stopping::Shutdown),
             Op::Terminate => self.stop_request(token, id, Stopping::Terminate),
+            Op::WaitCgroups => match &self.join {
+                Join::Pending { .. } => self.join_waiters.push((token, id)),
+                _ => {
+                    let result = self.join_result();
+                    self.reply(token, id, result, &[]);
+                }
+            },
             Op::NetworkNamespace => {
                 match nix::fcntl::open(
                     "/proc/self/ns/net",
@@ -294,6 +315,28 @@ impl Holder {
                     ),
                 }
             }
+        }
+    }
+
+    /// The background join reported: finish it and answer who waited.
+    fn joined(&mut self) {
+        self.join.finish();
+        if let Join::Failed(why) = &self.join {
+            eprintln!("hcsrun-shim: {why}");
+        }
+        for (token, id) in std::mem::take(&mut self.join_waiters) {
+            let result = self.join_result();
+            self.reply(token, id, result, &[]);
+        }
+    }
+
+    fn join_result(&self) -> Result<Reply, WireError> {
+        match &self.join {
+            Join::Failed(why) => Err(WireError {
+                code: ErrorCode::INTERNAL_ERROR.0,
+                message: why.clone(),
+            }),
+            _ => Ok(Reply::Done),
         }
     }
 
@@ -457,7 +500,19 @@ impl Holder {
         };
         // From pid 1, -1 reaches every other process in the namespace.
         let _ = kill(Pid::from_raw(-1), signal);
-        has_children()
+        self.processes_remain()
+    }
+
+    /// True while the system has processes: any in its pid namespace (this
+    /// holder's /proc) but the holder and a cgroup joiner.
+    fn processes_remain(&self) -> bool {
+        let joiner = self.join.joiner();
+        std::fs::read_dir("/proc").map_or(true, |entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .any(|pid| pid != 1 && Some(pid) != joiner)
+        })
     }
 
     /// Stops the system: ends what is left, tells the handles, cleans up.
@@ -489,21 +544,6 @@ impl Holder {
         self.cleanup.run();
         std::process::exit(1)
     }
-}
-
-/// True while the holder has children, without reaping any.
-fn has_children() -> bool {
-    // SAFETY: waitid with WNOWAIT only reads; `info` is a local.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let rc = unsafe {
-        libc::waitid(
-            libc::P_ALL,
-            0,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    !(rc < 0 && Errno::last() == Errno::ECHILD)
 }
 
 fn not_found(pid: u32) -> WireError {

@@ -5,6 +5,7 @@
 //! serves the system's handles until the system stops; see
 //! `docs/ARCHITECTURE.md`.
 
+mod cgroups;
 mod cleanup;
 mod holder;
 mod loopdev;
@@ -22,7 +23,7 @@ use nix::{
 };
 
 pub use self::loopdev::image_len;
-use self::{cleanup::Cleanup, holder::Holder};
+use self::{cgroups::Join, cleanup::Cleanup, holder::Holder};
 use crate::{
     protocol::{Bootstrap, Ready, WireError, BOOTSTRAP_FD},
     wire,
@@ -40,14 +41,6 @@ pub fn main() -> ! {
 }
 
 enum Never {}
-
-fn join_cgroups(procs: &[OwnedFd]) -> std::io::Result<()> {
-    use std::io::Write;
-    for fd in procs {
-        std::fs::File::from(fd.try_clone()?).write_all(b"0")?;
-    }
-    Ok(())
-}
 
 fn run() -> Result<Never, String> {
     // SAFETY: the service hands the bootstrap socket over as fd 3.
@@ -75,32 +68,38 @@ fn run() -> Result<Never, String> {
     // The holder must outlive whatever the memory limit kills.
     let _ = std::fs::write("/proc/self/oom_score_adj", "-1000");
 
-    // Join the system's cgroups once, so that every process is born in
-    // them: each move into a cgroup v1 waits for an RCU grace period.
-    let prepared = join_cgroups(&cgroup_procs)
+    // The holder joins the system's cgroups once and every process is born
+    // in them; without limits to enforce, the join goes on in the
+    // background (see cgroups.rs).
+    let join = if bootstrap.join_cgroups_at_start {
+        cgroups::join_now(&cgroup_procs).map(|()| Join::Done)
+    } else {
+        Join::start(cgroup_procs)
+    };
+    let prepared = join
         .map_err(|e| WireError {
             code: hcs::ErrorCode::ACCESS_IS_DENIED.0,
             message: format!("joining the system's cgroups: {e}"),
         })
-        .and_then(|()| {
+        .and_then(|join| {
             setup::prepare(
                 &bootstrap.id,
                 std::path::Path::new(&bootstrap.system_dir),
                 &bootstrap.config,
                 bootstrap.shared_network,
             )
+            .map(|()| join)
         })
-        .and_then(|()| {
-            open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
-                WireError {
+        .and_then(|join| {
+            open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                .map(|devnull| (devnull, join))
+                .map_err(|e| WireError {
                     code: hcs::ErrorCode::FILE_NOT_FOUND.0,
                     message: format!("opening /dev/null: {e}"),
-                }
-            })
+                })
         });
-    drop(cgroup_procs);
-    let devnull = match prepared {
-        Ok(devnull) => devnull,
+    let (devnull, join) = match prepared {
+        Ok(prepared) => prepared,
         Err(err) => {
             let _ = wire::send(boot.as_fd(), &Ready::Failed(err.clone()), &[]);
             return Err(err.message);
@@ -117,6 +116,7 @@ fn run() -> Result<Never, String> {
         boot,
         listener,
         devnull,
+        join,
         bootstrap.config.terminate_on_last_handle_closed,
         cleanup,
     )
