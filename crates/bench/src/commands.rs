@@ -1,0 +1,134 @@
+//! Wall time of whole commands, run in turn (A, B, C, A, B, C, ...) so that
+//! whatever else the machine does weighs on each alike.
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+
+use crate::results::{Series, Timings};
+
+/// A command to time: `NAME=PROGRAM ARG...`, split on spaces. `{id}` in an
+/// argument is replaced by an id unique to the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timed {
+    pub name: String,
+    pub argv: Vec<String>,
+}
+
+impl std::str::FromStr for Timed {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, command) = s
+            .split_once('=')
+            .ok_or_else(|| format!("{s:?}: expected NAME=PROGRAM ARG..."))?;
+        let argv: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+        if name.is_empty() || argv.is_empty() {
+            return Err(format!("{s:?}: expected NAME=PROGRAM ARG..."));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            argv,
+        })
+    }
+}
+
+impl Timed {
+    /// The arguments of run `run`, with `{id}` replaced.
+    pub fn argv_for(&self, run: usize) -> Vec<String> {
+        let id = format!("bench-{}-{}-{run}", std::process::id(), self.name);
+        self.argv.iter().map(|a| a.replace("{id}", &id)).collect()
+    }
+
+    /// Runs it once, stdio to /dev/null except stderr, which a failure
+    /// quotes; returns the wall time in milliseconds.
+    pub fn run_once(&self, run: usize) -> anyhow::Result<f64> {
+        let argv = self.argv_for(run);
+        let started = Instant::now();
+        let output = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .with_context(|| format!("starting {}", argv[0]))?;
+        let elapsed = started.elapsed();
+        if !output.status.success() {
+            bail!(
+                "{} (run {run}) failed ({}): {}",
+                argv.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(elapsed.as_secs_f64() * 1e3)
+    }
+}
+
+/// Runs each command `warmup` times untimed, then `runs` times timed, in
+/// turn, idling for `pause` before each run. Any failure stops the
+/// measurement: a failed run is not a fast one.
+pub fn time(
+    commands: &[Timed],
+    warmup: usize,
+    runs: usize,
+    pause: Duration,
+) -> anyhow::Result<Timings> {
+    let mut samples = vec![Vec::with_capacity(runs); commands.len()];
+    for run in 0..warmup + runs {
+        for (command, samples) in commands.iter().zip(&mut samples) {
+            std::thread::sleep(pause);
+            let ms = command.run_once(run)?;
+            if run >= warmup {
+                samples.push(ms);
+            }
+        }
+    }
+    Ok(Timings {
+        series: commands
+            .iter()
+            .zip(samples)
+            .map(|(c, s)| Series::new(&c.name, s).of(c.argv.join(" ")))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_name_and_words() {
+        let t: Timed = "runc=runc run --bundle /b {id}".parse().unwrap();
+        assert_eq!(t.name, "runc");
+        assert_eq!(t.argv, ["runc", "run", "--bundle", "/b", "{id}"]);
+        assert!("runc".parse::<Timed>().is_err());
+        assert!("=true".parse::<Timed>().is_err());
+        assert!("x=  ".parse::<Timed>().is_err());
+    }
+
+    #[test]
+    fn ids_differ_per_run_and_command() {
+        let a: Timed = "a=echo {id}".parse().unwrap();
+        let b: Timed = "b=echo {id}".parse().unwrap();
+        assert_ne!(a.argv_for(0), a.argv_for(1));
+        assert_ne!(a.argv_for(0)[1], b.argv_for(0)[1]);
+        assert!(!a.argv_for(0)[1].contains('{'));
+    }
+
+    #[test]
+    fn times_in_turn_and_reports_failures() {
+        let ok: Timed = "ok=true".parse().unwrap();
+        let timings = time(&[ok.clone(), ok], 1, 3, Duration::ZERO).unwrap();
+        assert_eq!(timings.series.len(), 2);
+        assert_eq!(timings.series[0].samples_ms.len(), 3);
+        let bad: Timed = "bad=sh -c exit".parse().unwrap();
+        assert!(time(&[bad], 0, 1, Duration::ZERO).is_ok());
+        let bad: Timed = "bad=false".parse().unwrap();
+        let err = time(&[bad], 0, 1, Duration::ZERO).unwrap_err().to_string();
+        assert!(err.starts_with("false (run 0) failed"), "{err}");
+    }
+}
