@@ -31,6 +31,20 @@ pub struct IoLimits {
 }
 
 impl Limits {
+    /// The cgroup v1 controllers a system with these limits needs:
+    /// statistics (cpuacct, memory, blkio) and pausing (freezer) always, cpu
+    /// and cpuset only for their limits.
+    pub fn v1_controllers(&self) -> Vec<&'static str> {
+        let mut needed = vec!["cpuacct", "memory", "blkio", "freezer"];
+        if self.cpu_weight.is_some() || self.cpu_quota_us.is_some() {
+            needed.push("cpu");
+        }
+        if self.cpu_count.is_some() {
+            needed.push("cpuset");
+        }
+        needed
+    }
+
     /// The limits `config` asks for. `host_cpus` is the number of CPUs the
     /// machine has (`ProcessorMaximum` is a share of all of them);
     /// `io_device` is the block device storage limits apply to, if one is
@@ -105,6 +119,28 @@ pub fn first_cpus(available: &str, count: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_hierarchies_are_needed_only_for_cpu_limits() {
+        let always = ["cpuacct", "memory", "blkio", "freezer"];
+        assert_eq!(Limits::default().v1_controllers(), always);
+        let weight = Limits {
+            cpu_weight: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(weight.v1_controllers(), [&always[..], &["cpu"]].concat());
+        let quota = Limits {
+            cpu_quota_us: Some(1_000),
+            ..Default::default()
+        };
+        assert_eq!(quota.v1_controllers(), [&always[..], &["cpu"]].concat());
+        let count = Limits {
+            cpu_count: Some(1),
+            memory_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        assert_eq!(count.v1_controllers(), [&always[..], &["cpuset"]].concat());
+    }
 
     #[test]
     fn every_resource_field_becomes_a_limit() {

@@ -1,9 +1,9 @@
 //! A system's cgroups: limits, freezing, statistics, its processes.
 //!
-//! Each system has `<parent>/<id>` in every hierarchy the service uses.
-//! Only the system's processes live there; the holder does not, so that
-//! pausing never freezes the service and its memory is not charged to the
-//! container.
+//! Each system has `<parent>/<id>` in the hierarchies it needs: on cgroup
+//! v1 those of statistics and pausing always, those of CPU limits only when
+//! it has them (each v1 cgroup costs a mkdir, a join and an rmdir on every
+//! start). The system's processes and its holder live there.
 
 mod hierarchy;
 mod limits;
@@ -69,12 +69,21 @@ impl Cgroup {
     /// Creates the cgroups and applies `limits`.
     pub fn create(&self, limits: &Limits) -> io::Result<()> {
         match self.hierarchies {
-            Hierarchies::V1(_) => {
-                for (parent, dir) in self.parents.iter().zip(&self.dirs) {
-                    mkdir(parent)?;
-                    mkdir(dir)?;
+            Hierarchies::V1(mounts) => {
+                let needed = limits.v1_controllers();
+                for (mount, (parent, dir)) in mounts.iter().zip(self.parents.iter().zip(&self.dirs))
+                {
+                    if mount
+                        .controllers
+                        .iter()
+                        .any(|c| needed.contains(&c.as_str()))
+                    {
+                        mkdir(parent)?;
+                        mkdir(dir)?;
+                    }
                 }
-                if let Some(cpuset) = self.v1_dir("cpuset") {
+                // A cpuset co-mounted with a needed controller is made too.
+                if let Some(cpuset) = self.v1_dir("cpuset").filter(|d| d.exists()) {
                     v1::init_cpuset(cpuset)?;
                 }
                 v1::apply(self, limits)
@@ -87,18 +96,21 @@ impl Cgroup {
         }
     }
 
-    /// `cgroup.procs` of each cgroup, open for writing: a process joins the
-    /// system by writing `0` to each.
+    /// `cgroup.procs` of each cgroup the system has, open for writing: a
+    /// process joins the system by writing `0` to each.
     pub fn join_fds(&self) -> io::Result<Vec<OwnedFd>> {
         self.dirs
             .iter()
-            .map(|d| {
-                open(
+            .filter_map(|d| {
+                match open(
                     &d.join("cgroup.procs"),
                     OFlag::O_WRONLY | OFlag::O_CLOEXEC,
                     Mode::empty(),
-                )
-                .map_err(io::Error::from)
+                ) {
+                    // A hierarchy this system does not need.
+                    Err(nix::errno::Errno::ENOENT) if !d.exists() => None,
+                    opened => Some(opened.map_err(io::Error::from)),
+                }
             })
             .collect()
     }
@@ -127,7 +139,8 @@ impl Cgroup {
 
     /// Host pids of the system's processes.
     pub fn pids(&self) -> io::Result<Vec<i32>> {
-        let dir = self.v1_dir("pids").unwrap_or(&self.dirs[0]);
+        // The freezer is one of the hierarchies every system has.
+        let dir = self.v1_dir("freezer").unwrap_or(&self.dirs[0]);
         let text = fs::read_to_string(dir.join("cgroup.procs"))?;
         Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
     }
@@ -139,7 +152,8 @@ impl Cgroup {
         }
     }
 
-    /// Removes the cgroups, waiting briefly for exiting processes to leave.
+    /// Removes the cgroups, waiting briefly for exiting processes to leave;
+    /// those never made are already gone.
     pub fn remove(&self) -> io::Result<()> {
         for dir in &self.dirs {
             remove_dir_retrying(|| fs::remove_dir(dir))?;
