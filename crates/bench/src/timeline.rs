@@ -15,10 +15,11 @@ struct Line<'a> {
 }
 
 fn parse(line: &str) -> Option<Line<'_>> {
-    let mut parts = line.splitn(3, ' ');
-    let pid = parts.next()?.parse().ok()?;
-    let clock = parts.next()?;
-    let call = parts.next()?.trim_start();
+    // strace pads the pid to a width: "4601  13:01:48.289696 execve(...".
+    let (pid, rest) = line.trim_start().split_once(' ')?;
+    let pid = pid.parse().ok()?;
+    let (clock, call) = rest.trim_start().split_once(' ')?;
+    let call = call.trim_start();
     let mut hms = clock.split(':');
     let (h, m, s): (f64, f64, f64) = (
         hms.next()?.parse().ok()?,
@@ -118,6 +119,14 @@ mod tests {
             Some(11076)
         );
         assert_eq!(cloned_child("mkdir(\"/x\", 0777) = 0 <0.1>"), None);
+    }
+
+    #[test]
+    fn pids_padded_to_a_width() {
+        let l = parse("4601  13:01:48.289696 mkdir(\"/x\", 0777) = 0 <0.000144>").unwrap();
+        assert_eq!(l.pid, 4601);
+        assert!((l.at - (13.0 * 3600.0 + 60.0 + 48.289696)).abs() < 1e-9);
+        assert!(l.call.starts_with("mkdir("));
     }
 
     #[test]
