@@ -305,6 +305,31 @@ fn commands_that_cannot_run() {
 }
 
 #[test]
+fn another_containers_scratch_folder_is_never_touched() {
+    require_root!();
+    // What a running (or kept) container of that name owns.
+    let name = format!("taken-{}", std::process::id());
+    let scratch = std::path::Path::new("/var/lib/hcsrun/scratch").join(&name);
+    std::fs::create_dir_all(scratch.join("upper")).unwrap();
+    let out = hcsrun(&["run", "--name", &name, "--", "true"]);
+    let kept = scratch.join("upper").exists();
+    std::fs::remove_dir_all(&scratch).unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(kept, "the other container's scratch folder was removed");
+
+    for name in ["/", "..", ".hidden"] {
+        let out = hcsrun(&["run", "--name", name, "--", "true"]);
+        assert_eq!(out.status.code(), Some(125), "{name}");
+        assert!(text(&out.stderr).contains("invalid container id"), "{name}");
+    }
+}
+
+#[test]
 fn errors_before_the_container_runs_are_125() {
     require_root!();
     let out = hcsrun(&["run", "--layer", "/no/such/layer", "--", "true"]);

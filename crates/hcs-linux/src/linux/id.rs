@@ -6,13 +6,12 @@ use hcs::{ErrorCode, ErrorKind, HcsError};
 /// The longest id accepted.
 pub const MAX_ID_LEN: usize = 128;
 
-/// Accepts 1 to 128 ASCII letters, digits, `-`, `_` and `.`, other than `.`
-/// and `..`.
+/// Accepts 1 to 128 ASCII letters, digits, `-`, `_` and `.`, starting with
+/// a letter or digit (docker's rule): never `.`, `..`, or a hidden name
+/// such as the service's own `.new-…` records.
 pub fn validate_id(id: &str, operation: &'static str) -> Result<(), HcsError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id != "."
-        && id != ".."
+    let ok = id.len() <= MAX_ID_LEN
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -25,7 +24,7 @@ pub fn validate_id(id: &str, operation: &'static str) -> Result<(), HcsError> {
         ErrorKind::Code(ErrorCode::INVALID_PARAMETER),
     )
     .with_extra(format!(
-        "(invalid container id: use 1 to {MAX_ID_LEN} letters, digits, '-', '_' or '.', not '.' or '..')"
+        "(invalid container id: use 1 to {MAX_ID_LEN} letters, digits, '-', '_' or '.', starting with a letter or digit)"
     )))
 }
 
@@ -47,6 +46,9 @@ mod tests {
             ".",
             "..",
             "../x",
+            ".hidden",
+            "-flag",
+            "_x",
             "a/b",
             "a\\b",
             "a b",

@@ -140,6 +140,25 @@ fn parse_cpus(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A container id names its scratch folder and the service's records: 1 to
+/// 128 ASCII letters, digits, `-`, `_` and `.`, starting with a letter or
+/// digit.
+pub fn container_id(id: &str) -> Result<String, String> {
+    let ok = id.len() <= 128
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(id.to_owned())
+    } else {
+        Err(format!(
+            "invalid container id {id:?}: use 1 to 128 letters, digits, '-', '_' or '.', \
+             starting with a letter or digit"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +172,27 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("0").is_err());
         assert!(parse_size("99999999999t").is_err(), "overflow");
+    }
+
+    #[test]
+    fn container_ids_are_single_plain_names() {
+        for id in ["web", "5e0055c814a6", "my-app_1.2"] {
+            assert_eq!(container_id(id).as_deref(), Ok(id));
+        }
+        for id in [
+            "",
+            "/",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            ".hidden",
+            "-x",
+            "a b",
+            &"x".repeat(129),
+        ] {
+            assert!(container_id(id).is_err(), "{id:?}");
+        }
     }
 
     #[test]

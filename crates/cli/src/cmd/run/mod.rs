@@ -86,13 +86,17 @@ async fn run(args: Args, service: anyhow::Result<Arc<dyn ComputeService>>) -> Re
         )
         .into());
     }
-    let id = args.name.clone().unwrap_or_else(random_id);
+    // The id names the scratch folder: checked before any path is made.
+    let id = match &args.name {
+        Some(name) => args::container_id(name).map_err(anyhow::Error::msg)?,
+        None => random_id(),
+    };
     let console = if args.tty { io::terminal_size() } else { None };
     let plan = spec::plan(&id, &args, host_cpu_count(), console)?;
     if plan.scratch_is_ours {
-        std::fs::create_dir_all(&plan.scratch)
-            .with_context(|| format!("creating the scratch folder {}", plan.scratch.display()))?;
+        create_scratch(&id, &plan.scratch)?;
     }
+    // Only a folder this run made is ever removed.
     let remove_scratch = plan.scratch_is_ours && !args.keep;
     let result = run_container(&id, &args, &plan, service).await;
     if remove_scratch {
@@ -197,6 +201,25 @@ async fn stop(client: &Client, id: &str, stops: &mut u32) {
 }
 
 /// 12 hex digits, as short docker ids are.
+/// Makes container `id`'s own scratch folder; one that exists belongs to
+/// another container of that name (running, or kept with `--keep`).
+fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(parent) = scratch.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    match std::fs::create_dir(scratch) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::anyhow!(
+            "container {id}: its scratch folder {} already exists (a container of that name \
+             is running or was kept): choose another --name, or remove the folder",
+            scratch.display()
+        )),
+        result => {
+            result.with_context(|| format!("creating the scratch folder {}", scratch.display()))
+        }
+    }
+}
+
 fn random_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
