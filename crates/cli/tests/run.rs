@@ -305,6 +305,47 @@ fn commands_that_cannot_run() {
 }
 
 #[test]
+fn container_root_lacks_the_hosts_powers() {
+    require_root!();
+    // docker's default capabilities without CAP_MKNOD, bounding set too.
+    let out = hcsrun(&[
+        "run",
+        "--",
+        "grep",
+        "-E",
+        "^Cap(Bnd|Eff):",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "CapEff:\t00000000a00425fb\nCapBnd:\t00000000a00425fb\n",
+        "{}",
+        text(&out.stderr)
+    );
+    // Each of these must fail inside the container.
+    for attempt in [
+        "mount -t tmpfs none /mnt",
+        "mknod /tmp/disk b 8 0",
+        "echo 3 > /proc/sys/vm/drop_caches",
+        // The holder (pid 1) keeps descriptors of the host's directories.
+        "ls /proc/1/root/",
+        "cat /proc/1/environ",
+    ] {
+        let out = hcsrun(&["run", "--", "sh", "-c", attempt]);
+        assert_ne!(out.status.code(), Some(0), "{attempt} succeeded");
+    }
+    let out = hcsrun(&[
+        "run",
+        "--",
+        "grep",
+        "-c",
+        " /proc/sys proc ro,",
+        "/proc/self/mounts",
+    ]);
+    assert_eq!(text(&out.stdout).trim(), "1", "/proc/sys is read-only");
+}
+
+#[test]
 fn another_containers_scratch_folder_is_never_touched() {
     require_root!();
     // What a running (or kept) container of that name owns.

@@ -27,7 +27,7 @@ pub struct Cleanup {
 impl Cleanup {
     pub fn run(&self) {
         if let Err(e) = self.remove_system_dir() {
-            eprintln!("hcsrun-shim: removing the directory of {}: {e}", self.id);
+            eprintln!("hcsrun-shim {}: removing its directory: {e}", self.id);
         }
     }
 

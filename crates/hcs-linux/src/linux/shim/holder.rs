@@ -187,7 +187,7 @@ impl Holder {
         match accept4(self.listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
             // SAFETY: accept4 returned a new descriptor we own.
             Ok(fd) => self.add_conn(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }),
-            Err(e) => eprintln!("hcsrun-shim: accept: {e}"),
+            Err(e) => eprintln!("hcsrun-shim {}: accept: {e}", self.cleanup.id),
         }
     }
 
@@ -322,7 +322,7 @@ impl Holder {
     fn joined(&mut self) {
         self.join.finish();
         if let Join::Failed(why) = &self.join {
-            eprintln!("hcsrun-shim: {why}");
+            eprintln!("hcsrun-shim {}: {why}", self.cleanup.id);
         }
         for (token, id) in std::mem::take(&mut self.join_waiters) {
             let result = self.join_result();
@@ -539,7 +539,11 @@ impl Holder {
     }
 
     fn fatal(&self, what: &str) -> ! {
-        eprintln!("hcsrun-shim: {what}: {}", std::io::Error::last_os_error());
+        eprintln!(
+            "hcsrun-shim {}: {what}: {}",
+            self.cleanup.id,
+            std::io::Error::last_os_error()
+        );
         let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
         self.cleanup.run();
         std::process::exit(1)

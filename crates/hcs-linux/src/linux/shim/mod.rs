@@ -5,6 +5,7 @@
 //! serves the system's handles until the system stops; see
 //! `docs/ARCHITECTURE.md`.
 
+mod caps;
 mod cgroups;
 mod cleanup;
 mod holder;
@@ -34,7 +35,9 @@ pub fn main() -> ! {
     match run() {
         Ok(never) => match never {},
         Err(e) => {
-            eprintln!("hcsrun-shim: {e}");
+            // The service's log is shared by every holder: name the system.
+            let id = std::env::args().nth(1).unwrap_or_default();
+            eprintln!("hcsrun-shim {id}: {e}");
             std::process::exit(1)
         }
     }
@@ -43,6 +46,16 @@ pub fn main() -> ! {
 enum Never {}
 
 fn run() -> Result<Never, String> {
+    // The holder is the container's pid 1 and keeps descriptors of the
+    // host's runtime directory: not dumpable, its /proc/1/fd, mem and the
+    // like need CAP_SYS_PTRACE, which the container's processes lack.
+    // SAFETY: a plain prctl.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } < 0 {
+        return Err(format!(
+            "making the holder undumpable: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     // SAFETY: the service hands the bootstrap socket over as fd 3.
     let boot = unsafe { OwnedFd::from_raw_fd(BOOTSTRAP_FD) };
     fcntl(&boot, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))

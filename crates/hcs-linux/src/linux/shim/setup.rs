@@ -210,6 +210,10 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         None,
     )
     .map_err(sys(|| "mounting /proc".to_owned()))?;
+    let proc = root
+        .dir("/proc")
+        .map_err(sys(|| "opening /proc".to_owned()))?;
+    protect_proc(&proc)?;
 
     let dev = root
         .dir("/dev")
@@ -297,6 +301,74 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
             .dir("/sys")
             .map_err(sys(|| "opening /sys".to_owned()))?;
         make_read_only(&mounted).map_err(sys(|| "making /sys read-only".to_owned()))?;
+    }
+    Ok(())
+}
+
+/// What docker hides or freezes in a container's /proc: root in the
+/// container (even without capabilities) could otherwise write the host's
+/// kernel settings (`/proc/sys`: `core_pattern` runs a host program),
+/// reboot it (`sysrq-trigger`) or read kernel memory and keys.
+const PROC_READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs", "asound"];
+const PROC_MASKED: &[&str] = &[
+    "kcore",
+    "keys",
+    "timer_list",
+    "sched_debug",
+    "latency_stats",
+    "acpi",
+    "scsi",
+];
+
+/// Applies [`PROC_READ_ONLY`] and [`PROC_MASKED`] to the container's fresh
+/// /proc (`proc`); entries this kernel lacks are skipped.
+fn protect_proc(proc: &impl std::os::fd::AsRawFd) -> SetupResult<()> {
+    use nix::fcntl::{openat, OFlag};
+    let open = |name: &str| {
+        // SAFETY: `proc` stays open for the call.
+        let dir = unsafe { std::os::fd::BorrowedFd::borrow_raw(proc.as_raw_fd()) };
+        match openat(
+            dir,
+            name,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(nix::errno::Errno::ENOENT) => Ok(None),
+            Err(e) => Err(sys(|| format!("opening /proc/{name}"))(e)),
+        }
+    };
+    for name in PROC_READ_ONLY {
+        let Some(entry) = open(name)? else { continue };
+        let path = super::root::fd_path(&entry);
+        mount_on(
+            &entry,
+            Some(path.as_str()),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(sys(|| format!("binding /proc/{name}")))?;
+        // The bind mount, not the entry under it.
+        let Some(bound) = open(name)? else { continue };
+        make_read_only(&bound).map_err(sys(|| format!("making /proc/{name} read-only")))?;
+    }
+    for name in PROC_MASKED {
+        let Some(entry) = open(name)? else { continue };
+        let is_dir = fs::metadata(super::root::fd_path(&entry)).is_ok_and(|m| m.is_dir());
+        let masked = if is_dir {
+            mount_on(
+                &entry,
+                Some("tmpfs"),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some("size=0"),
+            )
+        } else {
+            // The host's /dev/null: the container's /dev is not made yet.
+            mount_on(&entry, Some("/dev/null"), None, MsFlags::MS_BIND, None)
+        };
+        masked.map_err(sys(|| format!("masking /proc/{name}")))?;
     }
     Ok(())
 }
@@ -396,7 +468,11 @@ fn make_read_only(target: &impl std::os::fd::AsRawFd) -> nix::Result<()> {
     if rc == 0 {
         return Ok(());
     }
-    // Kernels before 5.12: remount the top mount read-only.
+    let err = nix::errno::Errno::last();
+    if err != nix::errno::Errno::ENOSYS {
+        return Err(err);
+    }
+    // Kernels before 5.12 (no mount_setattr): the top mount only.
     let path = super::root::fd_path(target);
     nix::mount::mount(
         None::<&str>,

@@ -178,6 +178,7 @@ enum Step {
     Identity = 5,
     WorkingDirectory = 6,
     Exec = 7,
+    Capabilities = 8,
 }
 
 /// Forks the process described by `plan`. It is born in the system's
@@ -317,6 +318,9 @@ unsafe fn child(
     if plan.console && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
         report(Step::Terminal);
     }
+    if super::caps::restrict().is_err() {
+        report(Step::Capabilities);
+    }
     let groups = &plan.user.groups;
     if libc::setgroups(groups.len(), groups.as_ptr()) < 0
         || libc::setgid(plan.user.gid) < 0
@@ -361,6 +365,10 @@ pub fn exec_result(status: &OwnedFd, plan_exe: &str, cwd: &str) -> Result<(), Wi
         s if s == Step::WorkingDirectory as u32 => fail(
             ErrorCode::DIRECTORY,
             format!("working directory {cwd}: {text}"),
+        ),
+        s if s == Step::Capabilities as u32 => fail(
+            ErrorCode::ACCESS_IS_DENIED,
+            format!("dropping capabilities: {text}"),
         ),
         s if s == Step::Identity as u32 => fail(
             ErrorCode::ACCESS_IS_DENIED,
