@@ -59,6 +59,7 @@ for_each_backend!(
     servicing_containers_run_to_completion,
     restore_terminates_a_system_left_running,
     checkpoints_updates_and_version,
+    a_fifo_for_etc_passwd_does_not_hang_the_holder,
 );
 
 fn exec(args: &[&str]) -> hcsrun::translate::OciProcess {
@@ -561,6 +562,10 @@ async fn restore_terminates_a_system_left_running(kind: ServiceKind) {
         })
         .await
         .unwrap();
+    // Its own client supervises it: restoring there would report a second
+    // exit.
+    let err = other.restore("left").await.unwrap_err();
+    assert!(err.to_string().contains("running in this client"), "{err}");
     let restored = h.client.restore_all().await.unwrap();
     assert_eq!(restored, ["left"]);
     let exit = h.events.wait("left", State::Exit, "").await;
@@ -595,4 +600,51 @@ async fn checkpoints_updates_and_version(kind: ServiceKind) {
         .await
         .unwrap();
     assert_eq!(h.client.server_version(), Default::default());
+}
+
+async fn a_fifo_for_etc_passwd_does_not_hang_the_holder(kind: ServiceKind) {
+    let h = Harness::new("fifo", kind);
+    h.run(
+        "fifo",
+        "rm -f /etc/passwd && mkfifo /etc/passwd && echo ready && sleep 60",
+    )
+    .await;
+    // The container's own processes see the FIFO once it is there.
+    for i in 0.. {
+        assert!(i < 100, "the container never made its FIFO");
+        let name = format!("check{i}");
+        h.client
+            .add_process("fifo", &name, &exec(&["test", "-p", "/etc/passwd"]), |_| {
+                Ok(())
+            })
+            .await
+            .unwrap();
+        if h.events
+            .wait("fifo", State::ExitProcess, &name)
+            .await
+            .exit_code
+            == 0
+        {
+            break;
+        }
+    }
+    let by_name = parse_process(
+        &serde_json::json!({
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0, "username": "app"},
+            "args": ["true"],
+            "cwd": "",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let err = h
+        .client
+        .add_process("fifo", "as-app", &by_name, |_| Ok(()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    // The holder still answers.
+    h.client.signal("fifo", 9).await.unwrap();
+    h.events.wait("fifo", State::Exit, "").await;
 }

@@ -21,6 +21,9 @@ pub enum ClientErrorKind {
     InvalidContainer,
     #[error("container already exists")]
     AlreadyExists,
+    /// `restore` of a container this client supervises.
+    #[error("the container is running in this client; restore is for containers left behind")]
+    Running,
     #[error(transparent)]
     Translate(TranslateError),
     #[error(transparent)]

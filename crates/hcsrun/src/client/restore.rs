@@ -6,7 +6,7 @@ use hcs_schema::ComputeSystemQuery;
 use tracing::warn;
 
 use super::{
-    error::{ClientError, Result},
+    error::{ClientError, ClientErrorKind, Result},
     events::{State, StateInfo, RESTORED_EXIT_CODE},
     supervise, Client,
 };
@@ -18,6 +18,11 @@ impl Client {
         const OP: &str = "restore";
         let inner = &self.inner;
         let _lock = inner.locks.lock(id).await;
+        // Its own supervisor reports its exit: restoring it would report a
+        // second one.
+        if self.container_ids().iter().any(|running| running == id) {
+            return Err(ClientError::new(OP, id, ClientErrorKind::Running));
+        }
         if let Ok(system) = inner.service.open_system(id).await {
             let stopped = supervise::terminate(&*system, inner.timeouts.restore).await;
             let _ = system.close().await;

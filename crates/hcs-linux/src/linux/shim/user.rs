@@ -125,9 +125,43 @@ pub fn resolve(spec: &str) -> Result<User, String> {
     if spec.is_empty() {
         return Ok(User::root());
     }
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = fs::read_to_string("/etc/group").unwrap_or_default();
+    let passwd = read_account_file("/etc/passwd")?;
+    let group = read_account_file("/etc/group")?;
     resolve_in(spec, &passwd, &group)
+}
+
+/// The most of an account file the holder reads.
+const ACCOUNT_FILE_MAX: u64 = 4 << 20;
+
+/// Reads one of the container's account files (empty if it has none). The
+/// container controls them: a FIFO or a device would block or flood the
+/// holder, which serves every request of the system, so only a regular
+/// file of reasonable size is read, opened without blocking.
+fn read_account_file(path: &str) -> Result<String, String> {
+    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(format!("reading the container's {path}: {e}")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("reading the container's {path}: {e}"))?;
+    if !meta.is_file() || meta.len() > ACCOUNT_FILE_MAX {
+        return Err(format!(
+            "the container's {path} is not a regular file of at most {} MiB",
+            ACCOUNT_FILE_MAX >> 20
+        ));
+    }
+    let mut text = String::new();
+    file.take(ACCOUNT_FILE_MAX)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("reading the container's {path}: {e}"))?;
+    Ok(text)
 }
 
 #[cfg(test)]
