@@ -16,6 +16,7 @@ pub mod cmdline;
 mod code;
 mod error;
 mod guid;
+mod id;
 mod process;
 mod service;
 mod system;
@@ -30,6 +31,7 @@ pub use error::{
 };
 pub use guid::{Guid, ParseGuidError};
 pub use hcs_schema as schema;
+pub use id::{is_plain_id, MAX_ID_LEN};
 pub use process::{Process, Stdio, StdioHandle};
 pub use service::{Capabilities, ComputeService, HypervIsolation};
 pub use system::ComputeSystem;

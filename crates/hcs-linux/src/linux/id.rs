@@ -1,21 +1,15 @@
 //! Container ids become paths and cgroup names, so they are checked before
 //! anything is built from them.
 
+pub use hcs::MAX_ID_LEN;
 use hcs::{ErrorCode, ErrorKind, HcsError};
 
-/// The longest id accepted.
-pub const MAX_ID_LEN: usize = 128;
-
-/// Accepts 1 to 128 ASCII letters, digits, `-`, `_` and `.`, starting with
-/// a letter or digit (docker's rule): never `.`, `..`, or a hidden name
-/// such as the service's own `.new-…` records.
+/// Accepts the ids [`hcs::is_plain_id`] does: 1 to 128 ASCII letters,
+/// digits, `-`, `_` and `.`, starting with a letter or digit (docker's
+/// rule): never `.`, `..`, or a hidden name such as the service's own
+/// `.new-…` records.
 pub fn validate_id(id: &str, operation: &'static str) -> Result<(), HcsError> {
-    let ok = id.len() <= MAX_ID_LEN
-        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if hcs::is_plain_id(id) {
         return Ok(());
     }
     Err(HcsError::system(

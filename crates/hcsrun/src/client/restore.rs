@@ -20,7 +20,7 @@ impl Client {
         let _lock = inner.locks.lock(id).await;
         // Its own supervisor reports its exit: restoring it would report a
         // second one.
-        if self.container_ids().iter().any(|running| running == id) {
+        if inner.containers.lock().unwrap().contains_key(id) {
             return Err(ClientError::new(OP, id, ClientErrorKind::Running));
         }
         if let Ok(system) = inner.service.open_system(id).await {

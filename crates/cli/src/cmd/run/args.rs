@@ -140,21 +140,16 @@ fn parse_cpus(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A container id names its scratch folder and the service's records: 1 to
-/// 128 ASCII letters, digits, `-`, `_` and `.`, starting with a letter or
-/// digit.
+/// A container id names its scratch folder and the service's records: one
+/// that [`hcs::is_plain_id`] accepts.
 pub fn container_id(id: &str) -> Result<String, String> {
-    let ok = id.len() <= 128
-        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if hcs::is_plain_id(id) {
         Ok(id.to_owned())
     } else {
         Err(format!(
-            "invalid container id {id:?}: use 1 to 128 letters, digits, '-', '_' or '.', \
-             starting with a letter or digit"
+            "invalid container id {id:?}: use 1 to {} letters, digits, '-', '_' or '.', \
+             starting with a letter or digit",
+            hcs::MAX_ID_LEN
         ))
     }
 }
