@@ -3,6 +3,8 @@
 
 use std::{fmt, str::FromStr};
 
+use uuid::Uuid;
+
 /// A GUID in Windows layout (`Data1` u32, `Data2` u16, `Data3` u16,
 /// `Data4` [u8; 8]).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,23 +40,36 @@ impl Guid {
     /// From the 16 bytes of an RFC 4122 UUID (big-endian fields), which is
     /// also the order of the text form.
     pub fn from_rfc4122_bytes(b: [u8; 16]) -> Self {
+        Self::from(Uuid::from_bytes(b))
+    }
+
+    /// The 16 bytes of this GUID as an RFC 4122 UUID (big-endian fields).
+    pub fn to_rfc4122_bytes(self) -> [u8; 16] {
+        Uuid::from(self).into_bytes()
+    }
+}
+
+impl From<Uuid> for Guid {
+    fn from(uuid: Uuid) -> Self {
+        let (data1, data2, data3, data4) = uuid.as_fields();
         Self {
-            data1: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-            data2: u16::from_be_bytes([b[4], b[5]]),
-            data3: u16::from_be_bytes([b[6], b[7]]),
-            data4: [b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]],
+            data1,
+            data2,
+            data3,
+            data4: *data4,
         }
+    }
+}
+
+impl From<Guid> for Uuid {
+    fn from(guid: Guid) -> Self {
+        Uuid::from_fields(guid.data1, guid.data2, guid.data3, &guid.data4)
     }
 }
 
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = &self.data4;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            self.data1, self.data2, self.data3, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
-        )
+        fmt::Display::fmt(&Uuid::from(*self).hyphenated(), f)
     }
 }
 
@@ -72,29 +87,20 @@ pub struct ParseGuidError(pub String);
 impl FromStr for Guid {
     type Err = ParseGuidError;
 
-    /// Accepts the text form with or without surrounding braces.
+    /// Accepts the text form with or without surrounding braces; not the
+    /// other forms `uuid` reads (no hyphens, `urn:uuid:`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseGuidError(s.to_owned());
         let text = s
             .strip_prefix('{')
             .and_then(|t| t.strip_suffix('}'))
             .unwrap_or(s);
-        let groups: Vec<&str> = text.split('-').collect();
-        let lengths = [8, 4, 4, 4, 12];
-        if groups.len() != 5
-            || groups
-                .iter()
-                .zip(lengths)
-                .any(|(g, n)| g.len() != n || !g.bytes().all(|b| b.is_ascii_hexdigit()))
-        {
-            return Err(err());
+        // 36 characters is only the hyphenated form.
+        if text.len() != 36 {
+            return Err(ParseGuidError(s.to_owned()));
         }
-        let hex: String = groups.concat();
-        let mut bytes = [0u8; 16];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| err())?;
-        }
-        Ok(Self::from_rfc4122_bytes(bytes))
+        Uuid::try_parse(text)
+            .map(Self::from)
+            .map_err(|_| ParseGuidError(s.to_owned()))
     }
 }
 
@@ -139,6 +145,7 @@ mod tests {
             "bd9c3ef9-f239-59b5-a27e-15c523b1d14g",
             "{bd9c3ef9-f239-59b5-a27e-15c523b1d149",
             "bd9c3ef9-f239-59b5-a27e15-c523b1d149",
+            "urn:uuid:bd9c3ef9-f239-59b5-a27e-15c523b1d149",
         ] {
             assert!(bad.parse::<Guid>().is_err(), "{bad:?} parsed");
         }

@@ -1,10 +1,10 @@
 //! The Host Compute Service (HCS) API as async Rust traits.
 //!
 //! [`ComputeService`] creates and finds [`ComputeSystem`]s, which run
-//! [`Process`]es. Two services implement the traits: Windows' own
-//! `vmcompute.dll` ([`vmcompute::VmComputeService`], which also loads any
-//! library with its ABI), and the Linux compute service (crate
-//! `hcs-linux`).
+//! [`Process`]es. Two backends implement the traits, each in its own
+//! crate: Windows' own `vmcompute.dll` (`hcs-vmcompute`, which also loads
+//! any library with its ABI), and the Linux compute service (`hcs-linux`).
+//! This crate is only the API: it starts no runtime and loads nothing.
 //! Every error is an [`HcsError`] naming its subject and operation, and
 //! classified as hcsshim classifies them ([`is_pending`], [`is_not_exist`],
 //! ...).
@@ -20,7 +20,6 @@ mod id;
 mod process;
 mod service;
 mod system;
-pub mod vmcompute;
 
 use std::time::Duration;
 

@@ -12,7 +12,8 @@ use std::{
 };
 
 use anyhow::Context;
-use hcs::{vmcompute::VmComputeService, Capabilities, ComputeService, ErrorKind, Guid, HcsError};
+use hcs::{Capabilities, ComputeService, ErrorKind, Guid, HcsError};
+use hcs_vmcompute::VmComputeService;
 
 /// A `--service` value.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,16 +1,14 @@
 //! The exported functions: vmcompute.dll's v1 ABI, each a thin shell that
 //! checks its pointers and hands over to the module that does the work.
 //! The `const _` lines make the compiler hold each export to the signature
-//! the backend calls it with (`hcs::vmcompute::abi`).
+//! the backend calls it with (`vmcompute_abi`).
 
 #![allow(non_snake_case)]
 
 use std::ffi::c_void;
 
-use hcs::{
-    vmcompute::abi::{self, Handle, Hresult, NotificationCallback, Pcwstr, Pwstr},
-    Guid,
-};
+use hcs::Guid;
+use vmcompute_abi::{self as abi, Handle, Hresult, NotificationCallback, Pcwstr, Pwstr};
 
 use crate::{
     ffi::{arg, free, give, guard, non_null, Failure},
@@ -365,6 +363,7 @@ pub unsafe extern "system" fn CoTaskMemFree(ptr: *mut c_void) {
     unsafe { free(ptr) }
 }
 
+const _: abi::HcsrunConfigure = HcsrunConfigure;
 /// hcsrun's extension, not vmcompute's: sets up the Linux service before
 /// its first use, from a JSON document (`RuntimeDir`, `Shim`,
 /// `CgroupParent`, `ShimLog`).
@@ -378,7 +377,3 @@ pub unsafe extern "system" fn HcsrunConfigure(settings: Pcwstr) -> Hresult {
         Ok(abi::S_OK)
     })
 }
-
-/// The signature of [`HcsrunConfigure`].
-pub type HcsrunConfigureFn = unsafe extern "system" fn(settings: Pcwstr) -> Hresult;
-const _: HcsrunConfigureFn = HcsrunConfigure;

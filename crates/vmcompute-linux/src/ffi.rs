@@ -7,14 +7,9 @@ use std::{
     ptr,
 };
 
-use hcs::{
-    vmcompute::{
-        abi::{Hresult, Pcwstr, Pwstr},
-        wide,
-    },
-    ErrorCode, ErrorKind, HcsError,
-};
+use hcs::{ErrorCode, ErrorKind, HcsError};
 use hcs_schema::{ErrorEvent, HcsResult};
+use vmcompute_abi::{wide, Hresult, Pcwstr, Pwstr};
 
 /// A failed call: its HRESULT and result document.
 #[derive(Clone, Debug)]

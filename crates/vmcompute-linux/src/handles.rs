@@ -10,12 +10,10 @@ use std::{
     },
 };
 
-use hcs::{
-    vmcompute::abi::{notification as n, Handle},
-    ComputeSystem, ErrorKind, HcsError, Process,
-};
+use hcs::{ComputeSystem, ErrorKind, HcsError, Process};
 use hcs_schema::ContainerConfig;
 use tokio::sync::watch;
+use vmcompute_abi::{notification as n, Handle};
 
 use crate::{
     ffi::Failure,

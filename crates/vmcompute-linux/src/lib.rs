@@ -10,8 +10,8 @@
 //! `SystemExited` follows; a process's end is `ProcessExited`; notifications
 //! for a handle wait until its callback is registered. Failures are an
 //! HRESULT and a result document (`HcsResult`). The stdio "handles" of a
-//! process are file descriptors. So the vmcompute backend of the `hcs`
-//! crate (`hcs::vmcompute`) runs against it unchanged, on Linux.
+//! process are file descriptors. So the vmcompute backend of the `hcs` traits
+//! (crate `hcs-vmcompute`) runs against it unchanged, on Linux.
 //!
 //! The library runs a tokio runtime of its own; a caller inside a tokio
 //! runtime is fine (no call blocks on a runtime from within one). Panics

@@ -13,10 +13,8 @@ use std::{
     thread::{self, ThreadId},
 };
 
-use hcs::{
-    vmcompute::abi::{Hresult, NotificationCallback},
-    ErrorCode,
-};
+use hcs::ErrorCode;
+use vmcompute_abi::{Hresult, NotificationCallback};
 
 use crate::ffi::Failure;
 

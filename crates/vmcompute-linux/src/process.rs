@@ -1,12 +1,10 @@
 //! The process exports, on the Linux service.
 
-use hcs::{
-    vmcompute::abi::{self, Handle, Hresult, ProcessInformation},
-    ErrorCode, ErrorKind,
-};
+use hcs::{ErrorCode, ErrorKind};
 use hcs_schema::{
     ProcessModifyRequest, ProcessStatus, MODIFY_CLOSE_HANDLE, MODIFY_CONSOLE_SIZE, STD_IN,
 };
+use vmcompute_abi::{self as abi, Handle, Hresult, ProcessInformation};
 
 use crate::{
     ffi::{parse, Failure},

@@ -5,14 +5,12 @@ use std::{
     sync::Arc,
 };
 
-use hcs::{
-    vmcompute::abi::{self, notification as n, Handle, Hresult, ProcessInformation},
-    ComputeService, ComputeSystem, ErrorCode, Process, Stdio,
-};
+use hcs::{ComputeService, ComputeSystem, ErrorCode, Process, Stdio};
 use hcs_schema::{
     ContainerConfig, ContainerProperties, ProcessConfig, PropertyQuery, PropertyType,
     ResourceModificationRequestResponse,
 };
+use vmcompute_abi::{self as abi, notification as n, Handle, Hresult, ProcessInformation};
 
 use crate::{
     ffi::{parse, Failure},

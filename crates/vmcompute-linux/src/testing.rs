@@ -10,7 +10,7 @@
 //!     shim: Some("target/debug/hcsrun-shim".into()),
 //!     ..Settings::default()
 //! };
-//! let vmcompute = service(&settings)?; // hcs::vmcompute::VmComputeService
+//! let vmcompute = service(&settings)?; // hcs_vmcompute::VmComputeService
 //! # Ok(()) }
 //! ```
 //!
@@ -29,9 +29,8 @@ use std::{
     },
 };
 
-use hcs::{vmcompute::VmComputeService, ErrorKind, HcsError};
-
-use crate::exports::HcsrunConfigureFn;
+use hcs::{ErrorKind, HcsError};
+use hcs_vmcompute::VmComputeService;
 
 /// The library's file name.
 pub const LIBRARY_FILE: &str = "libvmcompute.so";
@@ -148,7 +147,7 @@ fn configure_copy(copy: &Path, settings: &Settings) -> hcs::Result<VmComputeServ
     let lib = unsafe { libloading::Library::new(copy) }
         .map_err(|e| unavailable(format!("{}: {e}", copy.display())))?;
     // SAFETY: `HcsrunConfigure` has this type (`exports.rs` checks it).
-    let configure = unsafe { lib.get::<HcsrunConfigureFn>(b"HcsrunConfigure") }
+    let configure = unsafe { lib.get::<vmcompute_abi::HcsrunConfigure>(b"HcsrunConfigure") }
         .map_err(|e| unavailable(format!("{}: {e}", copy.display())))?;
     let document: Vec<u16> = settings.document().encode_utf16().chain([0]).collect();
     // SAFETY: the document is NUL-terminated and outlives the call.

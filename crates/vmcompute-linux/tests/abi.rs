@@ -17,14 +17,9 @@ use std::{
 };
 
 use common::*;
-use hcs::{
-    vmcompute::{
-        abi::{self, notification as n, Handle, Hresult, Pwstr},
-        wide,
-    },
-    ErrorCode, Guid,
-};
+use hcs::{ErrorCode, Guid};
 use hcs_schema::HcsResult;
+use vmcompute_abi::{self as abi, notification as n, wide, Handle, Hresult, Pwstr};
 
 /// The library's exports, typed.
 struct Abi {

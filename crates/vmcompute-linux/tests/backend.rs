@@ -1,4 +1,4 @@
-//! Real systems through the whole FFI path: the `hcs::vmcompute` backend
+//! Real systems through the whole FFI path: the `hcs-vmcompute` backend
 //! calling libvmcompute.so, which runs them on the Linux compute service.
 //! Needs root; each test says SKIPPED otherwise.
 
@@ -359,7 +359,7 @@ async fn handles_after_close_and_waiters() {
 async fn name_to_guid_is_the_linux_services() {
     // No root needed: NameToGuid does not touch the service.
     let library = vmcompute::testing::built_library().expect("libvmcompute.so is built");
-    let service = hcs::vmcompute::VmComputeService::load(&library).unwrap();
+    let service = hcs_vmcompute::VmComputeService::load(&library).unwrap();
     for name in [
         "4",
         "65bf96e5760a09edf1790cb229e2dfb2dbd0fcdc0bf7451bae099106bfbfea0c",

@@ -13,9 +13,10 @@ use std::{
     time::Duration,
 };
 
-use hcs::{vmcompute::VmComputeService, ComputeService, ComputeSystem, Stdio};
+use hcs::{ComputeService, ComputeSystem, Stdio};
 use hcs_linux::LinuxComputeService;
 use hcs_schema::{ContainerConfig, Layer, ProcessConfig};
+use hcs_vmcompute::VmComputeService;
 use vmcompute::testing::{self, Settings};
 
 /// Returns early from a test, saying why, where systems cannot run.

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
+use hcs::{ErrorCode, ErrorKind, HcsError, Subject};
 use hcs_schema::HcsResult;
 
-use super::notify::{Event, WaitError};
-use crate::{ErrorCode, ErrorKind, HcsError, Subject};
+use crate::notify::{Event, WaitError};
 
 /// The error for a failed call (`hr` negative) with the service's result
 /// document, if it sent one.
@@ -98,7 +98,7 @@ pub(crate) fn bad_document(
 pub(crate) fn bad_string(
     subject: &Subject,
     operation: &'static str,
-    err: super::wide::InteriorNul,
+    err: crate::wide::InteriorNul,
 ) -> HcsError {
     HcsError::new(
         subject.clone(),

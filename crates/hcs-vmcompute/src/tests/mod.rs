@@ -12,12 +12,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hcs::{ComputeService, ComputeSystem, ErrorCode, ErrorKind, HcsError};
 use hcs_schema::{
     ComputeSystemQuery, ContainerConfig, ProcessConfig, ResourceModificationRequestResponse,
 };
 
-use super::VmComputeService;
-use crate::{ComputeService, ComputeSystem, ErrorCode, ErrorKind, HcsError};
+use crate::VmComputeService;
 
 fn service(timeout: Duration) -> VmComputeService {
     VmComputeService::from_library(fake::library(), timeout)

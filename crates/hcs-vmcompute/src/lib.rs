@@ -3,7 +3,8 @@
 //! everywhere.
 //!
 //! [`VmComputeService`] implements the compute-service traits over the
-//! library's exports. Strings cross as UTF-16 ([`wide`]); result and
+//! library's exports (their types are in `vmcompute_abi`, which
+//! `libvmcompute.so` implements too). Strings cross as UTF-16; result and
 //! property documents are read, then freed with `CoTaskMemFree`. Each
 //! system and process handle registers a notification callback; the
 //! service's notifications are latched per handle and complete the calls
@@ -24,7 +25,6 @@
 //! (crate `vmcompute-linux`) runs the Linux compute service behind this
 //! ABI, so this backend is exercised for real off Windows.
 
-pub mod abi;
 mod error;
 mod handle;
 mod host;
@@ -33,10 +33,11 @@ mod notify;
 mod process;
 mod service;
 mod system;
-pub mod wide;
 
 #[cfg(all(test, unix))]
 mod tests;
 
 pub use library::VMCOMPUTE_DLL;
 pub use service::{Builder, VmComputeService};
+// The ABI's types and strings, as the modules name them.
+use vmcompute_abi::{self as abi, wide};

@@ -3,8 +3,9 @@
 
 use std::{ffi::c_void, path::Path};
 
-use super::abi;
-use crate::{ErrorKind, HcsError, Result};
+use hcs::{ErrorKind, HcsError, Result};
+
+use crate::abi;
 
 /// Windows' Host Compute Service library.
 pub const VMCOMPUTE_DLL: &str = "vmcompute.dll";
@@ -191,7 +192,7 @@ impl Library {
             return None;
         }
         // SAFETY: the caller promises a live NUL-terminated string.
-        let text = unsafe { super::wide::from_ptr_lossy(ptr) };
+        let text = unsafe { crate::wide::from_ptr_lossy(ptr) };
         // SAFETY: the service allocated it for us to free, once.
         unsafe { (self.exports.co_task_mem_free)(ptr.cast::<c_void>()) };
         text

@@ -3,9 +3,10 @@
 use std::{sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
+use hcs::{ErrorCode, ErrorKind, Process, Result, Stdio, StdioHandle, Subject};
 use hcs_schema::{ProcessModifyRequest, ProcessStatus};
 
-use super::{
+use crate::{
     abi::{self, Handle},
     error,
     handle::{close_raw, with_output, with_result, HandleKind, HcsHandle},
@@ -13,7 +14,6 @@ use super::{
     notify::Kind,
     wide::to_wide,
 };
-use crate::{ErrorCode, ErrorKind, Process, Result, Stdio, StdioHandle, Subject};
 
 pub(crate) struct VmComputeProcess {
     system_id: String,

@@ -3,12 +3,13 @@
 use std::{collections::BTreeMap, ptr, time::Duration};
 
 use async_trait::async_trait;
+use hcs::{ComputeSystem, ErrorCode, ErrorKind, Process, Result, Subject};
 use hcs_schema::{
     ContainerProperties, MappedVirtualDiskController, ProcessConfig, ProcessListItem,
     PropertyQuery, PropertyType, ResourceModificationRequestResponse, Statistics,
 };
 
-use super::{
+use crate::{
     abi::{self, Handle},
     error,
     handle::{close_raw, no_handle, with_output, with_result, HandleKind, HcsHandle, NO_OPTIONS},
@@ -17,7 +18,6 @@ use super::{
     process::VmComputeProcess,
     wide::to_wide,
 };
-use crate::{ComputeSystem, ErrorCode, ErrorKind, Process, Result, Subject};
 
 pub(crate) struct VmComputeSystem {
     id: String,
@@ -263,7 +263,7 @@ impl ComputeSystem for VmComputeSystem {
                     })
                 };
                 // SAFETY: the handles in `info` are ours now, each owned once.
-                let stdio = unsafe { super::process::stdio_from(&info) };
+                let stdio = unsafe { crate::process::stdio_from(&info) };
                 if hr < 0 || process.is_null() {
                     if !process.is_null() {
                         // SAFETY: a live handle nobody else has.

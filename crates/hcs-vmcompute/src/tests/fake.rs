@@ -16,13 +16,12 @@ use std::{
     time::Duration,
 };
 
+use hcs::{ErrorCode, Guid};
+
 use crate::{
-    vmcompute::{
-        abi::{self, notification as n, Handle, Hresult, Pcwstr, Pwstr},
-        library::{Exports, Library},
-        wide,
-    },
-    ErrorCode, Guid,
+    abi::{self, notification as n, Handle, Hresult, Pcwstr, Pwstr},
+    library::{Exports, Library},
+    wide,
 };
 
 #[derive(Clone)]

@@ -7,9 +7,13 @@ use std::{
 };
 
 use async_trait::async_trait;
+use hcs::{
+    Capabilities, ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result,
+    Subject, DEFAULT_TIMEOUT,
+};
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties};
 
-use super::{
+use crate::{
     abi::Handle,
     error,
     handle::{blocking, close_raw, no_handle, with_output, with_result, HandleKind},
@@ -17,10 +21,6 @@ use super::{
     notify::Kind,
     system::VmComputeSystem,
     wide::to_wide,
-};
-use crate::{
-    Capabilities, ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result,
-    Subject, DEFAULT_TIMEOUT,
 };
 
 /// The Host Compute Service through its v1 C ABI. Cheap to clone.
@@ -76,7 +76,7 @@ impl Builder {
         Ok(VmComputeService {
             lib,
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            capabilities: self.capabilities.unwrap_or_else(super::host::capabilities),
+            capabilities: self.capabilities.unwrap_or_else(crate::host::capabilities),
         })
     }
 }
@@ -103,14 +103,14 @@ impl VmComputeService {
         Self {
             lib,
             timeout,
-            capabilities: super::host::capabilities(),
+            capabilities: crate::host::capabilities(),
         }
     }
 
     /// What Windows' compute service supports on this host: the
     /// capabilities a service has unless its builder says otherwise.
     pub fn default_capabilities() -> Capabilities {
-        super::host::capabilities()
+        crate::host::capabilities()
     }
 
     /// The same service with another completion timeout.

@@ -1,6 +1,6 @@
 //! Facts about the Windows host the backend runs on.
 
-use crate::{Capabilities, HypervIsolation};
+use hcs::{Capabilities, HypervIsolation};
 
 /// The Windows build from which named pipes can be mapped into containers.
 const NAMED_PIPE_MIN_BUILD: u32 = 16210;

@@ -12,13 +12,14 @@ use std::{
     sync::{Arc, Mutex, RwLock},
 };
 
-use super::{
+use hcs::{ErrorCode, ErrorKind, HcsError, Result, Subject};
+
+use crate::{
     abi::{self, Handle},
     error,
     library::Library,
     notify::{self, Context, Watcher},
 };
-use crate::{ErrorCode, ErrorKind, HcsError, Result, Subject};
 
 /// The options argument: `""`, never NULL.
 pub(crate) static NO_OPTIONS: [u16; 1] = [0];

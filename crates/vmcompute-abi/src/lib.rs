@@ -1,15 +1,18 @@
-//! The v1 C ABI of `vmcompute.dll`: the types, constants and signatures
-//! that both sides of the boundary use (this crate's backend calls them;
-//! `vmcompute-linux` implements them), so that the two cannot disagree.
+//! The v1 C ABI of `vmcompute.dll` (hcs-v1-reference §1): the types,
+//! constants and signatures that both sides of the boundary use (the
+//! `hcs-vmcompute` backend calls them; `vmcompute-linux` implements them),
+//! so that the two cannot disagree. [`wide`] converts the strings.
 //!
 //! Every call returns an HRESULT. Strings are NUL-terminated UTF-16.
 //! Handles are pointer-sized. Strings the service hands out (`*mut Pwstr`
 //! outputs) are freed by the caller with `CoTaskMemFree`. Options are passed
 //! as `""`, never NULL; `identity` is 0.
 
+pub mod wide;
+
 use std::ffi::c_void;
 
-use crate::Guid;
+use hcs::Guid;
 
 /// A Windows `HRESULT`: negative is failure.
 pub type Hresult = i32;
@@ -155,6 +158,12 @@ pub type NameToGuid = unsafe extern "system" fn(name: Pcwstr, guid: *mut Guid) -
 /// `ole32!CoTaskMemFree`.
 pub type CoTaskMemFree = unsafe extern "system" fn(ptr: *mut c_void);
 
+/// `HcsrunConfigure`, hcsrun's one export beyond vmcompute's (in
+/// `libvmcompute.so` only): sets up the Linux compute service behind the
+/// library from a JSON document (`RuntimeDir`, `Shim`, `CgroupParent`,
+/// `ShimLog`) before its first use.
+pub type HcsrunConfigure = unsafe extern "system" fn(settings: Pcwstr) -> Hresult;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,8 +180,8 @@ mod tests {
     #[test]
     fn pending_is_the_vmcompute_code() {
         assert_eq!(
-            crate::ErrorCode::from_hresult(OPERATION_PENDING),
-            crate::ErrorCode::OPERATION_PENDING
+            hcs::ErrorCode::from_hresult(OPERATION_PENDING),
+            hcs::ErrorCode::OPERATION_PENDING
         );
     }
 }

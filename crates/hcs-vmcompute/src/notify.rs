@@ -20,7 +20,7 @@ use std::{
 
 use tokio::{sync::Notify, time::Instant};
 
-use super::abi::{self, notification as n};
+use crate::abi::{self, notification as n};
 
 /// A notification type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -243,7 +243,7 @@ pub(crate) unsafe extern "system" fn callback(
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: the ABI promises `data` is NULL or a NUL-terminated
         // string valid during this call.
-        let data = unsafe { super::wide::from_ptr_lossy(data) };
+        let data = unsafe { crate::wide::from_ptr_lossy(data) };
         deliver(context as usize, notification_type, Event { status, data });
     });
 }
@@ -300,7 +300,7 @@ mod tests {
         let w = Arc::new(Watcher::default());
         let context = Context::new(&w);
         let value = context.value();
-        let data = super::super::wide::to_wide("{\"Error\":1}").unwrap();
+        let data = crate::wide::to_wide("{\"Error\":1}").unwrap();
         std::thread::spawn(move || {
             // SAFETY: `data` is NUL-terminated and outlives the call.
             unsafe {
