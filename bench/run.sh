@@ -82,7 +82,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOTFS/etc/group"
 
 # --- hcsrun, the holder and the bench, in release -------------------------
 log "building (release)"
-cargo build --release --locked -q -p hcsrun-cli -p hcs-linux -p hcsrun-bench --bins
+cargo build --release --locked -q -p hcsrun-cli -p hcsrun-shim -p hcsrun-bench --bins
 cargo bench --locked -q -p hcsrun --bench translate --no-run 2>/dev/null
 HCSRUN=$REPO/target/release/hcsrun
 BENCH=$REPO/target/release/hcsrun-bench

@@ -20,16 +20,12 @@ mod linux {
     pub mod errors;
     pub mod id;
     pub mod launch;
-    pub mod paths;
     pub mod process;
-    pub mod protocol;
     pub mod service;
-    pub mod shim;
     pub mod state;
     pub mod stats;
     pub mod system;
     pub mod validate;
-    pub mod wire;
 }
 
 #[cfg(target_os = "linux")]
@@ -38,16 +34,7 @@ use linux::*;
 #[cfg(target_os = "linux")]
 pub use linux::{
     id::{validate_id, MAX_ID_LEN},
-    paths::PIPE_DIR,
     service::{
         Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_RUNTIME_DIR, SHIM_NAME,
     },
-    shim::image_len as vhd_image_len,
 };
-
-/// The holder's `main`: the `hcsrun-shim` binary calls this and nothing
-/// else.
-#[cfg(target_os = "linux")]
-pub fn shim_main() -> ! {
-    linux::shim::main()
-}

@@ -24,7 +24,7 @@ macro_rules! require_root {
         let shim = Path::new(HCSRUN).with_file_name("hcsrun-shim");
         assert!(
             shim.exists(),
-            "{} is missing: build it with `cargo build -p hcs-linux`",
+            "{} is missing: build it with `cargo build -p hcsrun-shim`",
             shim.display()
         );
     };

@@ -18,8 +18,8 @@ use tokio::{
     sync::{oneshot, watch},
 };
 
-use crate::{
-    protocol::{Message, Op, Reply, Request, WireError},
+use hcsrun_shim_protocol::{
+    message::{Message, Op, Reply, Request, WireError},
     wire,
 };
 

@@ -4,35 +4,12 @@
 use std::io;
 
 use hcs::{ErrorCode, ErrorKind, HcsError};
-
-use crate::{
-    conn::{Answer, ConnError},
-    protocol::{Reply, WireError},
+use hcsrun_shim_protocol::{
+    errno::{errno_code, io_code},
+    message::{Reply, WireError},
 };
 
-/// The Win32 code closest to an errno, so that callers classify Linux
-/// failures as they would Windows ones.
-pub fn errno_code(errno: i32) -> ErrorCode {
-    match errno {
-        libc::ENOENT => ErrorCode::FILE_NOT_FOUND,
-        libc::ENOTDIR => ErrorCode::DIRECTORY,
-        libc::EACCES | libc::EPERM | libc::EROFS => ErrorCode::ACCESS_IS_DENIED,
-        libc::EEXIST => ErrorCode::ALREADY_EXISTS,
-        libc::ENOMEM => ErrorCode::NOT_ENOUGH_MEMORY,
-        libc::ENOSPC | libc::EDQUOT => ErrorCode::DISK_FULL,
-        libc::EBUSY => ErrorCode::BUSY,
-        libc::ENOEXEC => ErrorCode::BAD_EXE_FORMAT,
-        libc::EINVAL => ErrorCode::INVALID_PARAMETER,
-        libc::ENOSYS | libc::EOPNOTSUPP => ErrorCode::NOT_SUPPORTED,
-        _ => ErrorCode::INTERNAL_ERROR,
-    }
-}
-
-/// The code for an I/O error.
-pub fn io_code(err: &io::Error) -> ErrorCode {
-    err.raw_os_error()
-        .map_or(ErrorCode::INTERNAL_ERROR, errno_code)
-}
+use crate::conn::{Answer, ConnError};
 
 /// An error of system `id` during `operation` with `code` and detail.
 pub fn system_error(
@@ -119,14 +96,6 @@ fn parenthesize(detail: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errnos_map_to_what_windows_would_say() {
-        assert_eq!(errno_code(libc::ENOENT), ErrorCode::FILE_NOT_FOUND);
-        assert_eq!(errno_code(libc::EACCES), ErrorCode::ACCESS_IS_DENIED);
-        assert_eq!(errno_code(libc::ENOEXEC), ErrorCode::BAD_EXE_FORMAT);
-        assert_eq!(errno_code(libc::EIO), ErrorCode::INTERNAL_ERROR);
-    }
 
     #[test]
     fn detail_follows_the_message() {

@@ -16,7 +16,7 @@ use std::{
 
 use nix::sched::CloneFlags;
 
-use crate::protocol::BOOTSTRAP_FD;
+use hcsrun_shim_protocol::message::BOOTSTRAP_FD;
 
 /// A launched holder.
 pub struct Launched {

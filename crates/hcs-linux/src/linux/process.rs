@@ -8,13 +8,13 @@ use std::{
 
 use async_trait::async_trait;
 use hcs::{ErrorCode, ErrorKind, HcsError, Process, Result, Stdio};
+use hcsrun_shim_protocol::message::{Op, Reply};
 use tokio::sync::watch;
 
 use crate::{
     cgroup::Cgroup,
     conn::{Connection, ProcessState},
     errors::{answer, process_error},
-    protocol::{Op, Reply},
 };
 
 pub struct LinuxProcess {

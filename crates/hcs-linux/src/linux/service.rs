@@ -13,6 +13,7 @@ use hcs::{
     Capabilities, ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result,
 };
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
+use hcsrun_shim_protocol::{errno::io_code, record::SystemRecord};
 use nix::{
     fcntl::{open, OFlag},
     sys::stat::Mode,
@@ -23,7 +24,7 @@ use crate::{
     conn::Connection,
     errors::{system_error, system_io_error},
     id::validate_id,
-    state::{RuntimeDir, SystemRecord},
+    state::RuntimeDir,
     system::{connect_in, LinuxSystem},
     validate::validate,
 };
@@ -111,7 +112,7 @@ impl Builder {
                     "Open",
                     ErrorKind::Unavailable(format!(
                         "{SHIM_NAME} was not found (looked at $HCSRUN_SHIM, next to {}, and on PATH); \
-                         build it with `cargo build -p hcs-linux` or set HCSRUN_SHIM",
+                         build it with `cargo build -p hcsrun-shim` or set HCSRUN_SHIM",
                         env::current_exe().map_or_else(|_| "this program".into(), |p| p.display().to_string())
                     )),
                 )
@@ -272,9 +273,10 @@ impl ComputeService for LinuxComputeService {
 
     async fn enumerate(&self, query: &ComputeSystemQuery) -> Result<Vec<ContainerProperties>> {
         let ids = self.inner.runtime.list().map_err(|e| {
-            HcsError::service("Enumerate", ErrorKind::Code(crate::errors::io_code(&e))).with_extra(
-                format!("(listing {}: {e})", self.inner.runtime.root().display()),
-            )
+            HcsError::service("Enumerate", ErrorKind::Code(io_code(&e))).with_extra(format!(
+                "(listing {}: {e})",
+                self.inner.runtime.root().display()
+            ))
         })?;
         // Cgroups whose system is gone (its supervisor died before removing
         // them) are swept here, where a restoring client looks.

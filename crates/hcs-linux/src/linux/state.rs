@@ -9,43 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use hcs_schema::{ContainerConfig, ContainerProperties, Timestamp};
-use serde::{Deserialize, Serialize};
-
-pub const RECORD_FILE: &str = "state.json";
-pub const SOCKET_FILE: &str = "shim.sock";
-
-/// A system as recorded at creation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SystemRecord {
-    pub id: String,
-    /// Distinguishes this system from a later one with the same id.
-    pub runtime_id: String,
-    pub created: Timestamp,
-    /// The cgroup parent the system's cgroups live under.
-    pub cgroup_parent: String,
-    /// The configuration, in HCS's own encoding.
-    pub config: String,
-}
-
-impl SystemRecord {
-    pub fn config(&self) -> io::Result<ContainerConfig> {
-        hcs_schema::from_str(&self.config).map_err(io::Error::other)
-    }
-
-    /// The properties `enumerate` reports.
-    pub fn properties(&self, config: &ContainerConfig, stopped: bool) -> ContainerProperties {
-        ContainerProperties {
-            id: self.id.clone(),
-            name: config.name.clone(),
-            system_type: config.system_type.clone(),
-            owner: config.owner.clone(),
-            runtime_id: self.runtime_id.clone(),
-            stopped,
-            ..Default::default()
-        }
-    }
-}
+use hcsrun_shim_protocol::record::{SystemRecord, RECORD_FILE, SOCKET_FILE};
 
 /// The runtime directory and the layout under it.
 #[derive(Clone, Debug)]
@@ -148,6 +112,8 @@ impl RuntimeDir {
 
 #[cfg(test)]
 mod tests {
+    use hcs_schema::Timestamp;
+
     use super::*;
 
     fn record(id: &str, runtime_id: &str) -> SystemRecord {

@@ -15,6 +15,11 @@ use hcs_schema::{
     ContainerConfig, MappedVirtualDiskController, ProcessConfig, ProcessListItem,
     ResourceModificationRequestResponse, Statistics,
 };
+use hcsrun_shim_protocol::{
+    message::{Bootstrap, Op, Ready, Reply},
+    record::{SystemRecord, SOCKET_FILE},
+    wire,
+};
 use nix::{
     fcntl::{open, OFlag},
     sched::CloneFlags,
@@ -33,10 +38,8 @@ use crate::{
     errors::{answer, system_error, system_io_error},
     launch::{self, Launched},
     process::LinuxProcess,
-    protocol::{Bootstrap, Op, Ready, Reply},
     service::ServiceInner,
-    state::{SystemRecord, SOCKET_FILE},
-    stats, wire,
+    stats,
 };
 
 /// How a running system's end is observed.

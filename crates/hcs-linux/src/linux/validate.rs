@@ -7,7 +7,9 @@ use std::{fs, os::unix::fs::FileTypeExt, path::Path};
 use hcs::{ErrorCode, HcsError};
 use hcs_schema::ContainerConfig;
 
-use crate::{errors::system_error, id::validate_id, paths::container_path};
+use hcsrun_shim_protocol::paths::container_path;
+
+use crate::{errors::system_error, id::validate_id};
 
 /// Checks `config` for system `id`.
 pub fn validate(id: &str, config: &ContainerConfig) -> Result<(), HcsError> {

@@ -62,7 +62,7 @@ impl Fixture {
         let scratch_root = std::env::temp_dir().join(&tag);
         fs::create_dir_all(&scratch_root).unwrap();
         let service = LinuxComputeService::builder()
-            .shim(env!("CARGO_BIN_EXE_hcsrun-shim"))
+            .shim(shim())
             .runtime_dir(&runtime_dir)
             .build()
             .unwrap();
@@ -137,6 +137,19 @@ impl Drop for Fixture {
             let _ = fs::remove_dir(mount.join(&self.cgroup_parent));
         }
     }
+}
+
+/// The holder binary, built by cargo beside the test programs' directory
+/// (`cargo build -p hcsrun-shim`).
+pub fn shim() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let shim = exe.parent().unwrap().parent().unwrap().join("hcsrun-shim");
+    assert!(
+        shim.is_file(),
+        "{} is missing: cargo build -p hcsrun-shim",
+        shim.display()
+    );
+    shim
 }
 
 /// Every cgroup hierarchy's mount point.

@@ -259,7 +259,7 @@ pub fn shim() -> PathBuf {
     let shim = dir.join("hcsrun-shim");
     assert!(
         shim.exists(),
-        "{} is missing: cargo build -p hcs-linux",
+        "{} is missing: cargo build -p hcsrun-shim",
         shim.display()
     );
     shim

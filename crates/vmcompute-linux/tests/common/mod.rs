@@ -54,7 +54,7 @@ pub fn shim() -> PathBuf {
     let shim = exe.parent().unwrap().parent().unwrap().join("hcsrun-shim");
     assert!(
         shim.is_file(),
-        "{} is missing: build it with `cargo build -p hcs-linux` (cargo test --workspace does)",
+        "{} is missing: build it with `cargo build -p hcsrun-shim` (cargo test --workspace does)",
         shim.display()
     );
     shim

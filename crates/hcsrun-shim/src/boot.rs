@@ -1,34 +1,19 @@
-//! The holder (`hcsrun-shim`): pid 1 of a running system.
-//!
-//! The service starts it in the system's new namespaces with a bootstrap
-//! socket as fd 3. It builds the container's root, reports ready, and then
-//! serves the system's handles until the system stops; see
-//! `docs/ARCHITECTURE.md`.
-
-mod caps;
-mod cgroups;
-mod cleanup;
-mod holder;
-mod loopdev;
-mod net;
-mod root;
-mod setup;
-mod spawn;
-mod user;
+//! The holder's start: the bootstrap message, the cgroups, the root, the
+//! ready report, then the event loop.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+use hcsrun_shim_protocol::{
+    message::{Bootstrap, Ready, WireError, BOOTSTRAP_FD},
+    wire,
+};
 
 use nix::{
     fcntl::{fcntl, open, FcntlArg, FdFlag, OFlag},
     sys::stat::Mode,
 };
 
-pub use self::loopdev::image_len;
-use self::{cgroups::Join, cleanup::Cleanup, holder::Holder};
-use crate::{
-    protocol::{Bootstrap, Ready, WireError, BOOTSTRAP_FD},
-    wire,
-};
+use crate::{cgroups, cgroups::Join, cleanup::Cleanup, holder::Holder, setup};
 
 /// The holder's `main`.
 pub fn main() -> ! {

@@ -21,11 +21,13 @@ use nix::{
     unistd::Pid,
 };
 
-use super::{cgroups::Join, cleanup::Cleanup, spawn};
-use crate::{
-    protocol::{Message, Op, Reply, Request, StdioLayout, WireError},
+use hcsrun_shim_protocol::{
+    errno::errno_code,
+    message::{Message, Op, Reply, Request, StdioLayout, WireError},
     wire,
 };
+
+use crate::{cgroups::Join, cleanup::Cleanup, spawn};
 
 type Token = u64;
 
@@ -559,7 +561,7 @@ fn not_found(pid: u32) -> WireError {
 
 fn errno_error(e: Errno, what: &str) -> WireError {
     WireError {
-        code: crate::errors::errno_code(e as i32).0,
+        code: errno_code(e as i32).0,
         message: format!("{what}: {e}"),
     }
 }

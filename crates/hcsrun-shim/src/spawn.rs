@@ -24,10 +24,13 @@ use nix::{
     unistd::{fork, pipe2, ForkResult},
 };
 
-use super::user::{self, User};
-use crate::{
-    errors::errno_code, paths::container_path, protocol::StdioLayout, protocol::WireError,
+use hcsrun_shim_protocol::{
+    errno::errno_code,
+    message::{StdioLayout, WireError},
+    paths::container_path,
 };
+
+use crate::user::{self, User};
 
 /// `PATH` for a process whose environment has none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -318,7 +321,7 @@ unsafe fn child(
     if plan.console && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
         report(Step::Terminal);
     }
-    if super::caps::restrict().is_err() {
+    if crate::caps::restrict().is_err() {
         report(Step::Capabilities);
     }
     let groups = &plan.user.groups;

@@ -15,7 +15,7 @@ use nix::{
     unistd::{unlinkat, UnlinkatFlags},
 };
 
-use crate::state::{SystemRecord, RECORD_FILE};
+use hcsrun_shim_protocol::record::{SystemRecord, RECORD_FILE};
 
 pub struct Cleanup {
     pub id: String,

@@ -17,14 +17,15 @@ use nix::{
     unistd::{chdir, pivot_root, sethostname},
 };
 
-use super::{
+use hcsrun_shim_protocol::{
+    errno::errno_code,
+    message::WireError,
+    paths::{container_path, PIPE_DIR},
+};
+
+use crate::{
     loopdev, net,
     root::{mount_on, Root},
-};
-use crate::{
-    errors::errno_code,
-    paths::{container_path, PIPE_DIR},
-    protocol::WireError,
 };
 
 /// A setup step that failed, with the HCS code to report.
@@ -248,7 +249,7 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         )
         .map_err(sys(|| format!("creating /dev/{name}")))?;
     }
-    let dev_path = super::root::fd_path(&dev);
+    let dev_path = crate::root::fd_path(&dev);
     let pts = root
         .dir("/dev/pts")
         .map_err(sys(|| "creating /dev/pts".to_owned()))?;
@@ -340,7 +341,7 @@ fn protect_proc(proc: &impl std::os::fd::AsRawFd) -> SetupResult<()> {
     };
     for name in PROC_READ_ONLY {
         let Some(entry) = open(name)? else { continue };
-        let path = super::root::fd_path(&entry);
+        let path = crate::root::fd_path(&entry);
         mount_on(
             &entry,
             Some(path.as_str()),
@@ -355,7 +356,7 @@ fn protect_proc(proc: &impl std::os::fd::AsRawFd) -> SetupResult<()> {
     }
     for name in PROC_MASKED {
         let Some(entry) = open(name)? else { continue };
-        let is_dir = fs::metadata(super::root::fd_path(&entry)).is_ok_and(|m| m.is_dir());
+        let is_dir = fs::metadata(crate::root::fd_path(&entry)).is_ok_and(|m| m.is_dir());
         let masked = if is_dir {
             mount_on(
                 &entry,
@@ -473,7 +474,7 @@ fn make_read_only(target: &impl std::os::fd::AsRawFd) -> nix::Result<()> {
         return Err(err);
     }
     // Kernels before 5.12 (no mount_setattr): the top mount only.
-    let path = super::root::fd_path(target);
+    let path = crate::root::fd_path(target);
     nix::mount::mount(
         None::<&str>,
         path.as_str(),

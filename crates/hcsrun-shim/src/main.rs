@@ -3,7 +3,7 @@
 
 #[cfg(target_os = "linux")]
 fn main() {
-    hcs_linux::shim_main()
+    hcsrun_shim::main()
 }
 
 #[cfg(not(target_os = "linux"))]
