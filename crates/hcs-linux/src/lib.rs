@@ -6,35 +6,39 @@
 //! that starts and reaps its processes and serves its handles over a unix
 //! socket under the runtime directory, so that any process can open the
 //! system later. See `docs/ARCHITECTURE.md`.
+//!
+//! On other systems than Linux only the service's facts are here (its
+//! capabilities and layer GUIDs), which need no Linux.
 
 mod capabilities;
 mod guid;
 
+#[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
+mod conn;
+#[cfg(target_os = "linux")]
+mod errors;
+#[cfg(target_os = "linux")]
+mod id;
+#[cfg(target_os = "linux")]
+mod launch;
+#[cfg(target_os = "linux")]
+mod process;
+#[cfg(target_os = "linux")]
+mod service;
+#[cfg(target_os = "linux")]
+mod state;
+#[cfg(target_os = "linux")]
+mod stats;
+#[cfg(target_os = "linux")]
+mod system;
+#[cfg(target_os = "linux")]
+mod validate;
+
 pub use capabilities::capabilities;
 pub use guid::name_to_guid;
-
 #[cfg(target_os = "linux")]
-mod linux {
-    pub mod cgroup;
-    pub mod conn;
-    pub mod errors;
-    pub mod id;
-    pub mod launch;
-    pub mod process;
-    pub mod service;
-    pub mod state;
-    pub mod stats;
-    pub mod system;
-    pub mod validate;
-}
-
-#[cfg(target_os = "linux")]
-use linux::*;
-
-#[cfg(target_os = "linux")]
-pub use linux::{
-    id::{validate_id, MAX_ID_LEN},
-    service::{
-        Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_RUNTIME_DIR, SHIM_NAME,
-    },
+pub use service::{
+    Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_RUNTIME_DIR, SHIM_NAME,
 };

@@ -1,15 +1,25 @@
 //! What the service keeps on disk for each system, so that any process can
 //! open, list and clean it up: `<runtime dir>/<id>/state.json` and the
-//! holder's socket `<runtime dir>/<id>/shim.sock`.
+//! holder's socket `<runtime dir>/<id>/shim.sock`, and connecting to it.
 
 use std::{
     fs,
     io::{self, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    os::{
+        fd::{AsRawFd, OwnedFd},
+        unix::fs::{DirBuilderExt, OpenOptionsExt},
+    },
     path::{Path, PathBuf},
 };
 
 use hcsrun_shim_protocol::record::{SystemRecord, RECORD_FILE, SOCKET_FILE};
+use nix::{
+    fcntl::{open, OFlag},
+    sys::{
+        socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr},
+        stat::Mode,
+    },
+};
 
 /// The runtime directory and the layout under it.
 #[derive(Clone, Debug)]
@@ -32,6 +42,16 @@ impl RuntimeDir {
 
     pub fn socket(&self, id: &str) -> PathBuf {
         self.system_dir(id).join(SOCKET_FILE)
+    }
+
+    /// Connects to system `id`'s holder: `Err` if it is not running.
+    pub fn connect(&self, id: &str) -> io::Result<OwnedFd> {
+        let dir = open(
+            &self.system_dir(id),
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(connect_in(&dir)?)
     }
 
     /// Creates the system's directory with its record, atomically: the
@@ -108,6 +128,24 @@ impl RuntimeDir {
             Err(_) => fs::remove_dir_all(self.system_dir(id)),
         }
     }
+}
+
+/// The socket's address through the directory descriptor: short whatever
+/// the length of the runtime directory and id.
+pub(crate) fn socket_address(dir: &OwnedFd) -> nix::Result<UnixAddr> {
+    UnixAddr::new(format!("/proc/self/fd/{}/{SOCKET_FILE}", dir.as_raw_fd()).as_str())
+}
+
+/// Connects to a listening socket in `dir`.
+pub(crate) fn connect_in(dir: &OwnedFd) -> nix::Result<OwnedFd> {
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    connect(sock.as_raw_fd(), &socket_address(dir)?)?;
+    Ok(sock)
 }
 
 #[cfg(test)]

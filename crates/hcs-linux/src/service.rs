@@ -2,7 +2,6 @@
 
 use std::{
     env, io,
-    os::{fd::OwnedFd, linux::fs::MetadataExt},
     path::{Path, PathBuf},
     sync::Arc,
     time::SystemTime,
@@ -14,18 +13,14 @@ use hcs::{
 };
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
 use hcsrun_shim_protocol::{errno::io_code, record::SystemRecord};
-use nix::{
-    fcntl::{open, OFlag},
-    sys::stat::Mode,
-};
 
 use crate::{
-    cgroup::{Cgroup, Limits},
+    cgroup::Cgroup,
     conn::Connection,
     errors::{system_error, system_io_error},
     id::validate_id,
     state::RuntimeDir,
-    system::{connect_in, LinuxSystem},
+    system::LinuxSystem,
     validate::validate,
 };
 
@@ -181,46 +176,6 @@ fn find_shim() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
-/// Connects to system `id`'s holder: `Err` if it is not running.
-pub(crate) fn connect(runtime: &RuntimeDir, id: &str) -> io::Result<OwnedFd> {
-    let dir = open(
-        &runtime.system_dir(id),
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    Ok(connect_in(&dir)?)
-}
-
-/// The block device storage limits apply to: the one holding the scratch
-/// folder (or the top layer). `None`, with a warning, when that is not a
-/// block device (tmpfs, overlayfs).
-pub(crate) fn io_device(config: &ContainerConfig) -> Option<(u32, u32)> {
-    if !Limits::wants_io(config) {
-        return None;
-    }
-    let path = [&config.layer_folder_path]
-        .into_iter()
-        .chain(config.layers.first().map(|l| &l.path))
-        .find(|p| !p.is_empty())?;
-    let dev = std::fs::metadata(path).ok()?.st_dev();
-    let (major, minor) = (
-        nix::sys::stat::major(dev) as u32,
-        nix::sys::stat::minor(dev) as u32,
-    );
-    if major == 0 {
-        tracing::warn!(path = %path, "storage limits not applied: the scratch folder is not on a block device");
-        return None;
-    }
-    // Throttling applies to whole disks: a partition defers to its disk.
-    let sys = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
-    if sys.join("partition").exists() {
-        let disk = std::fs::read_to_string(sys.join("../dev")).ok()?;
-        let (ma, mi) = disk.trim().split_once(':')?;
-        return Some((ma.parse().ok()?, mi.parse().ok()?));
-    }
-    Some((major, minor))
-}
-
 #[async_trait]
 impl ComputeService for LinuxComputeService {
     async fn create_system(
@@ -255,7 +210,7 @@ impl ComputeService for LinuxComputeService {
     async fn open_system(&self, id: &str) -> Result<Box<dyn ComputeSystem>> {
         let op = "Open";
         let (record, config) = self.open_record(id, op)?;
-        let conn = match connect(&self.inner.runtime, id) {
+        let conn = match self.inner.runtime.connect(id) {
             Ok(fd) => {
                 let started = std::fs::metadata(self.inner.runtime.socket(id))
                     .and_then(|m| m.modified())
@@ -292,7 +247,7 @@ impl ComputeService for LinuxComputeService {
             let Ok(config) = record.config() else {
                 continue;
             };
-            let running = connect(&self.inner.runtime, &id).is_ok();
+            let running = self.inner.runtime.connect(&id).is_ok();
             let properties = record.properties(&config, !running);
             if query.matches(&properties) {
                 systems.push(properties);

@@ -1,8 +1,7 @@
 //! Container ids become paths and cgroup names, so they are checked before
 //! anything is built from them.
 
-pub use hcs::MAX_ID_LEN;
-use hcs::{ErrorCode, ErrorKind, HcsError};
+use hcs::{ErrorCode, ErrorKind, HcsError, MAX_ID_LEN};
 
 /// Accepts the ids [`hcs::is_plain_id`] does: 1 to 128 ASCII letters,
 /// digits, `-`, `_` and `.`, starting with a letter or digit (docker's
