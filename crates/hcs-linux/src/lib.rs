@@ -8,9 +8,9 @@
 //! system later. See `docs/ARCHITECTURE.md`.
 //!
 //! On other systems than Linux only the service's facts are here (its
-//! capabilities and layer GUIDs), which need no Linux.
+//! features and layer GUIDs), which need no Linux.
 
-mod capabilities;
+mod features;
 mod guid;
 
 #[cfg(target_os = "linux")]
@@ -36,7 +36,7 @@ mod system;
 #[cfg(target_os = "linux")]
 mod validate;
 
-pub use capabilities::capabilities;
+pub use features::features;
 pub use guid::name_to_guid;
 #[cfg(target_os = "linux")]
 pub use service::{

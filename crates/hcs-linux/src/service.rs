@@ -9,7 +9,7 @@ use std::{
 
 use async_trait::async_trait;
 use hcs::{
-    Capabilities, ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result,
+    ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result, ServiceFeatures,
 };
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
 use hcsrun_shim_protocol::{errno::io_code, record::SystemRecord};
@@ -260,7 +260,7 @@ impl ComputeService for LinuxComputeService {
         Ok(crate::name_to_guid(name))
     }
 
-    fn capabilities(&self) -> Capabilities {
-        crate::capabilities()
+    fn features(&self) -> ServiceFeatures {
+        crate::features()
     }
 }

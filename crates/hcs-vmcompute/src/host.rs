@@ -1,31 +1,23 @@
 //! Facts about the Windows host the backend runs on.
 
-use hcs::{Capabilities, HypervIsolation};
+use hcs::ServiceFeatures;
 
 /// The Windows build from which named pipes can be mapped into containers.
 const NAMED_PIPE_MIN_BUILD: u32 = 16210;
 
 /// What Windows' compute service supports on this host. Off Windows (a
-/// library with the same ABI), the same is assumed, with no build.
-pub(crate) fn capabilities() -> Capabilities {
+/// library with the same ABI) no build is known, and the library is
+/// assumed to support what Windows' compute service does
+/// ([`Builder::features`](crate::Builder::features) says otherwise).
+pub(crate) fn features() -> ServiceFeatures {
     let os_build = windows_build();
-    let mut notes = Vec::new();
-    if os_build.is_none() {
-        notes.push(
-            "Not on Windows: the library speaks vmcompute's ABI and is assumed to support what \
-             Windows' compute service does (VmComputeService::builder().capabilities(...) says \
-             otherwise)."
-                .to_owned(),
-        );
-    }
-    Capabilities {
+    ServiceFeatures {
         service: "vmcompute",
         os_build,
         named_pipe_mounts: os_build.is_none_or(|b| b >= NAMED_PIPE_MIN_BUILD),
-        hyperv: HypervIsolation::Hypervisor,
-        lcow: true,
-        pause_process_isolated: false,
-        notes,
+        // A system service runs the systems; the caller needs no powers of
+        // its own.
+        needs_root: false,
     }
 }
 

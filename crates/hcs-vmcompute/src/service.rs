@@ -8,7 +8,7 @@ use std::{
 
 use async_trait::async_trait;
 use hcs::{
-    Capabilities, ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result,
+    ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result, ServiceFeatures,
     Subject, DEFAULT_TIMEOUT,
 };
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties};
@@ -32,7 +32,7 @@ use crate::{
 pub struct VmComputeService {
     lib: &'static Library,
     timeout: Duration,
-    capabilities: Capabilities,
+    features: ServiceFeatures,
 }
 
 /// Settings of a [`VmComputeService`].
@@ -40,7 +40,7 @@ pub struct VmComputeService {
 pub struct Builder {
     library: Option<PathBuf>,
     timeout: Option<Duration>,
-    capabilities: Option<Capabilities>,
+    features: Option<ServiceFeatures>,
 }
 
 impl Builder {
@@ -60,8 +60,8 @@ impl Builder {
 
     /// What the service supports, instead of what Windows' does on this
     /// host.
-    pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
-        self.capabilities = Some(capabilities);
+    pub fn features(mut self, features: ServiceFeatures) -> Self {
+        self.features = Some(features);
         self
     }
 
@@ -76,7 +76,7 @@ impl Builder {
         Ok(VmComputeService {
             lib,
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            capabilities: self.capabilities.unwrap_or_else(crate::host::capabilities),
+            features: self.features.unwrap_or_else(crate::host::features),
         })
     }
 }
@@ -103,14 +103,14 @@ impl VmComputeService {
         Self {
             lib,
             timeout,
-            capabilities: crate::host::capabilities(),
+            features: crate::host::features(),
         }
     }
 
     /// What Windows' compute service supports on this host: the
-    /// capabilities a service has unless its builder says otherwise.
-    pub fn default_capabilities() -> Capabilities {
-        crate::host::capabilities()
+    /// features a service has unless its builder says otherwise.
+    pub fn default_features() -> ServiceFeatures {
+        crate::host::features()
     }
 
     /// The same service with another completion timeout.
@@ -334,7 +334,7 @@ impl ComputeService for VmComputeService {
         Ok(guid)
     }
 
-    fn capabilities(&self) -> Capabilities {
-        self.capabilities.clone()
+    fn features(&self) -> ServiceFeatures {
+        self.features.clone()
     }
 }

@@ -5,34 +5,23 @@ use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties};
 
 use crate::{ComputeSystem, Guid, Result};
 
-/// How a service runs Hyper-V isolated systems (`HvPartition`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HypervIsolation {
-    /// In a utility VM under the Windows hypervisor.
-    Hypervisor,
-    /// With the same isolation as process containers: no hypervisor exists,
-    /// the flag is accepted so that Hyper-V configurations run.
-    Emulated,
-    /// Refused.
-    Unsupported,
-}
-
-/// What a compute service supports; translation consults it.
+/// What a compute service supports and what it needs of its caller, as
+/// translation and the command line consult it. (The features of a
+/// service; "capabilities" in hcsrun means Linux capabilities only.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Capabilities {
-    /// A short name for the service: `"linux"`, `"vmcompute"`.
+pub struct ServiceFeatures {
+    /// A short name for the service, for messages: `"linux"`,
+    /// `"vmcompute"`.
     pub service: &'static str,
     /// The Windows build the service runs on, where there is one.
     pub os_build: Option<u32>,
     /// Named pipes (`\\.\pipe\NAME` mounts) can be mapped into systems.
     pub named_pipe_mounts: bool,
-    pub hyperv: HypervIsolation,
-    /// Linux container configurations (`ContainerType: "linux"`) run.
-    pub lcow: bool,
-    /// Systems without `HvPartition` can be paused.
-    pub pause_process_isolated: bool,
-    /// Anything a user should know about the service's limits, said plainly.
-    pub notes: Vec<String>,
+    /// Running systems needs the calling process to be root: the service
+    /// creates their namespaces, mounts and cgroups itself (the Linux
+    /// compute service). A service that runs elsewhere (Windows' own) does
+    /// not.
+    pub needs_root: bool,
 }
 
 /// A compute service: the Host Compute Service on Windows, or the Linux
@@ -57,6 +46,6 @@ pub trait ComputeService: Send + Sync {
     /// The GUID this service assigns to a layer folder name.
     fn name_to_guid(&self, name: &str) -> Result<Guid>;
 
-    /// What this service supports.
-    fn capabilities(&self) -> Capabilities;
+    /// What this service supports and needs.
+    fn features(&self) -> ServiceFeatures;
 }

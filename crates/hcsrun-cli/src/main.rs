@@ -3,11 +3,11 @@
 
 mod cmd;
 mod logging;
-mod service;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use hcsrun::service::ServiceChoice;
 
 /// Run containers through a Host Compute Service: Windows' own, or the Linux
 /// compute service.
@@ -17,8 +17,8 @@ struct Cli {
     /// The compute service: `linux` (the default on Linux), `vmcompute`
     /// (Windows' vmcompute.dll, the default on Windows), or `vmcompute=PATH`
     /// (a library with vmcompute.dll's ABI, such as hcsrun's libvmcompute.so).
-    #[arg(long, global = true, value_name = "SERVICE", default_value_t = service::Choice::default())]
-    service: service::Choice,
+    #[arg(long, global = true, value_name = "SERVICE", default_value_t = ServiceChoice::default())]
+    service: ServiceChoice,
     /// Write debug diagnostics to stderr (as HCSRUN_LOG=debug).
     #[arg(long, global = true)]
     debug: bool,
@@ -32,9 +32,8 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.debug, cli.log_format == "json");
-    service::select(cli.service);
     let result = match cli.command {
-        Some(command) => command.run(),
+        Some(command) => command.run(&cli.service),
         None => Cli::command()
             .print_help()
             .map(|()| ExitCode::SUCCESS)

@@ -4,7 +4,8 @@
 //! [`translate`] turns an OCI runtime spec and create options into the
 //! `ContainerConfig` and `ProcessConfig` documents a compute service
 //! receives; [`client`] creates and supervises containers from them through
-//! any compute service.
+//! any compute service; [`service`] chooses that service by name.
 
 pub mod client;
+pub mod service;
 pub mod translate;

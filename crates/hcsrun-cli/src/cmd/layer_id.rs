@@ -1,8 +1,6 @@
 //! `hcsrun layer-id NAME`: the GUID a compute service gives a layer folder.
 
-use hcsrun::translate::layer_id;
-
-use crate::service::Service;
+use hcsrun::{service::ServiceFacts, translate::layer_id};
 
 /// Print the GUID the compute service assigns to a layer folder name.
 #[derive(Debug, clap::Args)]
@@ -12,7 +10,7 @@ pub struct Args {
     name: String,
 }
 
-pub fn run(args: Args, service: &Service) -> anyhow::Result<()> {
+pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
     let guid = layer_id(&args.name, &|name| service.name_to_guid(name))?;
     println!("{guid}");
     Ok(())

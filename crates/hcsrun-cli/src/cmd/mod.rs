@@ -8,8 +8,7 @@ mod translate;
 use std::process::ExitCode;
 
 use anyhow::Context;
-
-use crate::service;
+use hcsrun::service::{self, ServiceChoice};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -20,16 +19,16 @@ pub enum Command {
 }
 
 impl Command {
-    /// Runs the command; its errors are prefixed with its name.
-    pub fn run(self) -> anyhow::Result<ExitCode> {
-        let service = service::selected();
+    /// Runs the command on the compute service `choice` names; its errors
+    /// are prefixed with its name.
+    pub fn run(self, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
         match self {
             #[cfg(unix)]
-            Command::Run(args) => Ok(run::main(*args, service::compute_service())),
-            Command::Translate(args) => translate::run(args, &service)
+            Command::Run(args) => Ok(run::main(*args, choice)),
+            Command::Translate(args) => translate::run(args, &service::facts(choice))
                 .context("translate")
                 .map(|()| ExitCode::SUCCESS),
-            Command::LayerId(args) => layer_id::run(args, &service)
+            Command::LayerId(args) => layer_id::run(args, &service::facts(choice))
                 .context("layer-id")
                 .map(|()| ExitCode::SUCCESS),
         }

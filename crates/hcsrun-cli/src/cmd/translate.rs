@@ -3,12 +3,13 @@
 use std::{fs, path::PathBuf};
 
 use anyhow::Context;
-use hcsrun::translate::{
-    container_config, init_process_config, CreateOptions, HostFacts, Spec, DEFAULT_OWNER,
+use hcsrun::{
+    service::ServiceFacts,
+    translate::{
+        container_config, init_process_config, CreateOptions, HostFacts, Spec, DEFAULT_OWNER,
+    },
 };
 use serde::Serialize;
-
-use crate::service::Service;
 
 /// Print the ContainerConfig an OCI spec translates to, as the compute
 /// service receives it (compact JSON).
@@ -42,13 +43,13 @@ pub struct Args {
     spec: PathBuf,
 }
 
-pub fn run(args: Args, service: &Service) -> anyhow::Result<()> {
+pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
     let spec = Spec::load(&args.spec)?;
     let options = match &args.options {
         Some(path) => read_options(path)?,
         None => CreateOptions::default(),
     };
-    let mut host = HostFacts::new(service.capabilities());
+    let mut host = HostFacts::new(service.features());
     host.owner = args.owner;
     if let Some(cpus) = args.host_cpus {
         host.cpu_count = cpus;

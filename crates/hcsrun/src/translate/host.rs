@@ -1,6 +1,6 @@
 //! What translation needs to know about the host and its compute service.
 
-use hcs::{Capabilities, ComputeService};
+use hcs::{ComputeService, ServiceFeatures};
 
 /// The owner tag hcsrun gives its compute systems (moby's is `"docker"`).
 pub const DEFAULT_OWNER: &str = "hcsrun";
@@ -26,20 +26,20 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
-    /// The facts of this machine and a service with these capabilities.
-    pub fn new(capabilities: &Capabilities) -> Self {
+    /// The facts of this machine and a service with these features.
+    pub fn new(features: &ServiceFeatures) -> Self {
         Self {
-            service: capabilities.service.to_owned(),
+            service: features.service.to_owned(),
             cpu_count: host_cpu_count(),
-            os_build: capabilities.os_build,
-            named_pipe_mounts: capabilities.named_pipe_mounts,
+            os_build: features.os_build,
+            named_pipe_mounts: features.named_pipe_mounts,
             owner: DEFAULT_OWNER.to_owned(),
         }
     }
 
     /// The facts of this machine and `service`.
     pub fn of_service(service: &dyn ComputeService) -> Self {
-        Self::new(&service.capabilities())
+        Self::new(&service.features())
     }
 }
 
@@ -52,22 +52,17 @@ pub fn host_cpu_count() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use hcs::HypervIsolation;
-
     use super::*;
 
     #[test]
-    fn takes_the_services_capabilities_and_this_machines_cpus() {
-        let caps = Capabilities {
+    fn takes_the_services_features_and_this_machines_cpus() {
+        let features = ServiceFeatures {
             service: "vmcompute",
             os_build: Some(17763),
             named_pipe_mounts: true,
-            hyperv: HypervIsolation::Hypervisor,
-            lcow: false,
-            pause_process_isolated: false,
-            notes: vec![],
+            needs_root: false,
         };
-        let facts = HostFacts::new(&caps);
+        let facts = HostFacts::new(&features);
         assert_eq!(
             facts,
             HostFacts {

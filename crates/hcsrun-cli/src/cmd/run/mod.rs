@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use hcs::ComputeService;
 use hcsrun::{
     client::{Backend, Client, IoPipe, State, StateInfo, Timeouts, INIT_PROCESS},
+    service::{self, ServiceChoice},
     translate::{host_cpu_count, HostFacts},
 };
 use tokio::{
@@ -38,14 +39,15 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
-/// Runs the command, printing its own errors; returns the exit code.
-pub fn main(args: Args, service: anyhow::Result<Arc<dyn ComputeService>>) -> ExitCode {
+/// Runs the command on the compute service `choice` names, printing its
+/// own errors; returns the exit code.
+pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
         Ok(runtime) => {
-            let result = runtime.block_on(run(args, service));
+            let result = runtime.block_on(run(args, choice));
             // A read of this process's stdin may still be blocked in the
             // runtime's pool: do not wait for it.
             runtime.shutdown_background();
@@ -77,22 +79,24 @@ impl Backend for Events {
     }
 }
 
-async fn run(args: Args, service: anyhow::Result<Arc<dyn ComputeService>>) -> Result<u8, Failure> {
-    let service = service?;
-    if service.capabilities().service == "linux" && !nix::unistd::geteuid().is_root() {
-        return Err(anyhow::anyhow!(
-            "the Linux compute service needs root to create namespaces, mounts and cgroups: \
-             run hcsrun as root (for example with sudo)"
-        )
-        .into());
-    }
-    // The id names the scratch folder: checked before any path is made.
+async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
+    // The arguments are checked first, whoever runs hcsrun. The id names
+    // the scratch folder: checked before any path is made.
     let id = match &args.name {
         Some(name) => args::container_id(name).map_err(anyhow::Error::msg)?,
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
     let plan = spec::plan(&id, &args, host_cpu_count(), console)?;
+    let service = service::open(choice)?;
+    if service.features().needs_root && !nix::unistd::geteuid().is_root() {
+        return Err(anyhow::anyhow!(
+            "the {} compute service needs root to create namespaces, mounts and cgroups: \
+             run hcsrun as root (for example with sudo)",
+            service_name(choice)
+        )
+        .into());
+    }
     if plan.scratch_is_ours {
         create_scratch(&id, &plan.scratch)?;
     }
@@ -200,7 +204,6 @@ async fn stop(client: &Client, id: &str, stops: &mut u32) {
     }
 }
 
-/// 12 hex digits, as short docker ids are.
 /// Makes container `id`'s own scratch folder; one that exists belongs to
 /// another container of that name (running, or kept with `--keep`).
 fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
@@ -220,6 +223,15 @@ fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
     }
 }
 
+/// The service as a sentence names it: "Linux", "vmcompute".
+fn service_name(choice: &ServiceChoice) -> String {
+    match choice {
+        ServiceChoice::Linux => "Linux".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// 12 hex digits, as short docker ids are.
 fn random_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
