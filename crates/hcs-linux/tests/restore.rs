@@ -4,35 +4,48 @@
 //! The tests run a copy of this test binary as that other process, chosen
 //! by the `HCS_TEST_ROLE` environment variable.
 
-mod common;
-
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
     time::Duration,
 };
 
-use common::*;
-use hcs::ComputeService;
 use hcs_schema::ComputeSystemQuery;
+use hcs_testkit::{host::*, process::*, require_root, Fixture, ServiceKind};
 
 const ROLE: &str = "HCS_TEST_ROLE";
+/// The first process's pid, whose sandbox the other one works in.
+const PARENT: &str = "HCS_TEST_PARENT";
 
-/// Runs this test binary's `test` with `role` set, as another process.
+/// Runs this test binary's `test` with `role` set, as another process
+/// working in this one's sandbox.
 fn other_process(test: &str, role: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(ROLE, role)
-        .stdout(Stdio::piped());
+    cmd.args([
+        "--exact",
+        test,
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(ROLE, role)
+    .env(PARENT, std::process::id().to_string())
+    .stdout(Stdio::piped());
     cmd
 }
 
+/// The sandbox's owner, in the other process.
+fn parent() -> u32 {
+    std::env::var(PARENT).unwrap().parse().unwrap()
+}
+
 #[tokio::test]
+#[ignore = "needs root"]
 async fn open_system_from_a_second_process() {
-    require_root!();
+    require_root();
     if std::env::var(ROLE).as_deref() == Ok("opener") {
         // The second process: open the system and run something in it.
-        let fx = Fixture::new("second");
+        let fx = Fixture::shared("second", ServiceKind::Linux, parent());
         let system = fx.service.open_system("second").await.unwrap();
         let (code, out, _) = run(&*system, &sh("hostname")).await;
         assert_eq!(code, 0);
@@ -40,10 +53,9 @@ async fn open_system_from_a_second_process() {
         system.close().await.unwrap();
         return;
     }
-    let fx = Fixture::new("second");
+    let fx = Fixture::new("second", ServiceKind::Linux);
     let system = fx.start_default("second").await;
     let output = other_process("open_system_from_a_second_process", "opener")
-        .env("HCS_FIXTURE_PID", std::process::id().to_string())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -59,10 +71,11 @@ async fn open_system_from_a_second_process() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn a_killed_supervisor_leaves_what_a_restore_can_clean() {
-    require_root!();
+    require_root();
     if std::env::var(ROLE).as_deref() == Ok("creator") {
-        let fx = Fixture::new("crash");
+        let fx = Fixture::shared("crash", ServiceKind::Linux, parent());
         let system = fx.start_default("crash").await;
         let _sleeper = system.create_process(&sh("exec sleep 600")).await.unwrap();
         println!("READY");
@@ -73,12 +86,11 @@ async fn a_killed_supervisor_leaves_what_a_restore_can_clean() {
     // to a pid 1 that may not.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let fx = Fixture::new("crash");
+    let fx = Fixture::new("crash", ServiceKind::Linux);
     let mut creator = other_process(
         "a_killed_supervisor_leaves_what_a_restore_can_clean",
         "creator",
     )
-    .env("HCS_FIXTURE_PID", std::process::id().to_string())
     .spawn()
     .unwrap();
     let mut lines = BufReader::new(creator.stdout.take().unwrap()).lines();
@@ -92,7 +104,7 @@ async fn a_killed_supervisor_leaves_what_a_restore_can_clean() {
     // A restoring client finds what its owner left, stops and removes it.
     let found = fx
         .service
-        .enumerate(&ComputeSystemQuery::owned_by("hcs-linux-tests"))
+        .enumerate(&ComputeSystemQuery::owned_by(fx.owner()))
         .await
         .unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -121,8 +133,8 @@ async fn a_killed_supervisor_leaves_what_a_restore_can_clean() {
         .unwrap()
         .is_empty());
     assert!(
-        fx.cgroups_of("crash").is_empty(),
+        fx.sandbox.cgroups_of("crash").is_empty(),
         "cgroups left: {:?}",
-        fx.cgroups_of("crash")
+        fx.sandbox.cgroups_of("crash")
     );
 }

@@ -1,5 +1,7 @@
-//! `hcsrun run` end to end through the binary, as a user runs it. Needs
-//! root (the Linux compute service); tests say SKIPPED otherwise.
+//! `hcsrun run` end to end through the binary, as a user runs it. Running
+//! containers needs root (the Linux compute service): those tests are
+//! ignored unless asked for (`cargo test -- --include-ignored`); checking
+//! the arguments does not.
 
 use std::{
     fs,
@@ -13,29 +15,24 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hcs_testkit::{artifacts, require_root};
+
 const HCSRUN: &str = env!("CARGO_BIN_EXE_hcsrun");
 
-macro_rules! require_root {
-    () => {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIPPED: hcsrun run needs root (the Linux compute service)");
-            return;
-        }
-        let shim = Path::new(HCSRUN).with_file_name("hcsrun-shim");
-        assert!(
-            shim.exists(),
-            "{} is missing: build it with `cargo build -p hcsrun-shim`",
-            shim.display()
-        );
-    };
+/// `hcsrun`, with the holder it starts built beside it (`hcsrun run` looks
+/// there first).
+fn command() -> Command {
+    let shim = artifacts::shim();
+    assert_eq!(
+        shim.parent(),
+        Path::new(HCSRUN).parent(),
+        "the holder is not beside hcsrun"
+    );
+    Command::new(HCSRUN)
 }
 
 fn hcsrun(args: &[&str]) -> Output {
-    Command::new(HCSRUN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    command().args(args).stdin(Stdio::null()).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -43,8 +40,9 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exit_codes_propagate() {
-    require_root!();
+    require_root();
     assert_eq!(hcsrun(&["run", "--", "true"]).status.code(), Some(0));
     assert_eq!(
         hcsrun(&["run", "--", "sh", "-c", "exit 72"]).status.code(),
@@ -59,8 +57,9 @@ fn exit_codes_propagate() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stdout_and_stderr_are_kept_apart() {
-    require_root!();
+    require_root();
     let out = hcsrun(&[
         "run",
         "--",
@@ -73,9 +72,10 @@ fn stdout_and_stderr_are_kept_apart() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn interactive_stdin_from_a_pipe() {
-    require_root!();
-    let mut child = Command::new(HCSRUN)
+    require_root();
+    let mut child = command()
         .args(["run", "-i", "--", "sh", "-c", "tr a-z A-Z; echo done"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -110,7 +110,7 @@ fn on_a_pty(args: &[&str], rows: u16, cols: u16) -> (std::process::Child, fs::Fi
     let pty = nix::pty::openpty(Some(&size), None).unwrap();
     let slave: OwnedFd = pty.slave;
     let child = unsafe {
-        Command::new(HCSRUN)
+        command()
             .args(args)
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -145,8 +145,9 @@ fn read_until(master: &mut fs::File, seen: &mut String, needle: &str) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn tty_sees_the_terminal_size_and_its_changes() {
-    require_root!();
+    require_root();
     let (mut child, mut master) = on_a_pty(
         &[
             "run",
@@ -176,8 +177,9 @@ fn tty_sees_the_terminal_size_and_its_changes() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn read_only_volumes_are_enforced() {
-    require_root!();
+    require_root();
     let dir = tempfile::tempdir().unwrap();
     let (ro, rw) = (dir.path().join("ro"), dir.path().join("rw"));
     fs::create_dir_all(&ro).unwrap();
@@ -198,8 +200,9 @@ fn read_only_volumes_are_enforced() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn memory_limit_is_enforced() {
-    require_root!();
+    require_root();
     let out = hcsrun(&[
         "run",
         "--memory",
@@ -224,8 +227,9 @@ fn memory_limit_is_enforced() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn rm_leaves_nothing_behind() {
-    require_root!();
+    require_root();
     let id = format!("rmtest{}", std::process::id());
     let out = hcsrun(&[
         "run",
@@ -286,8 +290,9 @@ fn rm_leaves_nothing_behind() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn commands_that_cannot_run() {
-    require_root!();
+    require_root();
     let out = hcsrun(&["run", "--", "no-such-command-xyz"]);
     assert_eq!(out.status.code(), Some(127));
     let err = text(&out.stderr);
@@ -305,8 +310,9 @@ fn commands_that_cannot_run() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn container_root_lacks_the_hosts_powers() {
-    require_root!();
+    require_root();
     // docker's default capabilities without CAP_MKNOD, bounding set too.
     let out = hcsrun(&[
         "run",
@@ -346,8 +352,9 @@ fn container_root_lacks_the_hosts_powers() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn another_containers_scratch_folder_is_never_touched() {
-    require_root!();
+    require_root();
     // What a running (or kept) container of that name owns.
     let name = format!("taken-{}", std::process::id());
     let scratch = std::path::Path::new("/var/lib/hcsrun/scratch").join(&name);
@@ -372,7 +379,7 @@ fn another_containers_scratch_folder_is_never_touched() {
 
 #[test]
 fn errors_before_the_container_runs_are_125() {
-    require_root!();
+    // Checked before anything needs root: the same for any user.
     let out = hcsrun(&["run", "--layer", "/no/such/layer", "--", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
@@ -401,9 +408,10 @@ fn errors_before_the_container_runs_are_125() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ctrl_c_stops_a_sleeping_container_promptly() {
-    require_root!();
-    let child = Command::new(HCSRUN)
+    require_root();
+    let child = command()
         .args(["run", "--", "sleep", "60"])
         .stdin(Stdio::null())
         .spawn()
@@ -429,9 +437,10 @@ fn ctrl_c_stops_a_sleeping_container_promptly() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_second_signal_terminates() {
-    require_root!();
-    let child = Command::new(HCSRUN)
+    require_root();
+    let child = command()
         .args(["run", "--", "sh", "-c", "trap '' TERM; sleep 60"])
         .stdin(Stdio::null())
         .spawn()
@@ -446,8 +455,9 @@ fn a_second_signal_terminates() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn environment_workdir_user_and_hostname() {
-    require_root!();
+    require_root();
     let out = hcsrun(&[
         "run",
         "-e",
@@ -472,8 +482,9 @@ fn environment_workdir_user_and_hostname() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bundles_run_as_given() {
-    require_root!();
+    require_root();
     let dir = tempfile::tempdir().unwrap();
     let spec = serde_json::json!({
         "ociVersion": "1.0.2",
@@ -494,8 +505,9 @@ fn bundles_run_as_given() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn debug_logs_as_json_lines() {
-    require_root!();
+    require_root();
     let out = hcsrun(&["--debug", "--log-format", "json", "run", "--", "true"]);
     assert!(out.status.success());
     let logs = text(&out.stderr);

@@ -1,39 +1,44 @@
 //! The runtime client end to end on a real compute service: every method of
 //! the seed's client, its events, and its supervision. Each test runs once
-//! per backend (`mod linux`, ...). Needs root; tests say SKIPPED otherwise.
-
-mod common;
+//! per backend (`mod linux`, ...). Tests that run systems need root: `cargo
+//! test -- --include-ignored`.
 
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use common::*;
+use hcs_testkit::{
+    client::{capture, spec, spec_with, Attached, Harness, Recorder},
+    require_root, ServiceKind,
+};
 use hcsrun::{
     client::{ClientErrorKind, Resources, State, Timeouts, INIT_PROCESS},
     translate::{parse_process, CreateOptions},
 };
 use tokio::io::AsyncWriteExt;
 
-/// Instantiates each test for each backend.
+/// Instantiates each test for each backend: those that run systems need
+/// root, and are ignored unless asked for; the others run for anyone.
 macro_rules! for_each_backend {
-    ($($test:ident),* $(,)?) => {
-        mod linux {
+    (needs_root: [$($test:ident),* $(,)?], anyone: [$($plain:ident),* $(,)?] $(,)?) => {
+        for_each_backend!(@kind linux, Linux, [$($test),*], [$($plain),*]);
+        for_each_backend!(@kind vmcompute, VmCompute, [$($test),*], [$($plain),*]);
+    };
+    (@kind $module:ident, $kind:ident, [$($test:ident),*], [$($plain:ident),*]) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs root"]
                 async fn $test() {
-                    crate::require_root!();
-                    super::$test(super::ServiceKind::Linux).await
+                    super::require_root();
+                    super::$test(super::ServiceKind::$kind).await
                 }
             )*
-        }
-        mod vmcompute {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    crate::require_root!();
-                    super::$test(super::ServiceKind::VmCompute).await
+                async fn $plain() {
+                    super::$plain(super::ServiceKind::$kind).await
                 }
             )*
         }
@@ -41,25 +46,27 @@ macro_rules! for_each_backend {
 }
 
 for_each_backend!(
-    init_exit_code_is_reported_after_start,
-    exec_exit_code_is_reported,
-    missing_command_fails_create_and_leaves_nothing,
-    stdin_reaches_cat_and_closing_it_ends_the_process,
-    cwd_env_and_hostname_reach_the_process,
-    summary_lists_exec_processes_and_stats_grow,
-    pause_only_for_hyperv,
-    signal_15_and_signal_9,
-    signal_process_ends_only_that_exec,
-    resize_reaches_the_console,
-    unknown_containers_and_processes,
-    attach_failure_kills_the_process,
-    failed_shutdown_is_reported_with_the_exit,
-    one_stuck_shutdown_does_not_block_other_containers,
-    a_hundred_containers_at_once,
-    servicing_containers_run_to_completion,
-    restore_terminates_a_system_left_running,
-    checkpoints_updates_and_version,
-    a_fifo_for_etc_passwd_does_not_hang_the_holder,
+    needs_root: [
+        init_exit_code_is_reported_after_start,
+        exec_exit_code_is_reported,
+        missing_command_fails_create_and_leaves_nothing,
+        stdin_reaches_cat_and_closing_it_ends_the_process,
+        cwd_env_and_hostname_reach_the_process,
+        summary_lists_exec_processes_and_stats_grow,
+        pause_only_for_hyperv,
+        signal_15_and_signal_9,
+        signal_process_ends_only_that_exec,
+        resize_reaches_the_console,
+        unknown_containers_and_processes,
+        attach_failure_kills_the_process,
+        failed_shutdown_is_reported_with_the_exit,
+        one_stuck_shutdown_does_not_block_other_containers,
+        a_hundred_containers_at_once,
+        servicing_containers_run_to_completion,
+        restore_terminates_a_system_left_running,
+        a_fifo_for_etc_passwd_does_not_hang_the_holder,
+    ],
+    anyone: [checkpoints_updates_and_version],
 );
 
 fn exec(args: &[&str]) -> hcsrun::translate::OciProcess {
@@ -253,7 +260,7 @@ async fn pause_only_for_hyperv(kind: ServiceKind) {
     );
 
     // Hyper-V: an explicit utility VM image, as moby's specs carry it.
-    let uvm = h.scratch_root.join("uvm");
+    let uvm = h.sandbox.scratch_root().join("uvm");
     std::fs::create_dir_all(&uvm).unwrap();
     let mut options: CreateOptions = h.options("pause-h");
     options.hyperv = Some(hcsrun::translate::HypervOption { is_hyperv: true });
@@ -429,7 +436,17 @@ async fn attach_failure_kills_the_process(kind: ServiceKind) {
         .await
         .unwrap_err();
     assert!(matches!(err.kind(), ClientErrorKind::Attach(_)), "{err}");
-    let summary = h.client.summary("af2").await.unwrap();
+    // The init process's sleep may still be starting (its shell forks it,
+    // and the fork is listed as `sh` until it execs): wait for it. The
+    // refused process was killed and reaped before add_process returned.
+    let mut summary = Vec::new();
+    for _ in 0..200 {
+        summary = h.client.summary("af2").await.unwrap();
+        if summary.iter().any(|p| p.image_name == "sleep") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         summary.iter().filter(|p| p.image_name == "sleep").count(),
         1,
@@ -551,7 +568,7 @@ async fn restore_terminates_a_system_left_running(kind: ServiceKind) {
         h.service.clone(),
         Arc::new(Recorder::default()),
         hcsrun::translate::HostFacts {
-            owner: h.owner.clone(),
+            owner: h.owner().to_owned(),
             ..hcsrun::translate::HostFacts::of_service(&*h.service)
         },
         Timeouts::default(),

@@ -3,23 +3,23 @@
 //! exit with code 2147483648. The supervisor is a copy of this test binary
 //! (`HCS_TEST_ROLE=supervisor`).
 
-mod common;
-
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
     time::Duration,
 };
 
-use common::*;
+use hcs_testkit::{client::Harness, require_root, ServiceKind};
 use hcsrun::client::{State, Timeouts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn restore_after_the_supervisor_is_killed() {
     restore_after_kill("restore_after_the_supervisor_is_killed", ServiceKind::Linux).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn restore_after_the_supervisor_is_killed_through_vmcompute() {
     restore_after_kill(
         "restore_after_the_supervisor_is_killed_through_vmcompute",
@@ -29,7 +29,7 @@ async fn restore_after_the_supervisor_is_killed_through_vmcompute() {
 }
 
 async fn restore_after_kill(test: &str, kind: ServiceKind) {
-    require_root!();
+    require_root();
     if std::env::var("HCS_TEST_ROLE").as_deref() == Ok("supervisor") {
         let pid = std::env::var("HCS_PARENT").unwrap().parse().unwrap();
         let h = Harness::shared("killed", kind, pid, Timeouts::default());
@@ -44,7 +44,7 @@ async fn restore_after_kill(test: &str, kind: ServiceKind) {
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let h = Harness::new("killed", kind);
     let mut supervisor = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture"])
+        .args(["--exact", test, "--include-ignored", "--nocapture"])
         .env("HCS_TEST_ROLE", "supervisor")
         .env("HCS_PARENT", std::process::id().to_string())
         .stdout(Stdio::piped())

@@ -22,8 +22,8 @@
 //! `hcsrun-shim` holder; default: beside the executable or on `PATH`),
 //! `HCSRUN_CGROUP_PARENT`, `HCSRUN_SHIM_LOG`; or, before that, by one
 //! export beyond vmcompute's, `HcsrunConfigure(settings)`, a JSON document
-//! with `RuntimeDir`, `Shim`, `CgroupParent`, `ShimLog`. [`testing`] loads a
-//! private, configured instance for tests.
+//! with `RuntimeDir`, `Shim`, `CgroupParent`, `ShimLog` (tests load private,
+//! configured instances: `hcs-testkit`'s `vmcompute`).
 //!
 //! On other systems the crate is empty.
 
@@ -43,5 +43,3 @@ mod runtime;
 mod service;
 #[cfg(target_os = "linux")]
 mod system;
-#[cfg(target_os = "linux")]
-pub mod testing;

@@ -5,8 +5,6 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-
 use std::{
     ffi::c_void,
     os::fd::{FromRawFd, OwnedFd},
@@ -16,9 +14,13 @@ use std::{
     time::Duration,
 };
 
-use common::*;
 use hcs::{ErrorCode, Guid};
 use hcs_schema::HcsResult;
+use hcs_testkit::{
+    artifacts, require_root,
+    vmcompute::{self, Settings},
+    Sandbox, ServiceKind,
+};
 use vmcompute_abi::{self as abi, notification as n, wide, Handle, Hresult, Pwstr};
 
 /// The library's exports, typed.
@@ -38,28 +40,18 @@ struct Abi {
     free: abi::CoTaskMemFree,
 }
 
-/// The built library itself (the backend tests use private copies), set
-/// up once with this binary's runtime directory.
-fn lib() -> &'static Abi {
-    static ABI: OnceLock<Abi> = OnceLock::new();
-    ABI.get_or_init(|| {
-        let path = vmcompute::testing::built_library().expect("libvmcompute.so is built");
-        // SAFETY: our own library; its initialisers are Rust's.
-        let lib = unsafe { libloading::Library::new(path) }.unwrap();
+impl Abi {
+    /// The exports of a private instance of the built library, set up for
+    /// `sandbox`.
+    fn load(sandbox: &Sandbox) -> Abi {
+        let lib = vmcompute::load(&Settings {
+            runtime_dir: Some(sandbox.runtime_dir().to_owned()),
+            shim: Some(artifacts::shim()),
+            ..Settings::default()
+        });
         // SAFETY (each `get`): the types are the ABI's, which exports.rs
         // holds the library to.
         unsafe {
-            if cannot_run().is_none() {
-                let configure = lib
-                    .get::<unsafe extern "system" fn(abi::Pcwstr) -> Hresult>(b"HcsrunConfigure")
-                    .unwrap();
-                let doc = format!(
-                    r#"{{"RuntimeDir":{:?},"Shim":{:?}}}"#,
-                    runtime_dir(),
-                    shim()
-                );
-                assert_eq!(configure(wide::to_wide(&doc).unwrap().as_ptr()), 0);
-            }
             Abi {
                 create: *lib.get(b"HcsCreateComputeSystem").unwrap(),
                 start: *lib.get(b"HcsStartComputeSystem").unwrap(),
@@ -76,7 +68,16 @@ fn lib() -> &'static Abi {
                 _lib: lib,
             }
         }
-    })
+    }
+
+    /// Reads and frees a string the library handed out.
+    fn take(&self, p: Pwstr) -> Option<String> {
+        // SAFETY: NULL or a NUL-terminated string from the library.
+        let text = unsafe { wide::from_ptr_lossy(p) };
+        // SAFETY: handed out by the library for us to free once.
+        unsafe { (self.free)(p.cast()) };
+        text
+    }
 }
 
 /// The exports as methods. Every call passes what the ABI asks for
@@ -148,21 +149,8 @@ impl Abi {
     }
 }
 
-fn runtime_dir() -> std::path::PathBuf {
-    format!("/run/hcsrun-vmtest-abi-{}", std::process::id()).into()
-}
-
 fn w(s: &str) -> Vec<u16> {
     wide::to_wide(s).unwrap()
-}
-
-/// Reads and frees a string the library handed out.
-fn take(p: Pwstr) -> Option<String> {
-    // SAFETY: NULL or a NUL-terminated string from the library.
-    let text = unsafe { wide::from_ptr_lossy(p) };
-    // SAFETY: handed out by the library for us to free once.
-    unsafe { (lib().free)(p.cast()) };
-    text
 }
 
 type Seen = (u32, Hresult, Option<String>, ThreadId);
@@ -198,20 +186,20 @@ fn next(rx: &mpsc::Receiver<Seen>) -> Seen {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn pending_operations_complete_by_notification_from_another_thread() {
-    require_root!();
-    let a = lib();
-    let scratch = std::env::temp_dir().join(format!("hcsrun-vmtest-abi-{}", std::process::id()));
-    std::fs::create_dir_all(scratch.join("abi1")).unwrap();
+    require_root();
+    let sandbox = Sandbox::new("abi", ServiceKind::VmCompute);
+    let a = Abi::load(&sandbox);
     let config = format!(
         r#"{{"SystemType":"Container","Name":"abi1","Owner":"abi","LayerFolderPath":{:?},"Layers":[{{"ID":"{}","Path":"/"}}],"HvPartition":false}}"#,
-        scratch.join("abi1"),
+        sandbox.scratch("abi1"),
         hcs_linux::name_to_guid("host")
     );
     let (mut system, mut result): (Handle, Pwstr) = (ptr::null_mut(), ptr::null_mut());
     let hr = a.create(w("abi1").as_ptr(), &config, &mut system, &mut result);
     assert_eq!(hr, abi::OPERATION_PENDING);
-    assert!(take(result).is_none());
+    assert!(a.take(result).is_none());
     assert!(!system.is_null());
     // Registered late on purpose: the completion waited in the queue.
     thread::sleep(Duration::from_millis(300));
@@ -235,7 +223,7 @@ fn pending_operations_complete_by_notification_from_another_thread() {
     let mut process: Handle = ptr::null_mut();
     let params = r#"{"CommandLine":"sh -c \"exit 3\"","CreateStdOutPipe":true}"#;
     let hr = a.create_process(system, params, &mut info, &mut process, &mut result);
-    assert_eq!(hr, 0, "{:?}", take(result));
+    assert_eq!(hr, 0, "{:?}", a.take(result));
     assert!(info.std_input.is_null() && info.std_error.is_null());
     assert!(info.std_output as usize > 2);
     // SAFETY: the descriptor was handed to us, to own and close.
@@ -260,19 +248,18 @@ fn pending_operations_complete_by_notification_from_another_thread() {
         "nothing after unregistering"
     );
     assert_eq!(a.release(a.close, system), 0);
-    let _ = std::fs::remove_dir_all(&scratch);
-    remove_runtime_dir(&runtime_dir());
 }
 
 #[test]
 fn bad_calls_get_hresults_and_result_documents() {
-    let a = lib();
+    let sandbox = Sandbox::new("badcalls", ServiceKind::VmCompute);
+    let a = Abi::load(&sandbox);
     let bogus = 0x4242 as Handle;
     let mut result: Pwstr = ptr::null_mut();
     let mut props: Pwstr = ptr::null_mut();
     let hr = a.operation(a.start, bogus, w("").as_ptr(), &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_HANDLE);
-    let doc: HcsResult = hcs_schema::from_str(&take(result).unwrap()).unwrap();
+    let doc: HcsResult = hcs_schema::from_str(&a.take(result).unwrap()).unwrap();
     assert_eq!(doc.error, hr);
     assert!(
         doc.error_events[0]
@@ -290,12 +277,13 @@ fn bad_calls_get_hresults_and_result_documents() {
     // Options must be "", never NULL.
     let hr = a.operation(a.start, bogus, ptr::null(), &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_PARAMETER);
-    assert!(take(result).unwrap().contains("options is NULL"));
+    assert!(a.take(result).unwrap().contains("options is NULL"));
 
     let hr = a.properties(bogus, "{not json", &mut props, &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_JSON);
     assert!(props.is_null());
-    assert!(take(result)
+    assert!(a
+        .take(result)
         .unwrap()
         .contains("the property query does not parse"));
 
@@ -305,7 +293,7 @@ fn bad_calls_get_hresults_and_result_documents() {
     let hr = a.create(odd.as_ptr(), "{}", &mut system, &mut result);
     assert_eq!(ErrorCode::from_hresult(hr), ErrorCode::INVALID_PARAMETER);
     assert!(system.is_null());
-    assert!(take(result).unwrap().contains("unpaired surrogate"));
+    assert!(a.take(result).unwrap().contains("unpaired surrogate"));
 
     let mut guid = Guid::default();
     assert_eq!(a.name_to_guid(w("4").as_ptr(), &mut guid), 0);

@@ -1,10 +1,8 @@
 //! Real systems through the whole FFI path: the `hcs-vmcompute` backend
 //! calling libvmcompute.so, which runs them on the Linux compute service.
-//! Needs root; each test says SKIPPED otherwise.
+//! Tests that run systems need root: `cargo test -- --include-ignored`.
 
 #![cfg(target_os = "linux")]
-
-mod common;
 
 use std::{
     fs,
@@ -12,14 +10,19 @@ use std::{
     time::Duration,
 };
 
-use common::*;
 use hcs::{ComputeService, ErrorCode, ErrorKind};
 use hcs_schema::{ComputeSystemQuery, ProcessConfig, ResourceModificationRequestResponse};
+use hcs_testkit::{
+    artifacts,
+    process::{read_all, run, sh},
+    require_root, Fixture, ServiceKind,
+};
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn processes_stdio_and_exit_codes() {
-    require_root!();
-    let fx = Fixture::new("run");
+    require_root();
+    let fx = Fixture::new("run", ServiceKind::VmCompute);
     let system = fx.start_default("run").await;
     let (code, out, err) = run(&*system, &sh("echo to-out; echo to-err >&2; exit 72")).await;
     assert_eq!(
@@ -47,9 +50,10 @@ async fn processes_stdio_and_exit_codes() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn exit_code_kill_and_a_second_handle() {
-    require_root!();
-    let fx = Fixture::new("kill");
+    require_root();
+    let fx = Fixture::new("kill", ServiceKind::VmCompute);
     let system = fx.start_default("kill").await;
     let process = system.create_process(&sh("exec sleep 60")).await.unwrap();
     let err = process.exit_code().await.unwrap_err();
@@ -86,9 +90,10 @@ async fn exit_code_kill_and_a_second_handle() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn console_size_and_resize() {
-    require_root!();
-    let fx = Fixture::new("console");
+    require_root();
+    let fx = Fixture::new("console", ServiceKind::VmCompute);
     let system = fx.start_default("console").await;
     let config = ProcessConfig {
         emulate_console: true,
@@ -119,9 +124,10 @@ async fn console_size_and_resize() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn shutdown_is_pending_and_wait_completes_it() {
-    require_root!();
-    let fx = Fixture::new("stop");
+    require_root();
+    let fx = Fixture::new("stop", ServiceKind::VmCompute);
     // Nothing running: done at once, and SystemExited still follows.
     let idle = fx.start_default("idle").await;
     idle.shutdown().await.unwrap();
@@ -166,9 +172,10 @@ async fn shutdown_is_pending_and_wait_completes_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn pause_and_resume_complete_by_notification() {
-    require_root!();
-    let fx = Fixture::new("pause");
+    require_root();
+    let fx = Fixture::new("pause", ServiceKind::VmCompute);
     let mut config = fx.config("pause");
     config.hv_partition = true;
     let system = fx.start("pause", &config).await;
@@ -196,9 +203,10 @@ async fn pause_and_resume_complete_by_notification() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn statistics_process_list_and_properties() {
-    require_root!();
-    let fx = Fixture::new("stats");
+    require_root();
+    let fx = Fixture::new("stats", ServiceKind::VmCompute);
     let system = fx.start_default("stats").await;
     let sleeper = system.create_process(&sh("exec sleep 30")).await.unwrap();
     let (code, ..) = run(
@@ -238,13 +246,16 @@ async fn statistics_process_list_and_properties() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn enumerate_open_and_the_direct_service_agree() {
-    require_root!();
-    let fx = Fixture::new("enum");
+    require_root();
+    let fx = Fixture::new("enum", ServiceKind::VmCompute);
+    // The same service called directly, on the same runtime directory.
+    let direct_service = fx.sandbox.linux_service();
     let system = fx.start_default("enum-a").await;
-    let query = ComputeSystemQuery::owned_by("vmcompute-tests");
-    let through_ffi = fx.ffi.enumerate(&query).await.unwrap();
-    let direct = fx.direct.enumerate(&query).await.unwrap();
+    let query = ComputeSystemQuery::owned_by(fx.owner());
+    let through_ffi = fx.service.enumerate(&query).await.unwrap();
+    let direct = direct_service.enumerate(&query).await.unwrap();
     assert_eq!(through_ffi, direct);
     assert_eq!(through_ffi.len(), 1);
     assert_eq!(
@@ -252,7 +263,7 @@ async fn enumerate_open_and_the_direct_service_agree() {
         ("enum-a", false)
     );
     assert!(fx
-        .ffi
+        .service
         .enumerate(&ComputeSystemQuery::owned_by("nobody"))
         .await
         .unwrap()
@@ -260,10 +271,10 @@ async fn enumerate_open_and_the_direct_service_agree() {
 
     // A system opened from the FFI side sees the exit of one terminated
     // through another handle.
-    let opened = fx.ffi.open_system("enum-a").await.unwrap();
+    let opened = fx.service.open_system("enum-a").await.unwrap();
     let (code, out, _) = run(&*opened, &sh("hostname")).await;
     assert_eq!((code, out.as_str()), (0, "h-enum-a\n"));
-    let direct = fx.direct.open_system("enum-a").await.unwrap();
+    let direct = direct_service.open_system("enum-a").await.unwrap();
     let _ = direct.terminate().await;
     opened.wait_timeout(Duration::from_secs(30)).await.unwrap();
     system.wait_timeout(Duration::from_secs(30)).await.unwrap();
@@ -272,7 +283,7 @@ async fn enumerate_open_and_the_direct_service_agree() {
     system.close().await.unwrap();
 
     let err = fx
-        .ffi
+        .service
         .open_system("enum-missing")
         .await
         .map(drop)
@@ -286,19 +297,21 @@ async fn enumerate_open_and_the_direct_service_agree() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn create_errors_cross_with_their_detail() {
-    require_root!();
-    let fx = Fixture::new("errors");
+    require_root();
+    let fx = Fixture::new("errors", ServiceKind::VmCompute);
     let mut config = fx.config("bad");
     config.layers[0].path = "/no/such/layer".into();
     let err = fx
-        .ffi
+        .service
         .create_system("bad", &config)
         .await
         .map(drop)
         .unwrap_err();
     let direct = fx
-        .direct
+        .sandbox
+        .linux_service()
         .create_system("bad", &config)
         .await
         .map(drop)
@@ -311,12 +324,12 @@ async fn create_errors_cross_with_their_detail() {
     );
 
     let good = fx
-        .ffi
+        .service
         .create_system("twice", &fx.config("twice"))
         .await
         .unwrap();
     let err = fx
-        .ffi
+        .service
         .create_system("twice", &fx.config("twice"))
         .await
         .map(drop)
@@ -326,7 +339,8 @@ async fn create_errors_cross_with_their_detail() {
     assert!(good.terminate().await.unwrap_err().is_already_stopped());
     good.close().await.unwrap();
     assert!(fx
-        .direct
+        .sandbox
+        .linux_service()
         .open_system("twice")
         .await
         .map(drop)
@@ -335,9 +349,10 @@ async fn create_errors_cross_with_their_detail() {
 }
 
 #[tokio::test]
+#[ignore = "needs root"]
 async fn handles_after_close_and_waiters() {
-    require_root!();
-    let fx = Fixture::new("closed");
+    require_root();
+    let fx = Fixture::new("closed", ServiceKind::VmCompute);
     let system: std::sync::Arc<dyn hcs::ComputeSystem> = fx.start_default("closed").await.into();
     let waiter = tokio::spawn({
         let system = system.clone();
@@ -349,7 +364,7 @@ async fn handles_after_close_and_waiters() {
     assert!(system.start().await.unwrap_err().is_already_closed());
     assert!(system.close().await.unwrap_err().is_already_closed());
     // The system runs on: closing a handle does not stop it.
-    let reopened = fx.ffi.open_system("closed").await.unwrap();
+    let reopened = fx.service.open_system("closed").await.unwrap();
     let (code, ..) = run(&*reopened, &sh("true")).await;
     assert_eq!(code, 0);
     fx.remove(reopened).await;
@@ -358,8 +373,7 @@ async fn handles_after_close_and_waiters() {
 #[tokio::test]
 async fn name_to_guid_is_the_linux_services() {
     // No root needed: NameToGuid does not touch the service.
-    let library = vmcompute::testing::built_library().expect("libvmcompute.so is built");
-    let service = hcs_vmcompute::VmComputeService::load(&library).unwrap();
+    let service = hcs_vmcompute::VmComputeService::load(artifacts::vmcompute_library()).unwrap();
     for name in [
         "4",
         "65bf96e5760a09edf1790cb229e2dfb2dbd0fcdc0bf7451bae099106bfbfea0c",
@@ -377,9 +391,10 @@ async fn name_to_guid_is_the_linux_services() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn calls_from_a_plain_thread_and_a_current_thread_runtime() {
-    require_root!();
-    let fx = Fixture::new("rt");
+    require_root();
+    let fx = Fixture::new("rt", ServiceKind::VmCompute);
     // A current-thread runtime: the library must not block on it.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,24 +1,16 @@
 //! `hcsrun --service vmcompute=<libvmcompute.so>`: the CLI's layer GUIDs
-//! come through the library's NameToGuid. Runs where cargo built the
-//! `hcsrun` binary too (`cargo test --workspace`); says SKIPPED otherwise.
+//! come through the library's NameToGuid.
 
 #![cfg(target_os = "linux")]
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
-fn hcsrun() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.parent()?.join("hcsrun");
-    path.is_file().then_some(path)
-}
+use hcs_testkit::artifacts;
 
 #[test]
 fn layer_id_through_the_library() {
-    let Some(hcsrun) = hcsrun() else {
-        eprintln!("SKIPPED: the hcsrun binary is not built (cargo build -p hcsrun-cli)");
-        return;
-    };
-    let library = vmcompute::testing::built_library().expect("libvmcompute.so is built");
+    let hcsrun = artifacts::hcsrun();
+    let library = artifacts::vmcompute_library();
     let name = "65bf96e5760a09edf1790cb229e2dfb2dbd0fcdc0bf7451bae099106bfbfea0c";
     let out = Command::new(&hcsrun)
         .arg("layer-id")

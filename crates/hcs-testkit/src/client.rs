@@ -1,12 +1,8 @@
-//! A client on a real compute service, an embedder that records every state
-//! change, and helpers to build specs that run on the host's root.
-
-#![allow(dead_code)]
+//! The runtime client on a real compute service, an embedder that records
+//! every state change, and specs that run on the host's root.
 
 use std::{
     error::Error,
-    fs,
-    path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -19,27 +15,7 @@ use hcsrun::{
 };
 use tokio::{io::AsyncReadExt, sync::Notify, task::JoinHandle};
 
-/// Returns early from a test, saying why, where systems cannot run.
-#[macro_export]
-macro_rules! require_root {
-    () => {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!(
-                "SKIPPED: the Linux compute service needs root (namespaces, mounts, cgroups)"
-            );
-            return;
-        }
-    };
-}
-
-/// Which compute service a test drives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceKind {
-    /// hcs-linux directly.
-    Linux,
-    /// hcs-linux behind libvmcompute.so, through the vmcompute backend.
-    VmCompute,
-}
+use crate::{Sandbox, ServiceKind};
 
 /// The embedder: records every state change in order.
 #[derive(Default)]
@@ -97,8 +73,11 @@ impl Recorder {
 /// What the attach callback kept of a process's streams.
 #[derive(Default)]
 pub struct Attached {
+    /// The reader of stdout, to its end.
     pub stdout: Option<JoinHandle<String>>,
+    /// The reader of stderr, to its end.
     pub stderr: Option<JoinHandle<String>>,
+    /// The writer of stdin.
     pub stdin: Option<StdinWriter>,
 }
 
@@ -126,48 +105,42 @@ pub fn capture(
     }
 }
 
+/// A runtime client on a compute service of some kind, on its own sandbox,
+/// telling a [`Recorder`].
 pub struct Harness {
+    /// The client under test.
     pub client: Client,
+    /// What the client told its embedder.
     pub events: Arc<Recorder>,
+    /// The service the client drives.
     pub service: Arc<dyn ComputeService>,
-    pub scratch_root: PathBuf,
-    pub runtime_dir: PathBuf,
-    pub owner: String,
+    /// Where the service keeps its systems.
+    pub sandbox: Sandbox,
 }
 
 impl Harness {
+    /// A client with default timeouts on a service of `kind`, on the
+    /// sandbox `name` of this process.
     pub fn new(name: &str, kind: ServiceKind) -> Self {
         Self::with_timeouts(name, kind, Timeouts::default())
     }
 
-    /// A harness whose runtime directory and owner are named after `name`
-    /// and `pid` (another process passes the first process's pid to share
-    /// them).
+    /// As [`Harness::new`], with `timeouts`.
+    pub fn with_timeouts(name: &str, kind: ServiceKind, timeouts: Timeouts) -> Self {
+        Self::on(Sandbox::new(name, kind), kind, timeouts)
+    }
+
+    /// A client on the sandbox `name` of process `pid` (a second process of
+    /// a test), which this one leaves in place.
     pub fn shared(name: &str, kind: ServiceKind, pid: u32, timeouts: Timeouts) -> Self {
-        let tag = format!("hcsrun-ctest-{kind:?}-{name}-{pid}").to_lowercase();
-        let runtime_dir = PathBuf::from("/run").join(&tag);
-        let scratch_root = std::env::temp_dir().join(&tag);
-        fs::create_dir_all(&scratch_root).unwrap();
-        let service: Arc<dyn ComputeService> = match kind {
-            ServiceKind::Linux => Arc::new(
-                hcs_linux::LinuxComputeService::builder()
-                    .shim(shim())
-                    .runtime_dir(&runtime_dir)
-                    .build()
-                    .unwrap(),
-            ),
-            ServiceKind::VmCompute => Arc::new(
-                vmcompute::testing::service(&vmcompute::testing::Settings {
-                    runtime_dir: Some(runtime_dir.clone()),
-                    shim: Some(shim()),
-                    ..Default::default()
-                })
-                .unwrap(),
-            ),
-        };
+        Self::on(Sandbox::shared(name, kind, pid), kind, timeouts)
+    }
+
+    fn on(sandbox: Sandbox, kind: ServiceKind, timeouts: Timeouts) -> Self {
+        let service = sandbox.service(kind);
         let events = Arc::new(Recorder::default());
         let host = HostFacts {
-            owner: tag.clone(),
+            owner: sandbox.tag().to_owned(),
             ..HostFacts::of_service(&*service)
         };
         let client = Client::with(service.clone(), events.clone(), host, timeouts);
@@ -175,23 +148,20 @@ impl Harness {
             client,
             events,
             service,
-            scratch_root,
-            runtime_dir,
-            owner: tag,
+            sandbox,
         }
     }
 
-    pub fn with_timeouts(name: &str, kind: ServiceKind, timeouts: Timeouts) -> Self {
-        Self::shared(name, kind, std::process::id(), timeouts)
+    /// The owner of the client's systems.
+    pub fn owner(&self) -> &str {
+        self.sandbox.tag()
     }
 
     /// Options running on the host's root with a scratch folder of `id`'s.
     pub fn options(&self, id: &str) -> CreateOptions {
-        let scratch = self.scratch_root.join(id);
-        fs::create_dir_all(&scratch).unwrap();
         let json = serde_json::json!({
             "ignore_flushes_during_boot": true,
-            "layers": {"layer_folder_path": scratch, "layer_paths": ["/"]},
+            "layers": {"layer_folder_path": self.sandbox.scratch(id), "layer_paths": ["/"]},
         });
         CreateOptions::from_json(&json.to_string()).unwrap()
     }
@@ -203,6 +173,8 @@ impl Harness {
             .await
     }
 
+    /// Creates container `id` from `spec` and `options`, capturing its
+    /// streams.
     pub async fn run_spec(
         &self,
         id: &str,
@@ -228,41 +200,6 @@ impl Harness {
         let handle = attached.lock().unwrap().stderr.take().unwrap();
         handle.await.unwrap()
     }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        // What the service makes on demand and leaves: the runtime
-        // directory and the cgroup parents named after it (empty by now, or
-        // the removals fail and the leftovers show).
-        let _ = fs::remove_dir_all(&self.scratch_root);
-        if std::env::var("HCS_TEST_ROLE").is_ok() {
-            return;
-        }
-        let _ = fs::remove_dir(&self.runtime_dir);
-        let tag = self.runtime_dir.file_name().unwrap().to_owned();
-        for hierarchy in fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let _ = fs::remove_dir(hierarchy.path().join(&tag));
-        }
-        let _ = fs::remove_dir(PathBuf::from("/sys/fs/cgroup").join(&tag));
-    }
-}
-
-/// The holder binary, built by cargo next to the test programs.
-pub fn shim() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let shim = dir.join("hcsrun-shim");
-    assert!(
-        shim.exists(),
-        "{} is missing: cargo build -p hcsrun-shim",
-        shim.display()
-    );
-    shim
 }
 
 /// A Windows-platform spec whose process runs `args`.

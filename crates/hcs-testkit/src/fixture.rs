@@ -1,0 +1,84 @@
+//! A compute service on a test's sandbox, and configurations to run on it.
+
+use std::{sync::Arc, time::Duration};
+
+use hcs::{ComputeService, ComputeSystem};
+use hcs_schema::{ContainerConfig, Layer};
+
+use crate::{Sandbox, ServiceKind};
+
+/// The compute service under test, of some kind, on its own sandbox; its
+/// systems run on the host's root, each with its own scratch folder, owned
+/// by [`Fixture::owner`].
+pub struct Fixture {
+    /// Where the service keeps its systems.
+    pub sandbox: Sandbox,
+    /// The service under test.
+    pub service: Arc<dyn ComputeService>,
+}
+
+impl Fixture {
+    /// A service of `kind` on the sandbox `name` of this process.
+    pub fn new(name: &str, kind: ServiceKind) -> Self {
+        Self::on(Sandbox::new(name, kind), kind)
+    }
+
+    /// A service of `kind` on the sandbox `name` of process `pid` (a second
+    /// process of a test), which this one leaves in place.
+    pub fn shared(name: &str, kind: ServiceKind, pid: u32) -> Self {
+        Self::on(Sandbox::shared(name, kind, pid), kind)
+    }
+
+    fn on(sandbox: Sandbox, kind: ServiceKind) -> Self {
+        Self {
+            service: sandbox.service(kind),
+            sandbox,
+        }
+    }
+
+    /// The owner of the fixture's systems.
+    pub fn owner(&self) -> &str {
+        self.sandbox.tag()
+    }
+
+    /// A Windows-schema configuration running on the host's root, with its
+    /// own scratch folder.
+    pub fn config(&self, id: &str) -> ContainerConfig {
+        ContainerConfig {
+            system_type: "Container".into(),
+            name: id.into(),
+            owner: self.owner().into(),
+            layer_folder_path: self.sandbox.scratch(id).to_string_lossy().into(),
+            layers: vec![Layer {
+                id: hcs_linux::name_to_guid("host").to_string(),
+                path: "/".into(),
+            }],
+            host_name: format!("h-{id}"),
+            ignore_flushes_during_boot: true,
+            ..Default::default()
+        }
+    }
+
+    /// Creates and starts system `id` from `config`.
+    pub async fn start(&self, id: &str, config: &ContainerConfig) -> Box<dyn ComputeSystem> {
+        let system = self.service.create_system(id, config).await.unwrap();
+        system.start().await.unwrap();
+        system
+    }
+
+    /// Creates and starts system `id` from [`Fixture::config`].
+    pub async fn start_default(&self, id: &str) -> Box<dyn ComputeSystem> {
+        self.start(id, &self.config(id)).await
+    }
+
+    /// Terminates and closes a system, waiting until it is gone.
+    pub async fn remove(&self, system: Box<dyn ComputeSystem>) {
+        match system.terminate().await {
+            Ok(()) => {}
+            Err(e) if e.is_pending() => system.wait_timeout(Duration::from_secs(30)).await.unwrap(),
+            Err(e) if e.is_already_stopped() => {}
+            Err(e) => panic!("terminate: {e}"),
+        }
+        system.close().await.unwrap();
+    }
+}

@@ -1,0 +1,94 @@
+//! What is on the host: cgroup hierarchies, and what a test itself left
+//! there (mounts, loop devices, processes, descriptors). Leak checks count
+//! only what the test made, so that they hold while anything else on the
+//! machine mounts, attaches loop devices or starts processes.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+/// Every cgroup hierarchy's mount point.
+pub fn cgroup_mounts() -> Vec<PathBuf> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines()
+        .filter(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .collect()
+}
+
+/// The processes in `cgroup` (`cgroup.procs`; none if it is gone).
+pub fn cgroup_pids(cgroup: &Path) -> Vec<i32> {
+    fs::read_to_string(cgroup.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Processes whose parent is this process.
+pub fn children() -> Vec<i32> {
+    let me = std::process::id().to_string();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(") ")
+                        .map(|(_, rest)| rest.split(' ').nth(1) == Some(me.as_str()))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// This process's open descriptors.
+pub fn open_fds() -> usize {
+    fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// The mounts this process sees that concern `dirs`: mounted on a path
+/// under one of them, or naming one in their source or options (an
+/// overlay's layers and upper directory). A system's mounts live in its
+/// holder's mount namespace; any of them seen here leaked into the host.
+pub fn mounts_under(dirs: &[&Path]) -> Vec<String> {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines()
+        .filter(|line| {
+            let mount_point = line.split(' ').nth(4).unwrap_or("");
+            let (_, source_and_options) = line.split_once(" - ").unwrap_or(("", ""));
+            dirs.iter().any(|d| {
+                Path::new(mount_point).starts_with(d)
+                    || source_and_options.contains(&format!("{}/", d.display()))
+            })
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Loop devices attached to files under `dir`.
+pub fn loop_devices_under(dir: &Path) -> Vec<String> {
+    fs::read_dir("/sys/block")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("loop"))
+                .filter(|e| {
+                    fs::read_to_string(e.path().join("loop/backing_file"))
+                        .is_ok_and(|f| Path::new(f.trim()).starts_with(dir))
+                })
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads a file holding one number; 0 if it is missing or not a number.
+pub fn read_number(path: &Path) -> u64 {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
