@@ -14,6 +14,8 @@ mod features;
 mod guid;
 
 #[cfg(target_os = "linux")]
+mod blocking;
+#[cfg(target_os = "linux")]
 mod cgroup;
 #[cfg(target_os = "linux")]
 mod conn;

@@ -2,6 +2,7 @@
 
 use std::{
     env, io,
+    os::fd::OwnedFd,
     path::{Path, PathBuf},
     sync::Arc,
     time::SystemTime,
@@ -15,6 +16,7 @@ use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Times
 use hcsrun_shim_protocol::{errno::io_code, record::SystemRecord};
 
 use crate::{
+    blocking::blocking,
     cgroup::Cgroup,
     conn::Connection,
     errors::{system_error, system_io_error},
@@ -140,10 +142,43 @@ impl LinuxComputeService {
     pub fn runtime_dir(&self) -> &Path {
         self.inner.runtime.root()
     }
+}
 
-    fn open_record(&self, id: &str, op: &'static str) -> Result<(SystemRecord, ContainerConfig)> {
+/// The service's work that blocks (file systems, sockets), run on the
+/// blocking pool by the trait's methods.
+impl ServiceInner {
+    /// Validates and records system `id`: its record and cgroups' names.
+    fn create(&self, id: &str, config: &ContainerConfig) -> Result<(SystemRecord, Cgroup)> {
+        let op = "Create";
         validate_id(id, op)?;
-        let record = self.inner.runtime.read(id).map_err(|e| match e.kind() {
+        validate(id, config)?;
+        let document = hcs_schema::to_string(config)
+            .map_err(|e| system_error(id, op, ErrorCode::INVALID_JSON, e.to_string()))?;
+        let record = SystemRecord {
+            id: id.to_owned(),
+            runtime_id: uuid::Uuid::new_v4().to_string(),
+            created: Timestamp::now(),
+            cgroup_parent: self.cgroup_parent.clone(),
+            config: document,
+        };
+        match self.runtime.create(&record) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(system_error(id, op, ErrorCode::SYSTEM_ALREADY_EXISTS, ""));
+            }
+            Err(e) => return Err(system_io_error(id, op, "recording the system", &e)),
+        }
+        let cgroup = Cgroup::new(&record.cgroup_parent, id)
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+        Ok((record, cgroup))
+    }
+
+    /// Reads system `id`'s record, and connects to its holder if it runs
+    /// (with the time it started).
+    fn open(&self, id: &str) -> Result<Opened> {
+        let op = "Open";
+        validate_id(id, op)?;
+        let record = self.runtime.read(id).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => {
                 system_error(id, op, ErrorCode::COMPUTE_SYSTEM_DOES_NOT_EXIST, "")
             }
@@ -152,8 +187,58 @@ impl LinuxComputeService {
         let config = record
             .config()
             .map_err(|e| system_io_error(id, op, "reading the system record", &e))?;
-        Ok((record, config))
+        let cgroup = Cgroup::new(&record.cgroup_parent, id)
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+        let holder = self.runtime.connect(id).ok().map(|fd| {
+            let started = std::fs::metadata(self.runtime.socket(id))
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|_| SystemTime::now());
+            (fd, started)
+        });
+        Ok(Opened {
+            record,
+            config,
+            cgroup,
+            holder,
+        })
     }
+
+    /// The recorded systems that match `query`, sweeping the cgroups of
+    /// systems that are gone.
+    fn enumerate(&self, query: &ComputeSystemQuery) -> Result<Vec<ContainerProperties>> {
+        let ids = self.runtime.list().map_err(|e| {
+            HcsError::service("Enumerate", ErrorKind::Code(io_code(&e)))
+                .with_extra(format!("(listing {}: {e})", self.runtime.root().display()))
+        })?;
+        // Cgroups whose system is gone (its supervisor died before removing
+        // them) are swept here, where a restoring client looks.
+        Cgroup::sweep(&self.cgroup_parent, |name| ids.iter().any(|id| id == name));
+        let mut systems = Vec::new();
+        for id in ids {
+            // A system may vanish or be half-written while we look.
+            let Ok(record) = self.runtime.read(&id) else {
+                continue;
+            };
+            let Ok(config) = record.config() else {
+                continue;
+            };
+            let running = self.runtime.connect(&id).is_ok();
+            let properties = record.properties(&config, !running);
+            if query.matches(&properties) {
+                systems.push(properties);
+            }
+        }
+        Ok(systems)
+    }
+}
+
+/// A recorded system, as [`ServiceInner::open`] found it.
+struct Opened {
+    record: SystemRecord,
+    config: ContainerConfig,
+    cgroup: Cgroup,
+    /// The connection to its holder and when it started, if it runs.
+    holder: Option<(OwnedFd, SystemTime)>,
 }
 
 /// The `hcsrun-shim` to use by default.
@@ -183,77 +268,36 @@ impl ComputeService for LinuxComputeService {
         id: &str,
         config: &ContainerConfig,
     ) -> Result<Box<dyn ComputeSystem>> {
-        let op = "Create";
-        validate_id(id, op)?;
-        validate(id, config)?;
-        let document = hcs_schema::to_string(config)
-            .map_err(|e| system_error(id, op, ErrorCode::INVALID_JSON, e.to_string()))?;
-        let record = SystemRecord {
-            id: id.to_owned(),
-            runtime_id: uuid::Uuid::new_v4().to_string(),
-            created: Timestamp::now(),
-            cgroup_parent: self.inner.cgroup_parent.clone(),
-            config: document,
-        };
-        match self.inner.runtime.create(&record) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(system_error(id, op, ErrorCode::SYSTEM_ALREADY_EXISTS, ""));
-            }
-            Err(e) => return Err(system_io_error(id, op, "recording the system", &e)),
-        }
-        let system = LinuxSystem::new(self.inner.clone(), record, config.clone(), None)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+        let (inner, owned_id, owned_config) = (self.inner.clone(), id.to_owned(), config.clone());
+        let (record, cgroup) = blocking(move || inner.create(&owned_id, &owned_config)).await?;
+        let system = LinuxSystem::new(self.inner.clone(), record, config.clone(), cgroup, None);
         Ok(Box::new(system))
     }
 
     async fn open_system(&self, id: &str) -> Result<Box<dyn ComputeSystem>> {
-        let op = "Open";
-        let (record, config) = self.open_record(id, op)?;
-        let conn = match self.inner.runtime.connect(id) {
-            Ok(fd) => {
-                let started = std::fs::metadata(self.inner.runtime.socket(id))
-                    .and_then(|m| m.modified())
-                    .unwrap_or_else(|_| SystemTime::now());
-                let conn =
-                    Connection::new(fd).map_err(|e| system_io_error(id, op, "connecting", &e))?;
+        let (inner, owned_id) = (self.inner.clone(), id.to_owned());
+        let opened = blocking(move || inner.open(&owned_id)).await?;
+        let conn = match opened.holder {
+            Some((fd, started)) => {
+                let conn = Connection::new(fd)
+                    .map_err(|e| system_io_error(id, "Open", "connecting", &e))?;
                 Some((conn, started))
             }
-            Err(_) => None,
+            None => None,
         };
-        let system = LinuxSystem::new(self.inner.clone(), record, config, conn)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+        let system = LinuxSystem::new(
+            self.inner.clone(),
+            opened.record,
+            opened.config,
+            opened.cgroup,
+            conn,
+        );
         Ok(Box::new(system))
     }
 
     async fn enumerate(&self, query: &ComputeSystemQuery) -> Result<Vec<ContainerProperties>> {
-        let ids = self.inner.runtime.list().map_err(|e| {
-            HcsError::service("Enumerate", ErrorKind::Code(io_code(&e))).with_extra(format!(
-                "(listing {}: {e})",
-                self.inner.runtime.root().display()
-            ))
-        })?;
-        // Cgroups whose system is gone (its supervisor died before removing
-        // them) are swept here, where a restoring client looks.
-        Cgroup::sweep(&self.inner.cgroup_parent, |name| {
-            ids.iter().any(|id| id == name)
-        });
-        let mut systems = Vec::new();
-        for id in ids {
-            // A system may vanish or be half-written while we look.
-            let Ok(record) = self.inner.runtime.read(&id) else {
-                continue;
-            };
-            let Ok(config) = record.config() else {
-                continue;
-            };
-            let running = self.inner.runtime.connect(&id).is_ok();
-            let properties = record.properties(&config, !running);
-            if query.matches(&properties) {
-                systems.push(properties);
-            }
-        }
-        Ok(systems)
+        let (inner, query) = (self.inner.clone(), query.clone());
+        blocking(move || inner.enumerate(&query)).await
     }
 
     fn name_to_guid(&self, name: &str) -> Result<Guid> {

@@ -672,3 +672,62 @@ async fn processes_started_during_the_background_cgroup_join_end_up_inside() {
     starter.kill().await.unwrap();
     fx.remove(system).await;
 }
+
+/// The service's blocking work (here the removal of a system's cgroups,
+/// retrying for seconds while a process stays in them) runs off the
+/// runtime's threads: on a current-thread runtime, as `hcsrun run` uses,
+/// another system starts and answers meanwhile.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs root"]
+async fn a_slow_cgroup_cleanup_does_not_hold_up_another_system() {
+    require_root();
+    let fx = Fixture::new("slowclean", ServiceKind::Linux);
+    let first = fx.start_default("first").await;
+    // With a process running, terminate returns at once (pending), and the
+    // holder's end, reaping and cleanup follow.
+    let sleeper = first.create_process(&sh("exec sleep 60")).await.unwrap();
+    // A process of the host in the first system's cgroups: it is not in the
+    // system's pid namespace, so it outlives the system, and removing the
+    // cgroups fails with EBUSY, retried for a few seconds, while it stays.
+    let mut squatter = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let cgroups = fx.sandbox.cgroups_of("first");
+    assert!(!cgroups.is_empty(), "the first system has cgroups");
+    for cgroup in &cgroups {
+        fs::write(cgroup.join("cgroup.procs"), squatter.id().to_string()).unwrap();
+    }
+    let err = first.terminate().await.unwrap_err();
+    assert!(err.is_pending(), "{err}");
+    // The holder is gone once only the squatter is left in the cgroups:
+    // the removal is retrying from then on.
+    let only_squatter = || {
+        cgroups
+            .iter()
+            .all(|c| cgroup_pids(c) == [squatter.id() as i32])
+    };
+    assert!(eventually(Duration::from_secs(10), only_squatter).await);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let second = fx.start_default("second").await;
+    let (code, out, _) = run(&*second, &sh("echo answering")).await;
+    assert_eq!((code, out.as_str()), (0, "answering\n"));
+    assert!(
+        tokio::time::timeout(Duration::ZERO, first.wait())
+            .await
+            .is_err(),
+        "the second system answered only after the first's cleanup ended"
+    );
+
+    squatter.kill().unwrap();
+    squatter.wait().unwrap();
+    first.wait_timeout(Duration::from_secs(30)).await.unwrap();
+    sleeper.close().await.unwrap();
+    first.close().await.unwrap();
+    assert!(
+        fx.sandbox.cgroups_of("first").is_empty(),
+        "the cleanup finished once the squatter left"
+    );
+    fx.remove(second).await;
+}

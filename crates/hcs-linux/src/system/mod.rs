@@ -4,7 +4,6 @@ mod start;
 
 use std::{
     collections::BTreeMap,
-    io,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
@@ -22,6 +21,7 @@ use hcsrun_shim_protocol::{
 use tokio::sync::watch;
 
 use crate::{
+    blocking::blocking,
     cgroup::Cgroup,
     conn::{Connection, SystemEnd},
     errors::{answer, system_error, system_io_error},
@@ -81,15 +81,15 @@ impl LinuxSystem {
         service: Arc<ServiceInner>,
         record: SystemRecord,
         config: ContainerConfig,
+        cgroup: Cgroup,
         conn: Option<(Arc<Connection>, SystemTime)>,
-    ) -> io::Result<Self> {
-        let cgroup = Cgroup::new(&record.cgroup_parent, &record.id)?;
+    ) -> Self {
         let running = conn.map(|(conn, started)| Running {
             stopped: Stopped::Seen(conn.end()),
             conn,
             started,
         });
-        Ok(Self {
+        Self {
             id: record.id.clone(),
             service,
             record,
@@ -98,7 +98,7 @@ impl LinuxSystem {
             running: Mutex::new(running),
             closed: watch::Sender::new(false),
             in_cgroups: std::sync::atomic::AtomicBool::new(false),
-        })
+        }
     }
 
     fn check_open(&self, op: &'static str) -> Result<()> {
@@ -140,7 +140,7 @@ impl LinuxSystem {
         // Frozen processes can neither handle SIGTERM nor die of SIGKILL.
         if self.cgroup.is_frozen().unwrap_or(false) {
             let cgroup = self.cgroup.clone();
-            let _ = tokio::task::spawn_blocking(move || cgroup.freeze(false)).await;
+            let _ = blocking(move || cgroup.freeze(false)).await;
         }
         match answer(&self.id, None, op, running.conn.request(how).await)? {
             (Reply::Pending, _) => {
@@ -187,15 +187,17 @@ impl LinuxSystem {
 
     /// Cleans up after a system that is not running: never started, or
     /// its holder died without a successor cleaning up.
-    fn remove_leftovers(&self) {
-        if self.service.runtime.connect(&self.id).is_ok() {
-            return;
-        }
-        let _ = self.cgroup.remove();
-        let _ = self
-            .service
-            .runtime
-            .remove(&self.id, &self.record.runtime_id);
+    async fn remove_leftovers(&self) {
+        let (service, cgroup) = (self.service.clone(), self.cgroup.clone());
+        let (id, runtime_id) = (self.id.clone(), self.record.runtime_id.clone());
+        blocking(move || {
+            if service.runtime.connect(&id).is_ok() {
+                return;
+            }
+            let _ = cgroup.remove();
+            let _ = service.runtime.remove(&id, &runtime_id);
+        })
+        .await;
     }
 }
 
@@ -256,18 +258,14 @@ impl ComputeSystem for LinuxSystem {
         let running = self.running_unpaused("Pause")?;
         self.in_cgroups("Pause", &running).await?;
         let cgroup = self.cgroup.clone();
-        let frozen = tokio::task::spawn_blocking(move || cgroup.freeze(true))
-            .await
-            .expect("freeze task");
+        let frozen = blocking(move || cgroup.freeze(true)).await;
         frozen.map_err(|e| system_io_error(&self.id, "Pause", "freezing the system", &e))
     }
 
     async fn resume(&self) -> Result<()> {
         self.running("Resume")?;
         let cgroup = self.cgroup.clone();
-        let thawed = tokio::task::spawn_blocking(move || cgroup.freeze(false))
-            .await
-            .expect("thaw task");
+        let thawed = blocking(move || cgroup.freeze(false)).await;
         thawed.map_err(|e| system_io_error(&self.id, "Resume", "thawing the system", &e))
     }
 
@@ -282,18 +280,20 @@ impl ComputeSystem for LinuxSystem {
         if !self.cgroup.is_frozen().unwrap_or(false) {
             self.in_cgroups(op, &running).await?;
         }
-        let counters = self
-            .cgroup
-            .stats()
-            .map_err(|e| system_io_error(&self.id, op, "reading cgroup statistics", &e))?;
-        let pids = self
-            .cgroup
-            .pids()
-            .map_err(|e| system_io_error(&self.id, op, "listing the system's processes", &e))?;
-        let network = stats::holder_pid(&pids)
-            .and_then(|pid| stats::network(pid).ok())
-            .unwrap_or_default();
-        Ok(stats::statistics(&counters, network, running.started))
+        let (id, cgroup, started) = (self.id.clone(), self.cgroup.clone(), running.started);
+        blocking(move || {
+            let counters = cgroup
+                .stats()
+                .map_err(|e| system_io_error(&id, op, "reading cgroup statistics", &e))?;
+            let pids = cgroup
+                .pids()
+                .map_err(|e| system_io_error(&id, op, "listing the system's processes", &e))?;
+            let network = stats::holder_pid(&pids)
+                .and_then(|pid| stats::network(pid).ok())
+                .unwrap_or_default();
+            Ok(stats::statistics(&counters, network, started))
+        })
+        .await
     }
 
     async fn process_list(&self) -> Result<Vec<ProcessListItem>> {
@@ -302,11 +302,14 @@ impl ComputeSystem for LinuxSystem {
         if !self.cgroup.is_frozen().unwrap_or(false) {
             self.in_cgroups(op, &running).await?;
         }
-        let pids = self
-            .cgroup
-            .pids()
-            .map_err(|e| system_io_error(&self.id, op, "listing the system's processes", &e))?;
-        stats::process_list(&pids).map_err(|e| system_io_error(&self.id, op, "reading /proc", &e))
+        let (id, cgroup) = (self.id.clone(), self.cgroup.clone());
+        blocking(move || {
+            let pids = cgroup
+                .pids()
+                .map_err(|e| system_io_error(&id, op, "listing the system's processes", &e))?;
+            stats::process_list(&pids).map_err(|e| system_io_error(&id, op, "reading /proc", &e))
+        })
+        .await
     }
 
     async fn mapped_virtual_disks(&self) -> Result<BTreeMap<i32, MappedVirtualDiskController>> {
@@ -363,7 +366,7 @@ impl ComputeSystem for LinuxSystem {
         // A system this handle never saw run, or saw stop without reaping
         // it: whatever its holder and reaper did not remove goes now.
         if running.is_none_or(|r| matches!(r.stopped, Stopped::Seen(_)) && r.stopped.is_stopped()) {
-            self.remove_leftovers();
+            self.remove_leftovers().await;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use std::{
         linux::fs::MetadataExt,
     },
     path::PathBuf,
+    sync::Arc,
     time::SystemTime,
 };
 
@@ -31,35 +32,126 @@ use tokio::{io::Interest, sync::watch};
 
 use super::{LinuxSystem, Running, Stopped};
 use crate::{
-    cgroup::Limits,
+    blocking::blocking,
+    cgroup::{Cgroup, Limits},
     conn::Connection,
     errors::{answer, system_error, system_io_error},
     launch::{self, Launched},
+    service::ServiceInner,
     state::socket_address,
 };
 
 impl LinuxSystem {
+    /// Starts the system: its holder, cgroups and handshake. On failure
+    /// nothing of it is left but its record.
     pub(super) async fn launch(&self) -> Result<Running> {
-        let limits = Limits::from_config(&self.config, host_cpus(), io_device(&self.config));
-        let launched = self.launch_holder(&limits).await;
-        match launched {
-            Ok(running) => Ok(running),
-            Err(e) => {
-                let _ = self.cgroup.remove();
-                let _ = fs::remove_file(self.service.runtime.socket(&self.id));
-                Err(e)
+        let network = self.shared_network().await?;
+        let launch = Launch {
+            id: self.id.clone(),
+            service: self.service.clone(),
+            config: self.config.clone(),
+            cgroup: self.cgroup.clone(),
+            runtime_id: self.record.runtime_id.clone(),
+        };
+        let (launch, started) = blocking(move || {
+            let started = launch.holder(network).inspect_err(|_| launch.undo());
+            (launch, started)
+        })
+        .await;
+        let Started {
+            ours,
+            launched,
+            bootstrap,
+            fds,
+        } = started?;
+        let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        let ready = handshake(ours, &bootstrap, &raw).await;
+        drop(fds);
+        let (id, op) = (self.id.as_str(), "Start");
+        let failure = match ready {
+            Ok((conn, Ready::Ok)) => match Connection::new(conn) {
+                Ok(conn) => Ok(conn),
+                Err(e) => Err(system_io_error(id, op, "watching the system", &e)),
+            },
+            Ok((_, Ready::Failed(err))) => {
+                Err(system_error(id, op, ErrorCode(err.code), err.message))
             }
-        }
+            Err(e) => Err(system_io_error(id, op, "starting the system's holder", &e)),
+        };
+        let conn = match failure {
+            Ok(conn) => conn,
+            Err(err) => {
+                blocking(move || {
+                    let _ = launch::signal(&launched.pidfd, libc::SIGKILL);
+                    let _ = launch::reap(&launched.pidfd);
+                    launch.undo();
+                })
+                .await;
+                return Err(err);
+            }
+        };
+        let stopped = launch
+            .reap_when_done(launched)
+            .map_err(|e| system_io_error(id, op, "watching the system's holder", &e))?;
+        Ok(Running {
+            conn,
+            stopped: Stopped::Reaped(stopped),
+            started: SystemTime::now(),
+        })
     }
 
-    /// Launches the holder, then makes the cgroups while it loads, then
-    /// hands it everything it needs.
-    async fn launch_holder(&self, limits: &Limits) -> Result<Running> {
+    /// The network namespace of the system this one shares, if any.
+    async fn shared_network(&self) -> Result<Option<OwnedFd>> {
+        let other = &self.config.network_shared_container_name;
+        if other.is_empty() {
+            return Ok(None);
+        }
         let op = "Start";
-        let id = self.id.as_str();
+        let fail = |detail: String| system_error(&self.id, op, ErrorCode::INVALID_STATE, detail);
+        let fd = self.service.runtime.connect(other).map_err(|e| {
+            fail(format!(
+                "sharing the network of {other}: it is not running ({e})"
+            ))
+        })?;
+        let conn = Connection::new(fd)
+            .map_err(|e| fail(format!("sharing the network of {other}: {e}")))?;
+        let (_, fds) = answer(&self.id, None, op, conn.request(Op::NetworkNamespace).await)?;
+        fds.into_iter()
+            .next()
+            .map(Some)
+            .ok_or_else(|| fail(format!("{other} sent no network namespace")))
+    }
+}
+
+/// What starting a system needs, owned, for the blocking pool.
+struct Launch {
+    id: String,
+    service: Arc<ServiceInner>,
+    config: ContainerConfig,
+    cgroup: Cgroup,
+    runtime_id: String,
+}
+
+/// A holder launched and its cgroups made, waiting for its bootstrap.
+struct Started {
+    /// The service's end of the bootstrap socket.
+    ours: OwnedFd,
+    launched: Launched,
+    bootstrap: Bootstrap,
+    /// What goes with the bootstrap: listener, runtime directory, then one
+    /// `cgroup.procs` per hierarchy.
+    fds: Vec<OwnedFd>,
+}
+
+impl Launch {
+    /// Launches the holder, then makes the cgroups while it loads. Blocks:
+    /// file systems, and `clone` until the holder execs.
+    fn holder(&self, network: Option<OwnedFd>) -> Result<Started> {
+        let (op, id) = ("Start", self.id.as_str());
         let io_err = |what: &'static str| move |e: io::Error| system_io_error(id, op, what, &e);
         let nix_err =
             |what: &'static str| move |e: nix::Error| system_io_error(id, op, what, &e.into());
+        let limits = Limits::from_config(&self.config, host_cpus(), io_device(&self.config));
 
         let system_dir = self.service.runtime.system_dir(id);
         let dir = open(
@@ -93,7 +185,6 @@ impl LinuxSystem {
         listen(&listener, Backlog::new(128).expect("valid backlog"))
             .map_err(nix_err("listening on the system socket"))?;
 
-        let network = self.shared_network().await?;
         let mut flags = CloneFlags::CLONE_NEWNS
             | CloneFlags::CLONE_NEWUTS
             | CloneFlags::CLONE_NEWIPC
@@ -134,7 +225,7 @@ impl LinuxSystem {
 
         let join = self
             .cgroup
-            .create(limits)
+            .create(&limits)
             .and_then(|()| self.cgroup.join_fds())
             .map_err(io_err("creating cgroups"));
         let join = match join {
@@ -145,86 +236,53 @@ impl LinuxSystem {
                 return Err(e);
             }
         };
-        let mut fds: Vec<RawFd> = vec![listener.as_raw_fd(), runtime_dir.as_raw_fd()];
-        fds.extend(join.iter().map(AsRawFd::as_raw_fd));
         let bootstrap = Bootstrap {
             id: id.to_owned(),
-            runtime_id: self.record.runtime_id.clone(),
+            runtime_id: self.runtime_id.clone(),
             system_dir: system_dir.to_string_lossy().into_owned(),
             config: self.config.clone(),
             shared_network: network.is_some(),
             cgroups: join.len(),
-            join_cgroups_at_start: *limits != Limits::default(),
+            join_cgroups_at_start: limits != Limits::default(),
         };
-        let ready = handshake(ours, &bootstrap, &fds).await;
-        let (conn, failure) = match ready {
-            Ok((conn, Ready::Ok)) => (Some(conn), None),
-            Ok((_, Ready::Failed(err))) => (
-                None,
-                Some(system_error(id, op, ErrorCode(err.code), err.message)),
-            ),
-            Err(e) => (
-                None,
-                Some(system_io_error(id, op, "starting the system's holder", &e)),
-            ),
-        };
-        if let Some(err) = failure {
-            let _ = launch::signal(&launched.pidfd, libc::SIGKILL);
-            let _ = launch::reap(&launched.pidfd);
-            return Err(err);
-        }
-        let conn = Connection::new(conn.expect("set on success"))
-            .map_err(io_err("watching the system"))?;
-        let stopped = self
-            .reap_when_done(launched)
-            .map_err(io_err("watching the system's holder"))?;
-        Ok(Running {
-            conn,
-            stopped: Stopped::Reaped(stopped),
-            started: SystemTime::now(),
+        let mut fds = vec![listener, runtime_dir];
+        fds.extend(join);
+        Ok(Started {
+            ours,
+            launched,
+            bootstrap,
+            fds,
         })
     }
 
-    /// The network namespace of the system this one shares, if any.
-    async fn shared_network(&self) -> Result<Option<OwnedFd>> {
-        let other = &self.config.network_shared_container_name;
-        if other.is_empty() {
-            return Ok(None);
-        }
-        let op = "Start";
-        let fail = |detail: String| system_error(&self.id, op, ErrorCode::INVALID_STATE, detail);
-        let fd = self.service.runtime.connect(other).map_err(|e| {
-            fail(format!(
-                "sharing the network of {other}: it is not running ({e})"
-            ))
-        })?;
-        let conn = Connection::new(fd)
-            .map_err(|e| fail(format!("sharing the network of {other}: {e}")))?;
-        let (_, fds) = answer(&self.id, None, op, conn.request(Op::NetworkNamespace).await)?;
-        fds.into_iter()
-            .next()
-            .map(Some)
-            .ok_or_else(|| fail(format!("{other} sent no network namespace")))
+    /// Removes what a failed start made: the cgroups and the socket.
+    /// Blocks (the removal retries while processes leave the cgroups).
+    fn undo(&self) {
+        let _ = self.cgroup.remove();
+        let _ = fs::remove_file(self.service.runtime.socket(&self.id));
     }
 
-    /// Reaps the holder when it exits, cleaning up what it could not.
-    fn reap_when_done(&self, launched: Launched) -> io::Result<watch::Receiver<bool>> {
+    /// Reaps the holder when it exits and cleans up what it could not: its
+    /// cgroups, which it was in until then, and, if it ended abnormally,
+    /// its directory. The reaping and cleanup run on the blocking pool.
+    fn reap_when_done(self, launched: Launched) -> io::Result<watch::Receiver<bool>> {
         let (tx, rx) = watch::channel(false);
         let pidfd = crate::conn::register(launched.pidfd, Interest::READABLE)?;
-        let cgroup = self.cgroup.clone();
-        let runtime = self.service.runtime.clone();
-        let (id, runtime_id) = (self.id.clone(), self.record.runtime_id.clone());
         tokio::spawn(async move {
             let _ = pidfd.readable().await;
-            let status = launch::reap(pidfd.get_ref());
-            // The holder was the last process in the cgroups.
-            if let Err(e) = cgroup.remove() {
-                tracing::warn!(container = %id, "removing cgroups: {e}");
-            }
-            if !status.as_ref().is_ok_and(|s| s.cleaned_up()) {
-                tracing::warn!(container = %id, ?status, "system holder ended abnormally; cleaning up after it");
-                let _ = runtime.remove(&id, &runtime_id);
-            }
+            let pidfd = pidfd.into_inner();
+            blocking(move || {
+                let status = launch::reap(&pidfd);
+                // The holder was the last process in the cgroups.
+                if let Err(e) = self.cgroup.remove() {
+                    tracing::warn!(container = %self.id, "removing cgroups: {e}");
+                }
+                if !status.as_ref().is_ok_and(|s| s.cleaned_up()) {
+                    tracing::warn!(container = %self.id, ?status, "system holder ended abnormally; cleaning up after it");
+                    let _ = self.service.runtime.remove(&self.id, &self.runtime_id);
+                }
+            })
+            .await;
             tx.send_replace(true);
         });
         Ok(rx)
