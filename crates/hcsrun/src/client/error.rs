@@ -102,14 +102,77 @@ impl fmt::Display for ClientError {
 impl StdError for ClientError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match &*self.kind {
-            // Displayed in full above: their causes come next, not them.
+            // Each of these is displayed in full in the message: their
+            // causes come next, not they themselves (a chain printed as
+            // `message: cause: ...` says each thing once).
             ClientErrorKind::Hcs(e) => e.source(),
             ClientErrorKind::Translate(e) => e.source(),
-            ClientErrorKind::Attach(e) | ClientErrorKind::Backend(e) => Some(e.as_ref()),
-            ClientErrorKind::Io(e) => Some(e),
+            ClientErrorKind::Attach(e) | ClientErrorKind::Backend(e) => e.source(),
+            ClientErrorKind::Io(e) => e.source(),
             _ => None,
         }
     }
 }
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error and its causes, as `{:#}` of anyhow prints them.
+    fn chain(err: &dyn StdError) -> String {
+        let mut text = err.to_string();
+        let mut next = err.source();
+        while let Some(cause) = next {
+            text += &format!(": {cause}");
+            next = cause.source();
+        }
+        text
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("no terminal here")]
+    struct NoTerminal;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("opening the terminal")]
+    struct Opening(#[source] NoTerminal);
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let err = ClientError::new(
+            "create",
+            "c1",
+            ClientErrorKind::Attach(Box::new(NoTerminal)),
+        );
+        assert_eq!(
+            chain(&err),
+            "create c1: attaching stdio failed: no terminal here"
+        );
+        let err = ClientError::new(
+            "create",
+            "c1",
+            ClientErrorKind::Attach(Box::new(Opening(NoTerminal))),
+        );
+        assert_eq!(
+            chain(&err),
+            "create c1: attaching stdio failed: opening the terminal: no terminal here"
+        );
+        let err = ClientError::new(
+            "start",
+            "c1",
+            ClientErrorKind::Backend("the embedder is gone".into()),
+        );
+        assert_eq!(
+            chain(&err),
+            "start c1: the embedder refused the state change: the embedder is gone"
+        );
+        let io = std::io::Error::other(Opening(NoTerminal));
+        let err = ClientError::new("create", "c1", ClientErrorKind::Io(io));
+        assert_eq!(
+            chain(&err),
+            "create c1: opening the terminal: no terminal here"
+        );
+    }
+}
