@@ -10,6 +10,8 @@
 //! On other systems than Linux only the service's facts are here (its
 //! features and layer GUIDs), which need no Linux.
 
+#![warn(missing_docs)]
+
 mod features;
 mod guid;
 

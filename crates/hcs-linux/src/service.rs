@@ -86,6 +86,7 @@ impl Builder {
         self
     }
 
+    /// The service with these settings. Fails if no holder binary is found.
     pub fn build(self) -> Result<LinuxComputeService> {
         let runtime_dir = self
             .runtime_dir
@@ -134,6 +135,7 @@ impl LinuxComputeService {
         Self::builder().build()
     }
 
+    /// Settings to build a service with.
     pub fn builder() -> Builder {
         Builder::default()
     }

@@ -22,10 +22,15 @@ pub struct Layer {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct MappedDir {
+    /// The directory on the host.
     pub host_path: String,
+    /// Where it appears in the container.
     pub container_path: String,
+    /// Mapped read-only.
     pub read_only: bool,
+    /// Bytes per second the container may read or write there; 0 for no limit.
     pub bandwidth_maximum: u64,
+    /// I/O operations per second the container may do there; 0 for no limit.
     #[serde(rename = "IOPSMaximum")]
     pub iops_maximum: u64,
 }
@@ -34,7 +39,9 @@ pub struct MappedDir {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct MappedPipe {
+    /// The pipe on the host (`\\.\pipe\NAME`).
     pub host_path: String,
+    /// Its name in the container (`NAME` of `\\.\pipe\NAME`).
     pub container_pipe_name: String,
 }
 
@@ -42,8 +49,11 @@ pub struct MappedPipe {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct HvRuntime {
+    /// The utility VM image folder (or, for a Linux utility VM, its kernel
+    /// and initrd folder, or its VHD).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub image_path: String,
+    /// Boot the utility VM without its saved template.
     #[serde(skip_serializing_if = "is_zero")]
     pub skip_template: bool,
     /// File under `image_path` holding the initrd of a Linux utility VM.
@@ -58,6 +68,7 @@ pub struct HvRuntime {
     /// `"Vhd"` for a Linux utility VM booting from a VHD.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub boot_source: String,
+    /// The boot VHD of a Linux utility VM may be written to.
     #[serde(skip_serializing_if = "is_zero")]
     pub writable_boot_source: bool,
 }
@@ -66,11 +77,15 @@ pub struct HvRuntime {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct MappedVirtualDisk {
+    /// The disk on the host.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub host_path: String,
+    /// Where it is mounted in the container.
     pub container_path: String,
+    /// Attach it to the utility VM rather than the container.
     #[serde(rename = "CreateInUtilityVM", skip_serializing_if = "is_zero")]
     pub create_in_utility_vm: bool,
+    /// Attach it read-only.
     #[serde(skip_serializing_if = "is_zero")]
     pub read_only: bool,
     /// `""`, `"Disabled"`, `"Enabled"`, `"Private"` or `"PrivateAllowSharing"`.
@@ -99,6 +114,7 @@ pub struct ContainerConfig {
     /// Scratch volume of a Windows Server container, `\\?\Volume{GUID}`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub volume_path: String,
+    /// Flushes of the scratch layer may be skipped while the system boots.
     #[serde(skip_serializing_if = "is_zero")]
     pub ignore_flushes_during_boot: bool,
     /// The container's own (writable) layer folder.
@@ -107,8 +123,11 @@ pub struct ContainerConfig {
     /// Read-only layers, top-most first. Sent as `null` when empty.
     #[serde(serialize_with = "nil_if_empty")]
     pub layers: Vec<Layer>,
+    /// The credential spec of a group managed service account, JSON text.
+    /// Never shown by `Debug`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub credentials: String,
+    /// Processors the system may use; 0 for all.
     #[serde(skip_serializing_if = "is_zero")]
     pub processor_count: u32,
     /// Relative CPU weight, 1 to 10000; 0 means the default.
@@ -117,19 +136,25 @@ pub struct ContainerConfig {
     /// Share of the host's processor cycles, in hundredths of a percent.
     #[serde(skip_serializing_if = "is_zero")]
     pub processor_maximum: i64,
+    /// Storage I/O operations per second; 0 for no limit.
     #[serde(rename = "StorageIOPSMaximum", skip_serializing_if = "is_zero")]
     pub storage_iops_maximum: u64,
     /// Bytes per second.
     #[serde(skip_serializing_if = "is_zero")]
     pub storage_bandwidth_maximum: u64,
+    /// Size of the scratch volume in bytes; 0 for the default.
     #[serde(skip_serializing_if = "is_zero")]
     pub storage_sandbox_size: u64,
+    /// Memory limit in MiB; 0 for none.
     #[serde(rename = "MemoryMaximumInMB", skip_serializing_if = "is_zero")]
     pub memory_maximum_in_mb: i64,
+    /// The system's host name.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub host_name: String,
+    /// Host directories mapped into the system.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mapped_directories: Vec<MappedDir>,
+    /// Host named pipes mapped into the system.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mapped_pipes: Vec<MappedPipe>,
     /// True for a Hyper-V container. Always sent.
@@ -137,12 +162,16 @@ pub struct ContainerConfig {
     /// Id of the container whose network stack this one shares.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub network_shared_container_name: String,
+    /// GUIDs of the network endpoints to attach.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub endpoint_list: Vec<String>,
+    /// The utility VM of a Hyper-V container.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hv_runtime: Option<HvRuntime>,
+    /// A servicing container: it installs updates and exits.
     #[serde(skip_serializing_if = "is_zero")]
     pub servicing: bool,
+    /// DNS resolves names without a suffix.
     #[serde(rename = "AllowUnqualifiedDNSQuery", skip_serializing_if = "is_zero")]
     pub allow_unqualified_dns_query: bool,
     /// Comma-separated DNS suffixes.
@@ -151,8 +180,10 @@ pub struct ContainerConfig {
     /// `"linux"` for Linux containers on Windows, otherwise empty.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub container_type: String,
+    /// Terminate the system when its last handle closes.
     #[serde(skip_serializing_if = "is_zero")]
     pub terminate_on_last_handle_closed: bool,
+    /// Virtual disks attached at start.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mapped_virtual_disks: Vec<MappedVirtualDisk>,
 }

@@ -5,6 +5,8 @@
 //! decodes with [`from_str`] the way HCS reads it (keys in any case, unknown
 //! fields ignored). No I/O happens here.
 
+#![warn(missing_docs)]
+
 mod container;
 mod json;
 mod modify;

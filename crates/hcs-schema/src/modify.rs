@@ -11,17 +11,22 @@ use crate::json::is_zero;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ResourceModificationRequestResponse {
+    /// What is modified: [`RESOURCE_NETWORK`].
     #[serde(rename = "ResourceType")]
     pub resource: String,
     /// Free-form settings; `null` when absent.
     #[serde(rename = "Settings")]
     pub data: serde_json::Value,
+    /// How: [`REQUEST_ADD`] or [`REQUEST_REMOVE`].
     #[serde(rename = "RequestType", skip_serializing_if = "String::is_empty")]
     pub request: String,
 }
 
+/// The network resource: an endpoint added or removed.
 pub const RESOURCE_NETWORK: &str = "Network";
+/// Add the resource.
 pub const REQUEST_ADD: &str = "Add";
+/// Remove the resource.
 pub const REQUEST_REMOVE: &str = "Remove";
 
 /// The `result` document of an HCS call that failed.
@@ -30,7 +35,9 @@ pub const REQUEST_REMOVE: &str = "Remove";
 pub struct HcsResult {
     /// The HRESULT of the failure.
     pub error: i32,
+    /// What failed, in words.
     pub error_message: String,
+    /// What HCS recorded along the way.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub error_events: Vec<ErrorEvent>,
 }
@@ -39,16 +46,22 @@ pub struct HcsResult {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ErrorEvent {
+    /// What happened, in words.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// Where, in the service.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub stack_trace: String,
+    /// The provider (GUID) that logged the event.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub provider: String,
+    /// The provider's event number.
     #[serde(rename = "EventId", skip_serializing_if = "is_zero")]
     pub event_id: u16,
+    /// The event's flags.
     #[serde(skip_serializing_if = "is_zero")]
     pub flags: u32,
+    /// The component the event came from.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub source: String,
 }

@@ -12,6 +12,8 @@ use crate::json::{compact, is_zero};
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ProcessConfig {
+    /// The program to run (a Windows path), or empty for the command line's
+    /// first word.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub application_name: String,
     /// A Windows command line, split by the Windows argv rules.
@@ -20,23 +22,30 @@ pub struct ProcessConfig {
     /// The argument vector of a Linux process (LCOW).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub command_args: Vec<String>,
+    /// The user to run as (a name, or `uid[:gid]` on Linux).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
+    /// The working directory, in the container.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub working_directory: String,
     /// Sent with keys sorted bytewise, as Go sorts map keys.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+    /// Give the process a console (a pty on Linux) of `console_size`.
     #[serde(skip_serializing_if = "is_zero")]
     pub emulate_console: bool,
+    /// Create a pipe for stdin.
     #[serde(skip_serializing_if = "is_zero")]
     pub create_std_in_pipe: bool,
+    /// Create a pipe for stdout.
     #[serde(skip_serializing_if = "is_zero")]
     pub create_std_out_pipe: bool,
+    /// Create a pipe for stderr.
     #[serde(skip_serializing_if = "is_zero")]
     pub create_std_err_pipe: bool,
     /// `[height, width]`. A Go array is never empty, so this is always sent.
     pub console_size: [u64; 2],
+    /// Run the process in the utility VM rather than the container.
     #[serde(skip_serializing_if = "is_zero")]
     pub create_in_utility_vm: bool,
     /// The OCI spec of a Linux process (LCOW), passed through untouched.
@@ -101,15 +110,21 @@ fn raw_from_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<RawValue>>
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ProcessStatus {
+    /// The process id, in the system.
     pub process_id: u32,
+    /// The process has exited.
     pub exited: bool,
+    /// Its exit code, once it has exited.
     pub exit_code: u32,
+    /// The result of the service's last wait on it.
     pub last_wait_result: i32,
 }
 
 /// The handles a process can have; `CloseHandle` names one.
 pub const STD_IN: &str = "StdIn";
+/// Standard output.
 pub const STD_OUT: &str = "StdOut";
+/// Standard error.
 pub const STD_ERR: &str = "StdErr";
 
 /// A request to `HcsModifyProcess`.
@@ -118,14 +133,17 @@ pub const STD_ERR: &str = "StdErr";
 pub struct ProcessModifyRequest {
     /// `"ConsoleSize"` or `"CloseHandle"`.
     pub operation: String,
+    /// The new size, for `"ConsoleSize"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub console_size: Option<ConsoleSize>,
+    /// The handle to close, for `"CloseHandle"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_handle: Option<CloseHandle>,
 }
 
 /// The operation names of [`ProcessModifyRequest`].
 pub const MODIFY_CONSOLE_SIZE: &str = "ConsoleSize";
+/// Close one of the process's standard handles.
 pub const MODIFY_CLOSE_HANDLE: &str = "CloseHandle";
 
 impl ProcessModifyRequest {
@@ -150,13 +168,17 @@ impl ProcessModifyRequest {
     }
 }
 
+/// A console's size, in characters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ConsoleSize {
+    /// Rows.
     pub height: u16,
+    /// Columns.
     pub width: u16,
 }
 
+/// Which standard handle of a process to close.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct CloseHandle {

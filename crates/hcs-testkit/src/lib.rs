@@ -20,6 +20,7 @@
 //!
 //! Linux only, as the tests it supports are.
 
+#![warn(missing_docs)]
 #![cfg(target_os = "linux")]
 
 pub mod artifacts;

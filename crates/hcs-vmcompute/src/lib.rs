@@ -25,6 +25,8 @@
 //! (crate `vmcompute-linux`) runs the Linux compute service behind this
 //! ABI, so this backend is exercised for real off Windows.
 
+#![warn(missing_docs)]
+
 mod error;
 mod handle;
 mod host;

@@ -93,6 +93,7 @@ impl VmComputeService {
         Self::builder().library(path.as_ref()).build()
     }
 
+    /// Settings to build a service with.
     pub fn builder() -> Builder {
         Builder::default()
     }

@@ -10,7 +10,12 @@ pub struct ErrorCode(pub u32);
 macro_rules! codes {
     ($($(#[$doc:meta])* $name:ident = $value:literal, $text:literal;)*) => {
         impl ErrorCode {
-            $($(#[$doc])* pub const $name: Self = Self($value);)*
+            $(
+                $(#[$doc])*
+                #[doc = ""]
+                #[doc = $text]
+                pub const $name: Self = Self($value);
+            )*
 
             /// The constant's name, for codes this crate knows.
             pub fn name(self) -> Option<&'static str> {

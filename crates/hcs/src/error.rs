@@ -5,6 +5,7 @@ use std::{borrow::Cow, error::Error as StdError, fmt};
 
 use crate::ErrorCode;
 
+/// A compute-service call's result.
 pub type Result<T, E = HcsError> = std::result::Result<T, E>;
 
 /// What an error is about.
@@ -13,9 +14,17 @@ pub enum Subject {
     /// The compute service as a whole (enumerate, service properties).
     Service,
     /// A compute system, by id.
-    System { id: String },
+    System {
+        /// The system's id.
+        id: String,
+    },
     /// A process, by pid, in a compute system.
-    Process { id: String, pid: u32 },
+    Process {
+        /// The system's id.
+        id: String,
+        /// The process id, in the system.
+        pid: u32,
+    },
 }
 
 impl fmt::Display for Subject {
@@ -88,6 +97,7 @@ pub struct HcsError {
 }
 
 impl HcsError {
+    /// An error of `subject` during `operation`.
     pub fn new(subject: Subject, operation: impl Into<Cow<'static, str>>, kind: ErrorKind) -> Self {
         Self {
             subject,
@@ -138,18 +148,23 @@ impl HcsError {
         self
     }
 
+    /// What the error is about.
     pub fn subject(&self) -> &Subject {
         &self.subject
     }
 
+    /// The operation that failed (hcsshim's names: `Start`,
+    /// `CreateProcess`, ...).
     pub fn operation(&self) -> &str {
         &self.operation
     }
 
+    /// Why it failed.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
 
+    /// The detail that follows the message, if any.
     pub fn extra(&self) -> Option<&str> {
         self.extra.as_deref()
     }

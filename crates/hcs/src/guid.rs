@@ -10,9 +10,13 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(C)]
 pub struct Guid {
+    /// The first 4 bytes, little-endian in memory.
     pub data1: u32,
+    /// The next 2 bytes, little-endian in memory.
     pub data2: u16,
+    /// The next 2 bytes, little-endian in memory.
     pub data3: u16,
+    /// The last 8 bytes, in order.
     pub data4: [u8; 8],
 }
 

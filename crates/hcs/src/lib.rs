@@ -12,6 +12,8 @@
 //! The traits are async so that one task, not one thread, waits on each of
 //! thousands of processes.
 
+#![warn(missing_docs)]
+
 pub mod cmdline;
 mod code;
 mod error;

@@ -17,8 +17,11 @@ pub type StdioHandle = std::os::windows::io::OwnedHandle;
 /// created with (`CreateStd*Pipe`), none of the others.
 #[derive(Debug, Default)]
 pub struct Stdio {
+    /// The write end of its stdin.
     pub stdin: Option<StdioHandle>,
+    /// The read end of its stdout.
     pub stdout: Option<StdioHandle>,
+    /// The read end of its stderr.
     pub stderr: Option<StdioHandle>,
 }
 

@@ -35,15 +35,19 @@ pub trait ComputeSystem: Send + Sync {
     /// the error is a timeout ([`crate::HcsError::is_timeout`]).
     async fn wait_timeout(&self, timeout: Duration) -> Result<()>;
 
+    /// Freezes the system's processes (Hyper-V containers, on Windows).
     async fn pause(&self) -> Result<()>;
 
+    /// Thaws a paused system.
     async fn resume(&self) -> Result<()>;
 
     /// True if the system has updates waiting to be installed.
     async fn has_pending_updates(&self) -> Result<bool>;
 
+    /// The system's memory, processor, storage and network statistics.
     async fn statistics(&self) -> Result<Statistics>;
 
+    /// The system's processes.
     async fn process_list(&self) -> Result<Vec<ProcessListItem>>;
 
     /// Virtual disks mapped into the utility VM, by controller.
@@ -55,6 +59,7 @@ pub trait ComputeSystem: Send + Sync {
     /// Opens a process of the system by its pid.
     async fn open_process(&self, pid: u32) -> Result<Box<dyn Process>>;
 
+    /// Changes a running system (hcsshim: network endpoints).
     async fn modify(&self, request: &ResourceModificationRequestResponse) -> Result<()>;
 
     /// Releases this handle; the system itself keeps running. Later calls on

@@ -15,6 +15,8 @@
 //! The holder is synchronous and the service async: this crate is neither
 //! (no runtime). On other systems than Linux it is empty.
 
+#![warn(missing_docs)]
+
 #[cfg(target_os = "linux")]
 pub mod errno;
 #[cfg(target_os = "linux")]

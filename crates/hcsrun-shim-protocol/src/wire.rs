@@ -37,7 +37,7 @@ pub fn send<T: Serialize>(sock: BorrowedFd<'_>, message: &T, fds: &[RawFd]) -> n
     send_bytes(sock, &bytes, fds)
 }
 
-pub fn send_bytes(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -> nix::Result<()> {
+fn send_bytes(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -> nix::Result<()> {
     let iov = [IoSlice::new(bytes)];
     let rights = [ControlMessage::ScmRights(fds)];
     let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
@@ -50,11 +50,14 @@ pub fn send_bytes(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -> nix::Res
 
 /// A received message: its bytes and descriptors. `None` at end of stream.
 pub struct Received {
+    /// The message.
     pub bytes: Vec<u8>,
+    /// The descriptors that came with it, close-on-exec.
     pub fds: Vec<OwnedFd>,
 }
 
 impl Received {
+    /// The message, decoded from JSON.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.bytes)
     }

@@ -11,6 +11,8 @@
 //!
 //! On other systems than Linux the library is empty.
 
+#![warn(missing_docs)]
+
 #[cfg(target_os = "linux")]
 mod boot;
 #[cfg(target_os = "linux")]

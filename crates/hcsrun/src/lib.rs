@@ -6,6 +6,8 @@
 //! receives; [`client`] creates and supervises containers from them through
 //! any compute service; [`service`] chooses that service by name.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod service;
 pub mod translate;

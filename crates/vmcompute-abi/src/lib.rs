@@ -8,6 +8,8 @@
 //! outputs) are freed by the caller with `CoTaskMemFree`. Options are passed
 //! as `""`, never NULL; `identity` is 0.
 
+#![warn(missing_docs)]
+
 pub mod wide;
 
 use std::ffi::c_void;
@@ -23,6 +25,7 @@ pub type Pcwstr = *const u16;
 /// A NUL-terminated UTF-16 string allocated by the service.
 pub type Pwstr = *mut u16;
 
+/// Success.
 pub const S_OK: Hresult = 0;
 /// `ERROR_VMCOMPUTE_OPERATION_PENDING`: the call completes later, by
 /// notification.
@@ -35,10 +38,15 @@ pub const OPERATION_PENDING: Hresult = 0xC037_0103_u32 as Hresult;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ProcessInformation {
+    /// The process id, in the system.
     pub process_id: u32,
+    /// Unused; 0.
     pub reserved: u32,
+    /// The write end of its stdin pipe, or none.
     pub std_input: Handle,
+    /// The read end of its stdout pipe, or none.
     pub std_output: Handle,
+    /// The read end of its stderr pipe, or none.
     pub std_error: Handle,
 }
 
@@ -56,12 +64,19 @@ impl Default for ProcessInformation {
 
 /// The notification types a callback receives.
 pub mod notification {
+    /// The system stopped.
     pub const SYSTEM_EXITED: u32 = 0x0000_0001;
+    /// An `HcsCreateComputeSystem` that returned pending completed.
     pub const SYSTEM_CREATE_COMPLETED: u32 = 0x0000_0002;
+    /// An `HcsStartComputeSystem` that returned pending completed.
     pub const SYSTEM_START_COMPLETED: u32 = 0x0000_0003;
+    /// An `HcsPauseComputeSystem` that returned pending completed.
     pub const SYSTEM_PAUSE_COMPLETED: u32 = 0x0000_0004;
+    /// An `HcsResumeComputeSystem` that returned pending completed.
     pub const SYSTEM_RESUME_COMPLETED: u32 = 0x0000_0005;
+    /// The process exited.
     pub const PROCESS_EXITED: u32 = 0x0001_0000;
+    /// The service went away: nothing more will come.
     pub const SERVICE_DISCONNECT: u32 = 0x0100_0000;
 }
 
@@ -75,11 +90,15 @@ pub type NotificationCallback = unsafe extern "system" fn(
     data: Pcwstr,
 );
 
+/// `HcsEnumerateComputeSystems`: the systems matching a query, as a JSON
+/// list of their properties.
 pub type HcsEnumerateComputeSystems = unsafe extern "system" fn(
     query: Pcwstr,
     compute_systems: *mut Pwstr,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsCreateComputeSystem`: a system from its configuration; pending,
+/// completed by `SYSTEM_CREATE_COMPLETED`.
 pub type HcsCreateComputeSystem = unsafe extern "system" fn(
     id: Pcwstr,
     configuration: Pcwstr,
@@ -87,11 +106,13 @@ pub type HcsCreateComputeSystem = unsafe extern "system" fn(
     compute_system: *mut Handle,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsOpenComputeSystem`: a handle to an existing system.
 pub type HcsOpenComputeSystem = unsafe extern "system" fn(
     id: Pcwstr,
     compute_system: *mut Handle,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsCloseComputeSystem`: releases a system handle.
 pub type HcsCloseComputeSystem = unsafe extern "system" fn(compute_system: Handle) -> Hresult;
 /// Start, shutdown, terminate, pause and resume.
 pub type HcsSystemOperation = unsafe extern "system" fn(
@@ -99,12 +120,14 @@ pub type HcsSystemOperation = unsafe extern "system" fn(
     options: Pcwstr,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsGetComputeSystemProperties`: the properties a query asks for.
 pub type HcsGetComputeSystemProperties = unsafe extern "system" fn(
     compute_system: Handle,
     property_query: Pcwstr,
     properties: *mut Pwstr,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsModifyComputeSystem`: changes a running system.
 pub type HcsModifyComputeSystem = unsafe extern "system" fn(
     compute_system: Handle,
     configuration: Pcwstr,
@@ -119,6 +142,8 @@ pub type HcsRegisterCallback = unsafe extern "system" fn(
 ) -> Hresult;
 /// `HcsUnregisterComputeSystemCallback` and `HcsUnregisterProcessCallback`.
 pub type HcsUnregisterCallback = unsafe extern "system" fn(callback_handle: Handle) -> Hresult;
+/// `HcsCreateProcess`: starts a process in a system, with the pipes asked
+/// for.
 pub type HcsCreateProcess = unsafe extern "system" fn(
     compute_system: Handle,
     process_parameters: Pcwstr,
@@ -126,27 +151,34 @@ pub type HcsCreateProcess = unsafe extern "system" fn(
     process: *mut Handle,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsOpenProcess`: a handle to a process of a system, by pid.
 pub type HcsOpenProcess = unsafe extern "system" fn(
     compute_system: Handle,
     pid: u32,
     process: *mut Handle,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsCloseProcess`: releases a process handle.
 pub type HcsCloseProcess = unsafe extern "system" fn(process: Handle) -> Hresult;
+/// `HcsTerminateProcess`: ends a process.
 pub type HcsTerminateProcess =
     unsafe extern "system" fn(process: Handle, result: *mut Pwstr) -> Hresult;
+/// `HcsGetProcessInfo`: a process's pid and (on the first call) pipes.
 pub type HcsGetProcessInfo = unsafe extern "system" fn(
     process: Handle,
     process_information: *mut ProcessInformation,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsGetProcessProperties`: a process's status.
 pub type HcsGetProcessProperties = unsafe extern "system" fn(
     process: Handle,
     process_properties: *mut Pwstr,
     result: *mut Pwstr,
 ) -> Hresult;
+/// `HcsModifyProcess`: resizes a process's console or closes its stdin.
 pub type HcsModifyProcess =
     unsafe extern "system" fn(process: Handle, settings: Pcwstr, result: *mut Pwstr) -> Hresult;
+/// `HcsGetServiceProperties`: the service's own properties.
 pub type HcsGetServiceProperties = unsafe extern "system" fn(
     property_query: Pcwstr,
     properties: *mut Pwstr,

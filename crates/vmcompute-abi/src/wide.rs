@@ -13,7 +13,9 @@ pub struct InteriorNul {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the text is not valid UTF-16: unpaired surrogate {unit:#06x} at unit {position}")]
 pub struct InvalidUtf16 {
+    /// The surrogate.
     pub unit: u16,
+    /// Where it is, in UTF-16 units.
     pub position: usize,
 }
 

@@ -27,6 +27,8 @@
 //!
 //! On other systems the crate is empty.
 
+#![warn(missing_docs)]
+
 #[cfg(target_os = "linux")]
 mod exports;
 #[cfg(target_os = "linux")]

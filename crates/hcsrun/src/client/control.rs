@@ -16,21 +16,27 @@ pub const SIGKILL: i32 = 9;
 /// Resource updates (the seed accepts and ignores them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resources {
+    /// The relative CPU weight asked for.
     pub cpu_shares: Option<u64>,
+    /// The memory limit asked for, in bytes.
     pub memory_bytes: Option<u64>,
 }
 
 /// The checkpoints of a container: never any.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Checkpoints {
+    /// The checkpoints' names.
     pub checkpoints: Vec<String>,
 }
 
 /// The version of the runtime behind the client.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerVersion {
+    /// Major version.
     pub major: u32,
+    /// Minor version.
     pub minor: u32,
+    /// Patch level.
     pub patch: u32,
 }
 
@@ -166,6 +172,7 @@ impl Client {
         Ok(())
     }
 
+    /// Refused, as the seed does: Windows containers have no checkpoints.
     pub fn create_checkpoint(
         &self,
         id: &str,
@@ -180,6 +187,7 @@ impl Client {
         ))
     }
 
+    /// Refused, as the seed does: Windows containers have no checkpoints.
     pub fn delete_checkpoint(&self, id: &str, _checkpoint: &str, _dir: &str) -> Result<()> {
         Err(ClientError::new(
             "delete checkpoint",
@@ -188,6 +196,7 @@ impl Client {
         ))
     }
 
+    /// Refused, as the seed does: Windows containers have no checkpoints.
     pub fn list_checkpoints(&self, id: &str, _dir: &str) -> Result<Checkpoints> {
         Err(ClientError::new(
             "list checkpoints",

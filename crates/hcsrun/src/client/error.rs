@@ -7,29 +7,39 @@ use hcs::HcsError;
 
 use crate::translate::TranslateError;
 
+/// A client call that failed: the operation, the container, and why.
 #[derive(Debug)]
 pub struct ClientError {
+    /// The client's operation (`create`, `signal`, ...).
     pub operation: &'static str,
+    /// The container's id.
     pub container: String,
     kind: Box<ClientErrorKind>,
 }
 
+/// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientErrorKind {
+    /// The client knows no container of that id.
     #[error("invalid container")]
     InvalidContainer,
+    /// The client already has a container of that id.
     #[error("container already exists")]
     AlreadyExists,
     /// `restore` of a container this client supervises.
     #[error("the container is running in this client; restore is for containers left behind")]
     Running,
+    /// The spec and options break the translation contract.
     #[error(transparent)]
     Translate(TranslateError),
+    /// The compute service failed.
     #[error(transparent)]
     Hcs(HcsError),
+    /// Only Hyper-V containers can be paused (the seed's rule).
     #[error("cannot pause Windows Server Containers")]
     CannotPause,
+    /// Only Hyper-V containers can be resumed (the seed's rule).
     #[error("cannot resume Windows Server Containers")]
     CannotResume,
     /// The seed's SignalProcess message.
@@ -38,18 +48,26 @@ pub enum ClientErrorKind {
     /// The seed's Resize message.
     #[error("Resize could not find containerID {0} to resize")]
     ResizeNotFound(String),
+    /// `add_process` with a friendly name already in use.
     #[error("process {0} already exists")]
     ProcessExists(String),
+    /// The process lacks a stream the client needs (named).
     #[error("the process has no {0}")]
     MissingStdio(&'static str),
+    /// The embedder's attach callback failed; the process was killed.
     #[error("attaching stdio failed: {0}")]
     Attach(Box<dyn StdError + Send + Sync>),
+    /// A servicing container exited with a non-zero code: its id and the
+    /// code.
     #[error("libcontainerd: servicing container {0} returned non-zero exit code {1}")]
     Servicing(String, u32),
+    /// Windows containers have no checkpoints.
     #[error("Windows: Containers do not support checkpoints")]
     Checkpoints,
+    /// The embedder failed to take a state change.
     #[error("the embedder refused the state change: {0}")]
     Backend(Box<dyn StdError + Send + Sync>),
+    /// An I/O failure of the client's own.
     #[error("{0}")]
     Io(std::io::Error),
 }
@@ -63,6 +81,7 @@ impl ClientError {
         }
     }
 
+    /// Why the call failed.
     pub fn kind(&self) -> &ClientErrorKind {
         &self.kind
     }
@@ -114,6 +133,7 @@ impl StdError for ClientError {
     }
 }
 
+/// A client call's result.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ pub enum State {
     Exit,
     /// A process added with `add_process` exited.
     ExitProcess,
+    /// The container was paused.
     Pause,
+    /// The container was resumed.
     Resume,
 }
 
@@ -43,9 +45,11 @@ impl fmt::Display for State {
 /// One state change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateInfo {
+    /// What happened.
     pub state: State,
     /// The process the change is about (inside the container).
     pub pid: u32,
+    /// The process's exit code, for the exits.
     pub exit_code: u32,
     /// The process's friendly name: [`INIT_PROCESS`] or `add_process`'s.
     pub process_id: String,
@@ -57,6 +61,7 @@ pub struct StateInfo {
 }
 
 impl StateInfo {
+    /// A change to `state`, with every other field empty.
     pub fn new(state: State) -> Self {
         Self {
             state,
@@ -82,6 +87,8 @@ pub const UNKNOWN_EXIT_CODE: u32 = u32::MAX;
 /// container the change is about.
 #[async_trait]
 pub trait Backend: Send + Sync {
+    /// Told of `info` about container `container_id`; an error is the
+    /// client call's (`ClientErrorKind::Backend`).
     async fn state_changed(
         &self,
         container_id: &str,

@@ -19,7 +19,9 @@ pub struct IoPipe {
     /// Writes to the process's stdin. Shutting it down (or dropping it)
     /// closes stdin.
     pub stdin: Option<StdinWriter>,
+    /// Reads the process's stdout (with a console, both streams).
     pub stdout: Option<OutputReader>,
+    /// Reads the process's stderr.
     pub stderr: Option<OutputReader>,
     /// The process has a console: stdout carries both streams.
     pub terminal: bool,

@@ -26,8 +26,11 @@ impl fmt::Display for Operation {
 /// failure is its [`source`](StdError::source).
 #[derive(Debug)]
 pub struct TranslateError {
+    /// The container's id.
     pub id: String,
+    /// Creating the container, or starting its init process.
     pub op: Operation,
+    /// What was wrong.
     pub kind: TranslateErrorKind,
 }
 
@@ -40,6 +43,7 @@ impl TranslateError {
         }
     }
 
+    /// What was wrong.
     pub fn kind(&self) -> &TranslateErrorKind {
         &self.kind
     }
@@ -74,20 +78,30 @@ pub enum TranslateErrorKind {
     /// absence.
     #[error("looking for the utility VM image at {path}")]
     UtilityVmProbe {
+        /// Where the folder was looked for.
         path: String,
+        /// Why looking failed.
         #[source]
         source: io::Error,
     },
     /// Named pipe mounts need Windows build 16210 or later.
     #[error("named pipe mounts are not supported on this version of Windows")]
-    NamedPipesUnsupportedBuild { build: u32 },
+    NamedPipesUnsupportedBuild {
+        /// The host's Windows build.
+        build: u32,
+    },
     /// The compute service cannot map named pipes at all.
     #[error("named pipe mounts are not supported by the {service} compute service")]
-    NamedPipesUnsupportedService { service: String },
+    NamedPipesUnsupportedService {
+        /// The service's name.
+        service: String,
+    },
     /// The compute service could not name a layer.
     #[error("deriving the ID of layer {path}")]
     LayerId {
+        /// The layer folder.
         path: String,
+        /// What the compute service said.
         #[source]
         source: Box<hcs::HcsError>,
     },

@@ -29,12 +29,16 @@ pub struct CreateOptions {
     /// Optimisation hint: skip flushes while the container boots.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignore_flushes_during_boot: Option<bool>,
+    /// Hyper-V isolation, if set; else the spec's `windows.hyperv` decides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperv: Option<HypervOption>,
+    /// The container's layers, if set; else the spec's `windows.layerFolders`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<LayerOption>,
+    /// Network endpoints and DNS, if set; else the spec's `windows.network`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkOption>,
+    /// Credentials for the container, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
     /// Present for a Linux container on Windows (LCOW).
@@ -53,6 +57,7 @@ impl CreateOptions {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HypervOption {
+    /// The container runs in a utility VM.
     pub is_hyperv: bool,
 }
 
@@ -61,6 +66,7 @@ pub struct HypervOption {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LayerOption {
+    /// The container's own (writable) layer folder.
     pub layer_folder_path: String,
     /// Read-only layer folders, top-most first.
     pub layer_paths: Vec<String>,
@@ -70,8 +76,11 @@ pub struct LayerOption {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkOption {
+    /// GUIDs of the network endpoints to attach.
     pub endpoints: Vec<String>,
+    /// DNS resolves names without a suffix.
     pub allow_unqualified_dns_query: bool,
+    /// DNS suffixes to try.
     pub dns_search_list: Vec<String>,
     /// Share the network stack of this container.
     pub network_shared_container_id: String,
@@ -93,13 +102,17 @@ pub enum LcowMode {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LcowOption {
+    /// How the utility VM boots.
     pub actual_mode: LcowMode,
     /// The utility VM image, in VHDX mode.
     pub vhdx: String,
     /// The folder holding the kernel and initrd, in kernel/initrd mode.
     pub kird_path: String,
+    /// The kernel's file name, in kernel/initrd mode.
     pub kernel_file: String,
+    /// The initrd's file name, in kernel/initrd mode.
     pub initrd_file: String,
+    /// Extra kernel command line, in kernel/initrd mode.
     pub boot_parameters: String,
 }
 
@@ -111,6 +124,7 @@ pub struct LcowOption {
 pub struct Credentials(String);
 
 impl Credentials {
+    /// Credentials from their text.
     pub fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
     }

@@ -15,17 +15,23 @@ use super::windows_section::{unknown_fields, WindowsSection};
 /// The spec could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
+    /// The file could not be read.
     #[error("reading {}", .path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: io::Error,
     },
+    /// The text is not what it should be.
     #[error("invalid {what}{}", in_file(.path))]
     Invalid {
         /// `"OCI spec"`, `"windows section of the OCI spec"` or `"OCI process"`.
         what: &'static str,
+        /// The file it came from, if any.
         path: Option<PathBuf>,
+        /// What the parser said.
         #[source]
         source: serde_json::Error,
     },
@@ -114,6 +120,7 @@ impl Spec {
         &self.oci
     }
 
+    /// The spec's `process`, the init process.
     pub fn process(&self) -> Option<&Process> {
         self.oci.process().as_ref()
     }

@@ -25,15 +25,20 @@ pub struct WindowsSection {
     /// Layer folders: the read-only layers, top-most first, then the
     /// container's own (scratch) layer folder last.
     pub layer_folders: Vec<String>,
+    /// Devices assigned to the container.
     pub devices: Vec<WindowsDevice>,
+    /// `windows.resources`: limits.
     pub resources: Option<WindowsResources>,
     /// A credential spec: moby sends a JSON string, the spec allows any
     /// value.
     pub credential_spec: Option<CredentialSpec>,
+    /// The container is created to service (update) an image.
     pub servicing: bool,
+    /// Flushes may be skipped while the container boots.
     pub ignore_flushes_during_boot: bool,
     /// Present for a Hyper-V isolated container.
     pub hyperv: Option<WindowsHyperV>,
+    /// `windows.network`.
     pub network: Option<WindowsNetwork>,
 }
 
@@ -41,7 +46,9 @@ pub struct WindowsSection {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WindowsDevice {
+    /// The device's id.
     pub id: String,
+    /// What kind of id it is (`"class"`).
     pub id_type: String,
 }
 
@@ -49,8 +56,11 @@ pub struct WindowsDevice {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WindowsResources {
+    /// `windows.resources.memory`.
     pub memory: Option<WindowsMemoryResources>,
+    /// `windows.resources.cpu`.
     pub cpu: Option<WindowsCpuResources>,
+    /// `windows.resources.storage`.
     pub storage: Option<WindowsStorageResources>,
 }
 
@@ -66,7 +76,9 @@ pub struct WindowsMemoryResources {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WindowsCpuResources {
+    /// Processors the container may use.
     pub count: Option<u64>,
+    /// Relative CPU weight.
     pub shares: Option<u16>,
     /// Hundredths of a percent of the host's processor cycles.
     pub maximum: Option<u16>,
@@ -76,9 +88,11 @@ pub struct WindowsCpuResources {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WindowsStorageResources {
+    /// I/O operations per second.
     pub iops: Option<u64>,
     /// Bytes per second.
     pub bps: Option<u64>,
+    /// Size of the scratch volume, in bytes.
     pub sandbox_size: Option<u64>,
 }
 
@@ -86,6 +100,8 @@ pub struct WindowsStorageResources {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WindowsHyperV {
+    /// The utility VM image folder; absent or empty to look for one in the
+    /// layers.
     #[serde(rename = "utilityVMPath")]
     pub utility_vm_path: Option<String>,
 }
@@ -94,12 +110,17 @@ pub struct WindowsHyperV {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WindowsNetwork {
+    /// GUIDs of the network endpoints to attach.
     pub endpoint_list: Vec<String>,
+    /// DNS resolves names without a suffix.
     #[serde(rename = "allowUnqualifiedDNSQuery")]
     pub allow_unqualified_dns_query: bool,
+    /// DNS suffixes to try.
     #[serde(rename = "DNSSearchList")]
     pub dns_search_list: Vec<String>,
+    /// The container whose network stack this one shares.
     pub network_shared_container_name: String,
+    /// A network namespace to join (not used on Windows).
     pub network_namespace: String,
 }
 
@@ -109,6 +130,7 @@ pub struct WindowsNetwork {
 pub struct CredentialSpec(Value);
 
 impl CredentialSpec {
+    /// A credential spec of any shape.
     pub fn new(value: Value) -> Self {
         Self(value)
     }
@@ -118,6 +140,7 @@ impl CredentialSpec {
         self.0.as_str()
     }
 
+    /// The credential spec as given.
     pub fn value(&self) -> &Value {
         &self.0
     }
