@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Profiles for bench/RESULTS.md, called by bench/run.sh:
-#   bench/profile.sh HCSRUN BENCH ROOTFS WORK OUT
-# writes text files to OUT:
+#   bench/profile.sh HCSRUN TOOLS ROOTFS WORK OUT
+# (TOOLS is the bench-tools program) writes text files to OUT:
 # - *-ftrace.txt: timelines from the kernel's tracepoints, recorded in a
-#   private tracefs instance (`hcsrun-bench ftrace`): the command runs at
+#   private tracefs instance (`bench-tools ftrace`): the command runs at
 #   nearly full speed; paths are not shown.
 # - *-strace.txt: the same with paths, from strace (which stops the command
 #   at every traced call, so its times are stretched).
 # Each command runs once untraced first, so that caches are as warm as in
 # the measurements.
 set -euo pipefail
-HCSRUN=$1 BENCH=$2 ROOTFS=$3 WORK=$4 OUT=$5
+HCSRUN=$1 TOOLS=$2 ROOTFS=$3 WORK=$4 OUT=$5
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 MIB64=$((64 << 20))
@@ -19,7 +19,7 @@ ftrace() { # NAME COMMAND...
     local name=$1
     shift
     "$@" >/dev/null 2>&1
-    "$BENCH" ftrace --out "$OUT/$name-ftrace.txt" -- "$@"
+    "$TOOLS" ftrace --out "$OUT/$name-ftrace.txt" -- "$@"
 }
 
 strace_timeline() { # NAME COMMAND...
@@ -33,7 +33,7 @@ strace_timeline() { # NAME COMMAND...
     {
         echo "strace -f --seccomp-bpf -tt -T -y -e trace=$calls $*"
         echo
-        "$BENCH" timeline "$TMP/$name"
+        "$TOOLS" timeline "$TMP/$name"
     } >"$OUT/$name-strace.txt"
 }
 

@@ -7,7 +7,13 @@
 #
 # Installs what it needs (runc, busybox-static, strace), builds a busybox root
 # file system and hcsrun (release), measures, profiles, and leaves no
-# container, mount, cgroup or process behind. Re-runnable.
+# container, mount, cgroup or process behind. Re-runnable. The timelines it
+# takes go to bench/out/profiles/ (not kept in git); the figures and the
+# analysis to bench/RESULTS.md.
+#
+# hcsrun-bench measures hcsrun through its client and writes the report;
+# bench-tools (bench/tools/) holds the general tools: commands timed side
+# by side, cgroup.procs writes, ftrace and strace timelines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -82,10 +88,11 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOTFS/etc/group"
 
 # --- hcsrun, the holder and the bench, in release -------------------------
 log "building (release)"
-cargo build --release --locked -q -p hcsrun-cli -p hcsrun-shim -p hcsrun-bench --bins
+cargo build --release --locked -q -p hcsrun-cli -p hcsrun-shim -p hcsrun-bench -p bench-tools --bins
 cargo bench --locked -q -p hcsrun --bench translate --no-run 2>/dev/null
 HCSRUN=$REPO/target/release/hcsrun
 BENCH=$REPO/target/release/hcsrun-bench
+TOOLS=$REPO/target/release/bench-tools
 
 # --- runc's bundles: `runc spec`, args and root set -------------------------
 for bundle in true sleep; do
@@ -102,20 +109,20 @@ mkdir -p "$RESULTS/profile" "$SCRATCH"
 "$BENCH" machine --out "$RESULTS/machine.json"
 
 log "cgroup.procs writes"
-"$BENCH" cgroup-writes --runs "$CGROUP_RUNS" --out "$RESULTS/cgroup-writes.json"
+"$TOOLS" cgroup-writes --runs "$CGROUP_RUNS" --out "$RESULTS/cgroup-writes.json"
 
 log "lifecycle: hcsrun run, runc run, unshare ($LIFECYCLE_RUNS runs each, back to back)"
 # With two components: unshare with the namespaces hcsrun creates (pid,
 # mount, uts, ipc, net), and hcsrun's own start and exit (layer-id runs no
 # container).
-"$BENCH" time --warmup 5 --runs "$LIFECYCLE_RUNS" --out "$RESULTS/lifecycle.json" \
+"$TOOLS" time --warmup 5 --runs "$LIFECYCLE_RUNS" --out "$RESULTS/lifecycle.json" \
     --cmd "hcsrun=$HCSRUN run --rm --layer $ROOTFS -- /bin/true" \
     --cmd "runc=runc run --bundle $WORK/runc-true {id}" \
     --cmd "unshare=unshare -pfmu --fork true" \
     --cmd "unshare-all=unshare -pfmuin --fork true" \
     --cmd "hcsrun-start=$HCSRUN layer-id x"
 log "lifecycle: the same after idling 100 ms ($LIFECYCLE_RUNS runs each)"
-"$BENCH" time --warmup 2 --runs "$LIFECYCLE_RUNS" --pause-ms 100 \
+"$TOOLS" time --warmup 2 --runs "$LIFECYCLE_RUNS" --pause-ms 100 \
     --out "$RESULTS/lifecycle-cold.json" \
     --cmd "hcsrun=$HCSRUN run --rm --layer $ROOTFS -- /bin/true" \
     --cmd "runc=runc run --bundle $WORK/runc-true {id}" \
@@ -147,10 +154,11 @@ cargo bench --locked -q -p hcsrun --bench translate >"$RESULTS/criterion.log" 2>
     { cat "$RESULTS/criterion.log" >&2; exit 1; }
 
 log "profiles"
-bench/profile.sh "$HCSRUN" "$BENCH" "$ROOTFS" "$WORK" "$RESULTS/profile"
+bench/profile.sh "$HCSRUN" "$TOOLS" "$ROOTFS" "$WORK" "$RESULTS/profile"
 
 "$BENCH" report --results "$RESULTS" --criterion "$REPO/target/criterion" \
     --analysis bench/analysis.md --out bench/RESULTS.md
-rm -rf bench/profiles
-cp -r "$RESULTS/profile" bench/profiles
-log "wrote bench/RESULTS.md and bench/profiles/"
+rm -rf bench/out/profiles
+mkdir -p bench/out
+cp -r "$RESULTS/profile" bench/out/profiles
+log "wrote bench/RESULTS.md and bench/out/profiles/"

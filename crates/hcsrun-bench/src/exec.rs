@@ -5,13 +5,13 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use bench_tools::{
+    series::{Series, Timings},
+    timed::Timed,
+};
 use hcsrun::client::State;
 
-use crate::{
-    client::Bench,
-    commands::Timed,
-    results::{Series, Timings},
-};
+use crate::client::Bench;
 
 /// Series names in the results.
 pub const STARTED: &str = "hcsrun-started";

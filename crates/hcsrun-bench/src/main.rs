@@ -1,28 +1,27 @@
-//! `hcsrun-bench`: the measurements `bench/run.sh` makes, each writing a
-//! JSON file, and the report that turns them into `bench/RESULTS.md`.
-//! Linux only; the client measurements need root.
+//! `hcsrun-bench`: the measurements of hcsrun that `bench/run.sh` makes
+//! (exec, stdio, scale and memory through the runtime client), each writing
+//! a JSON file, and the report that turns them, and those of the general
+//! tools (`bench-tools`), into `bench/RESULTS.md`. Linux only; the client
+//! measurements need root.
 
-mod cgroup_writes;
 mod client;
-mod commands;
 mod exec;
-mod ftrace;
 mod machine;
 mod memory;
 mod report;
 mod results;
 mod runc_spec;
 mod scale;
-mod stats;
 mod stdio;
-mod timeline;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{client::Bench, commands::Timed};
+use bench_tools::{series, timed::Timed};
+
+use crate::client::Bench;
 
 #[derive(Parser)]
 #[command(
@@ -47,21 +46,6 @@ struct Containers {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Wall time of whole commands, run in turn.
-    Time {
-        /// NAME=PROGRAM ARG... (split on spaces; `{id}` is a fresh id per run).
-        #[arg(long = "cmd", required = true)]
-        commands: Vec<Timed>,
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        #[arg(long, default_value_t = 30)]
-        runs: usize,
-        /// Idle this long before each run (ms).
-        #[arg(long, default_value_t = 0)]
-        pause_ms: u64,
-        #[arg(long)]
-        out: PathBuf,
-    },
     /// Exec of `true` through the client, in turn with `runc exec`.
     Exec {
         #[command(flatten)]
@@ -105,15 +89,6 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// cgroup.procs writes after idle and right after another.
-    CgroupWrites {
-        #[arg(long, default_value_t = 30)]
-        runs: usize,
-        #[arg(long, default_value_t = 100)]
-        idle_ms: u64,
-        #[arg(long)]
-        out: PathBuf,
-    },
     /// Points a bundle made by `runc spec` at a root and a command.
     RuncSpec {
         #[arg(long)]
@@ -122,24 +97,6 @@ enum Cmd {
         rootfs: PathBuf,
         #[arg(last = true, required = true)]
         args: Vec<String>,
-    },
-    /// A readable timeline of an `strace -f -tt -T -y` log.
-    Timeline {
-        strace: PathBuf,
-        /// Cut calls to this many characters.
-        #[arg(long, default_value_t = 110)]
-        width: usize,
-    },
-    /// A command's timeline from kernel tracepoints (tracefs).
-    Ftrace {
-        /// Where the timeline goes.
-        #[arg(long)]
-        out: PathBuf,
-        /// Also keep the raw trace here.
-        #[arg(long)]
-        raw: Option<PathBuf>,
-        #[arg(last = true, required = true)]
-        argv: Vec<String>,
     },
     /// The machine and software measured, and the load before.
     Machine {
@@ -174,16 +131,6 @@ fn main() -> ExitCode {
 
 fn run(command: Cmd) -> anyhow::Result<()> {
     match command {
-        Cmd::Time {
-            commands,
-            warmup,
-            runs,
-            pause_ms,
-            out,
-        } => {
-            let pause = Duration::from_millis(pause_ms);
-            results::write(&out, &commands::time(&commands, warmup, runs, pause)?)
-        }
         Cmd::Exec {
             containers,
             runc,
@@ -195,7 +142,7 @@ fn run(command: Cmd) -> anyhow::Result<()> {
                 let bench = Bench::new(&containers.layer, &containers.scratch)?;
                 exec::measure(&bench, runc.as_deref(), warmup, runs).await
             })?;
-            results::write(&out, &timings)
+            Ok(series::write(&out, &timings)?)
         }
         Cmd::Stdio {
             commands,
@@ -203,7 +150,10 @@ fn run(command: Cmd) -> anyhow::Result<()> {
             warmup,
             runs,
             out,
-        } => results::write(&out, &stdio::measure(&commands, bytes, warmup, runs)?),
+        } => Ok(series::write(
+            &out,
+            &stdio::measure(&commands, bytes, warmup, runs)?,
+        )?),
         Cmd::Scale {
             containers,
             count,
@@ -223,35 +173,14 @@ fn run(command: Cmd) -> anyhow::Result<()> {
                 }
                 anyhow::Ok(scale)
             })?;
-            results::write(&out, &scale)
+            Ok(series::write(&out, &scale)?)
         }
-        Cmd::CgroupWrites { runs, idle_ms, out } => results::write(
-            &out,
-            &cgroup_writes::measure(runs, Duration::from_millis(idle_ms))?,
-        ),
         Cmd::RuncSpec {
             bundle,
             rootfs,
             args,
         } => runc_spec::edit(&bundle, &rootfs, &args),
-        Cmd::Timeline { strace, width } => {
-            print!("{}", timeline::render(&strace, width)?);
-            Ok(())
-        }
-        Cmd::Ftrace { out, raw, argv } => {
-            let trace = ftrace::record(&argv)?;
-            if let Some(raw) = raw {
-                std::fs::write(&raw, &trace)
-                    .with_context(|| format!("writing {}", raw.display()))?;
-            }
-            let text = format!(
-                "{}\n\n{}",
-                argv.join(" "),
-                ftrace::render(&trace, std::process::id())?
-            );
-            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))
-        }
-        Cmd::Machine { out } => results::write(&out, &machine::Machine::read()?),
+        Cmd::Machine { out } => Ok(series::write(&out, &machine::Machine::read()?)?),
         Cmd::Report {
             results,
             criterion,

@@ -6,6 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bench_tools::stats::Summary;
 use hcsrun::client::State;
 use tokio::task::JoinSet;
 
@@ -13,7 +14,6 @@ use crate::{
     client::Bench,
     memory,
     results::{Memory, ScaleRound, Usage},
-    stats::Summary,
 };
 
 /// The holder's command name, as `/proc/PID/stat` shows it.

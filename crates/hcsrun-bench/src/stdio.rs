@@ -9,11 +9,12 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-
-use crate::{
-    commands::Timed,
-    results::{self, Series, Timings},
+use bench_tools::{
+    series::{Series, Timings},
+    timed::Timed,
 };
+
+use crate::results;
 
 const READ_SIZE: usize = 128 * 1024;
 

@@ -1,6 +1,6 @@
 //! Numbers and tables in Markdown.
 
-use crate::stats::Summary;
+use bench_tools::stats::Summary;
 
 /// Milliseconds with about three significant digits.
 pub fn ms(x: f64) -> String {

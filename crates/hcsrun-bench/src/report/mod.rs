@@ -12,12 +12,13 @@ use std::{
 };
 
 use anyhow::Context;
+use bench_tools::series::{self, CgroupWrites, Timings};
 
 use self::format::{gib_per_s, ms, ratio, timing_cells, verdict, Table, TIMING_HEADER};
 use crate::{
-    cgroup_writes, exec,
+    exec,
     machine::{self, Machine},
-    results::{self, CgroupWrites, Stdio, Timings},
+    results::Stdio,
     stdio::{CPU, STREAMING},
 };
 
@@ -30,7 +31,7 @@ pub struct Target {
 
 /// The report of the measurements in `dir`.
 pub fn render(dir: &Path, criterion: &Path, analysis: Option<&Path>) -> anyhow::Result<String> {
-    let machine: Machine = results::read(&dir.join("machine.json"))?;
+    let machine: Machine = series::read(&dir.join("machine.json"))?;
     let mut targets = Vec::new();
     let sections = [
         section(
@@ -138,7 +139,7 @@ fn median(timings: &Timings, name: &str) -> anyhow::Result<f64> {
 }
 
 fn lifecycle(dir: &Path, targets: &mut Vec<Target>) -> anyhow::Result<String> {
-    let timings: Timings = results::read(&dir.join("lifecycle.json"))?;
+    let timings: Timings = series::read(&dir.join("lifecycle.json"))?;
     let mut out =
         String::from("Back to back (each run starts right after the previous one ends):\n\n");
     out += &timings_table(
@@ -152,7 +153,7 @@ fn lifecycle(dir: &Path, targets: &mut Vec<Target>) -> anyhow::Result<String> {
         ],
     )?;
     out += &lifecycle_ratios(&timings, "back to back", targets)?;
-    let cold: anyhow::Result<Timings> = results::read(&dir.join("lifecycle-cold.json"));
+    let cold = series::read::<Timings>(&dir.join("lifecycle-cold.json"));
     if let Ok(cold) = cold {
         out += "After idling (each run starts 100 ms after the previous one ended, \
                 as a lone container start does):\n\n";
@@ -213,7 +214,7 @@ fn lifecycle_ratios(
 }
 
 fn exec(dir: &Path, targets: &mut Vec<Target>) -> anyhow::Result<String> {
-    let timings: Timings = results::read(&dir.join("exec.json"))?;
+    let timings: Timings = series::read(&dir.join("exec.json"))?;
     let mut out = timings_table(
         &timings,
         &[
@@ -254,7 +255,7 @@ fn stdio(dir: &Path, targets: &mut Vec<Target>) -> anyhow::Result<String> {
     ];
     let mut measured = 0;
     for (file, producer) in producers {
-        let Ok(stdio) = results::read::<Stdio>(&dir.join(file)) else {
+        let Ok(stdio) = series::read::<Stdio>(&dir.join(file)) else {
             continue;
         };
         measured += 1;
@@ -281,7 +282,7 @@ fn stdio_table(stdio: &Stdio, producer: &str, targets: &mut Vec<Target>) -> anyh
     let mut medians = Vec::new();
     for (name, label) in [("hcsrun", "through hcsrun run"), ("plain", "plain pipe")] {
         let get = |suffix: &str| -> anyhow::Result<_> {
-            stdio.timings.get(&format!("{name}{suffix}"))?.summary()
+            Ok(stdio.timings.get(&format!("{name}{suffix}"))?.summary()?)
         };
         let (wall, streaming, cpu) = (get("")?, get(STREAMING)?, get(CPU)?);
         t.row([
@@ -330,7 +331,7 @@ fn pct(x: f64) -> String {
 }
 
 fn cgroup_writes(dir: &Path) -> anyhow::Result<String> {
-    let writes: CgroupWrites = results::read(&dir.join("cgroup-writes.json"))?;
+    let writes: CgroupWrites = series::read(&dir.join("cgroup-writes.json"))?;
     let idle_label = format!("after {} ms without any", writes.idle_ms);
     let mut out = format!(
         "A process moved between two cgroups of `{}` by writing its pid to \
@@ -341,12 +342,12 @@ fn cgroup_writes(dir: &Path) -> anyhow::Result<String> {
     out += &timings_table(
         &writes.timings,
         &[
-            (cgroup_writes::IDLE, idle_label.as_str()),
-            (cgroup_writes::HOT, "right after another"),
+            (CgroupWrites::IDLE, idle_label.as_str()),
+            (CgroupWrites::HOT, "right after another"),
         ],
     )?;
-    let idle = writes.timings.get(cgroup_writes::IDLE)?.summary()?.median;
-    let hot = writes.timings.get(cgroup_writes::HOT)?.summary()?.median;
+    let idle = writes.timings.get(CgroupWrites::IDLE)?.summary()?.median;
+    let hot = writes.timings.get(CgroupWrites::HOT)?.summary()?.median;
     if idle >= 1.0 {
         writeln!(
             out,
@@ -388,8 +389,8 @@ fn cgroup_writes(dir: &Path) -> anyhow::Result<String> {
 }
 
 /// The profiles the script left in `DIR/profile/` (copied beside the
-/// report, in `profiles/`): the summaries of kernel-traced timelines, and
-/// links to every file.
+/// report, in `out/profiles/`, which git does not keep): the summaries of
+/// kernel-traced timelines, and links to every file.
 fn evidence(dir: &Path) -> anyhow::Result<String> {
     let profiles = dir.join("profile");
     let mut files: Vec<PathBuf> = fs::read_dir(&profiles)
@@ -398,7 +399,8 @@ fn evidence(dir: &Path) -> anyhow::Result<String> {
         .collect::<Result<_, _>>()?;
     files.sort();
     let mut out = String::from(
-        "Timelines of one run each, in `bench/profiles/` (see `bench/profile.sh`). \
+        "Timelines of one run each, written to `bench/out/profiles/` by the run (not kept \
+         in git; see `bench/profile.sh`). \
          `*-ftrace.txt` come from the kernel's tracepoints (forks, execs, exits, \
          cgroup moves and chosen system calls, each with how long it took), \
          recorded in the kernel while the command runs at nearly full speed; \
@@ -418,7 +420,7 @@ fn evidence(dir: &Path) -> anyhow::Result<String> {
             .map_or("(no summary)", |i| text[i..].trim_end());
         writeln!(
             out,
-            "### [{name}](profiles/{name})\n\n`{command}`\n\n```\n{summary}\n```\n"
+            "### [{name}](out/profiles/{name})\n\n`{command}`\n\n```\n{summary}\n```\n"
         )?;
     }
     let others: Vec<String> = files
@@ -430,7 +432,7 @@ fn evidence(dir: &Path) -> anyhow::Result<String> {
                 .into_owned()
         })
         .filter(|n| !n.ends_with("-ftrace.txt"))
-        .map(|n| format!("[{n}](profiles/{n})"))
+        .map(|n| format!("[{n}](out/profiles/{n})"))
         .collect();
     if !others.is_empty() {
         writeln!(out, "Also: {}.\n", others.join(", "))?;

@@ -8,10 +8,9 @@ use super::{
     format::{kib, ms, Table},
     Target,
 };
-use crate::{
-    results::{self, Scale, ScaleRound},
-    stats::Summary,
-};
+use bench_tools::{series, stats::Summary};
+
+use crate::results::{Scale, ScaleRound};
 
 /// The count the "no failure" target is about.
 const TARGET_COUNT: usize = 500;
@@ -24,7 +23,7 @@ pub fn render(dir: &Path, targets: &mut Vec<Target>) -> anyhow::Result<String> {
         let path = entry?.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         if name.starts_with("scale-") && name.ends_with(".json") {
-            let scale: Scale = results::read(&path)?;
+            let scale: Scale = series::read(&path)?;
             let count = scale.rounds.first().map_or(0, |r| r.count);
             scales.push((count, scale));
         }

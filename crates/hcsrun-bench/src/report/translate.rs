@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use super::format::Table;
-use crate::stats::Summary;
+use bench_tools::stats::Summary;
 
 /// Criterion's record of one benchmark's samples: each sample ran `iters`
 /// iterations in `times` nanoseconds.

@@ -5,13 +5,21 @@ use serde::{Deserialize, Serialize};
 /// A summary of samples (any unit; the caller names it).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// How many samples.
     pub n: usize,
+    /// The smallest.
     pub min: f64,
+    /// The 10th percentile.
     pub p10: f64,
+    /// The 25th percentile.
     pub p25: f64,
+    /// The median.
     pub median: f64,
+    /// The 75th percentile.
     pub p75: f64,
+    /// The 90th percentile.
     pub p90: f64,
+    /// The largest.
     pub max: f64,
 }
 

@@ -1,21 +1,49 @@
 //! Wall time of whole commands, run in turn (A, B, C, A, B, C, ...) so that
-//! whatever else the machine does weighs on each alike.
+//! whatever else the machine does weighs on each alike (`bench-tools
+//! time`; hcsrun-bench times `runc exec` with it too).
 
 use std::{
-    process::{Command, Stdio},
+    io,
+    process::{Command, ExitStatus, Stdio},
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context};
-
-use crate::results::{Series, Timings};
+use crate::series::{Series, Timings};
 
 /// A command to time: `NAME=PROGRAM ARG...`, split on spaces. `{id}` in an
 /// argument is replaced by an id unique to the run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timed {
+    /// What its series is called.
     pub name: String,
+    /// The program and its arguments.
     pub argv: Vec<String>,
+}
+
+/// A timed run that failed: a failed run is not a fast one.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The program could not be started.
+    #[error("starting {program}")]
+    Start {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The command failed.
+    #[error("{command} (run {run}) failed ({status}): {stderr}")]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Which run.
+        run: usize,
+        /// How it ended.
+        status: ExitStatus,
+        /// What it said on stderr.
+        stderr: String,
+    },
 }
 
 impl std::str::FromStr for Timed {
@@ -45,7 +73,7 @@ impl Timed {
 
     /// Runs it once, stdio to /dev/null except stderr, which a failure
     /// quotes; returns the wall time in milliseconds.
-    pub fn run_once(&self, run: usize) -> anyhow::Result<f64> {
+    pub fn run_once(&self, run: usize) -> Result<f64, RunError> {
         let argv = self.argv_for(run);
         let started = Instant::now();
         let output = Command::new(&argv[0])
@@ -54,15 +82,18 @@ impl Timed {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
-            .with_context(|| format!("starting {}", argv[0]))?;
+            .map_err(|source| RunError::Start {
+                program: argv[0].clone(),
+                source,
+            })?;
         let elapsed = started.elapsed();
         if !output.status.success() {
-            bail!(
-                "{} (run {run}) failed ({}): {}",
-                argv.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
+            return Err(RunError::Failed {
+                command: argv.join(" "),
+                run,
+                status: output.status,
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
         }
         Ok(elapsed.as_secs_f64() * 1e3)
     }
@@ -76,7 +107,7 @@ pub fn time(
     warmup: usize,
     runs: usize,
     pause: Duration,
-) -> anyhow::Result<Timings> {
+) -> Result<Timings, RunError> {
     let mut samples = vec![Vec::with_capacity(runs); commands.len()];
     for run in 0..warmup + runs {
         for (command, samples) in commands.iter().zip(&mut samples) {

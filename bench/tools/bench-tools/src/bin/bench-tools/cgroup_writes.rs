@@ -20,11 +20,7 @@ use std::{
 
 use anyhow::{bail, Context};
 
-use crate::results::{CgroupWrites, Series, Timings};
-
-/// Series names.
-pub const IDLE: &str = "idle";
-pub const HOT: &str = "hot";
+use bench_tools::series::{CgroupWrites, Series, Timings};
 
 /// Measures `runs` idle writes (each after `idle` without any) and as many
 /// hot ones, in the `pids` hierarchy of cgroup v1, or the unified one.
@@ -69,7 +65,10 @@ fn writes(
     }
     let stacks = sampler.stop();
     let timings = Timings {
-        series: vec![Series::new(IDLE, idle_ms), Series::new(HOT, hot_ms)],
+        series: vec![
+            Series::new(CgroupWrites::IDLE, idle_ms),
+            Series::new(CgroupWrites::HOT, hot_ms),
+        ],
     };
     Ok((timings, stacks))
 }
