@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use hcs::ComputeService;
 use hcsrun::{
     client::{Backend, Client, IoPipe, State, StateInfo, StdinWriter, Timeouts},
-    translate::{CreateOptions, HostFacts, Spec},
+    translate::{parse_process, CreateOptions, HostFacts, OciProcess, Spec},
 };
 use tokio::{io::AsyncReadExt, sync::Notify, task::JoinHandle};
 
@@ -200,6 +200,50 @@ impl Harness {
         let handle = attached.lock().unwrap().stderr.take().unwrap();
         handle.await.unwrap()
     }
+}
+
+/// An exec process (`add_process`'s) running `args` as root in the
+/// container's working directory.
+pub fn exec(args: &[&str]) -> OciProcess {
+    let json = serde_json::json!({
+        "terminal": false,
+        "user": {"uid": 0, "gid": 0},
+        "args": args,
+        "cwd": "",
+    });
+    parse_process(&json.to_string()).unwrap()
+}
+
+/// Instantiates client tests for each backend, as `mod linux` and `mod
+/// vmcompute`: each `async fn test(kind: ServiceKind)` of the calling module
+/// becomes `linux::test` and `vmcompute::test`. Those listed under
+/// `needs_root` run systems: they are ignored unless asked for and call
+/// [`require_root`](crate::require_root); those under `anyone` run for
+/// everyone.
+#[macro_export]
+macro_rules! for_each_backend {
+    (needs_root: [$($test:ident),* $(,)?], anyone: [$($plain:ident),* $(,)?] $(,)?) => {
+        $crate::for_each_backend!(@kind linux, Linux, [$($test),*], [$($plain),*]);
+        $crate::for_each_backend!(@kind vmcompute, VmCompute, [$($test),*], [$($plain),*]);
+    };
+    (@kind $module:ident, $kind:ident, [$($test:ident),*], [$($plain:ident),*]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs root"]
+                async fn $test() {
+                    $crate::require_root();
+                    super::$test($crate::ServiceKind::$kind).await
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $plain() {
+                    super::$plain($crate::ServiceKind::$kind).await
+                }
+            )*
+        }
+    };
 }
 
 /// A Windows-platform spec whose process runs `args`.
