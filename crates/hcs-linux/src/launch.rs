@@ -58,6 +58,8 @@ pub fn launch(
         if new < 0 {
             return Err(io::Error::last_os_error());
         }
+        // SAFETY: `new` is the fresh descriptor fcntl just returned, owned
+        // by nothing else.
         Ok(unsafe { OwnedFd::from_raw_fd(new) })
     };
     let devnull: OwnedFd = std::fs::OpenOptions::new()
@@ -103,7 +105,10 @@ pub fn launch(
 
     // No signal handler of this process may run on the child's stack; the
     // child resets them before unblocking.
+    // SAFETY: sigset_t is plain data; all zeros is a valid (empty) value,
+    // which sigfillset and pthread_sigmask then fill.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: plain signal-mask calls on locals; clone runs `child` on
     // `stack`, which outlives the call because CLONE_VFORK suspends this

@@ -109,6 +109,8 @@ fn on_a_pty(args: &[&str], rows: u16, cols: u16) -> (std::process::Child, fs::Fi
     };
     let pty = nix::pty::openpty(Some(&size), None).unwrap();
     let slave: OwnedFd = pty.slave;
+    // SAFETY: the pre_exec closure only makes async-signal-safe system
+    // calls (setsid, ioctl) in the forked child.
     let child = unsafe {
         command()
             .args(args)
@@ -169,6 +171,8 @@ fn tty_sees_the_terminal_size_and_its_changes() {
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
+    // SAFETY: TIOCSWINSZ reads a winsize, which `size` is, on a pty master
+    // we own.
     unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
     std::thread::sleep(Duration::from_millis(300));
     master.write_all(b"\r").unwrap();
