@@ -8,6 +8,9 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 have cc || need_apt+=(gcc)
 have mkfs.ext4 || need_apt+=(e2fsprogs)
+# hcsrun-seccomp compiles filters with libseccomp.
+have pkg-config || need_apt+=(pkg-config)
+[ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 
