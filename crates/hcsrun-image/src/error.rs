@@ -88,6 +88,14 @@ pub enum ErrorKind {
     /// The registry could not be reached or refused the request.
     #[error("registry request failed")]
     Registry(#[source] Box<oci_client::errors::OciDistributionError>),
+    /// Something went wrong with one layer of an image.
+    #[error("layer {layer}: {kind}")]
+    InLayer {
+        /// The layer's blob digest (or diff id, in a `docker save` archive).
+        layer: Digest,
+        /// What went wrong.
+        kind: Box<ErrorKind>,
+    },
     /// A system call or tool failed.
     #[error("{what}")]
     Io {
@@ -118,11 +126,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&self.kind)
+        std::error::Error::source(self.kind.innermost())
     }
 }
 
 impl ErrorKind {
+    /// The error itself, or for [`ErrorKind::InLayer`] the layer's error.
+    pub fn innermost(&self) -> &ErrorKind {
+        match self {
+            ErrorKind::InLayer { kind, .. } => kind.innermost(),
+            other => other,
+        }
+    }
+
     /// An I/O error while doing `what`.
     pub fn io(what: impl fmt::Display, source: io::Error) -> Self {
         ErrorKind::Io {
