@@ -431,10 +431,25 @@ impl Puller<'_> {
         match (result, stream_error) {
             (Ok(size), _) => Ok(size),
             (Err(e @ ErrorKind::DigestMismatch { .. }), _) => Err(in_layer(e)),
-            (Err(_), Some(cause)) => Err(in_layer(ErrorKind::io("downloading", cause))),
+            (Err(_), Some(cause)) => Err(in_layer(stream_failure(cause))),
             (Err(e), None) => Err(in_layer(e)),
         }
     }
+}
+
+/// What a failed blob stream means: oci-client's own digest check names
+/// both digests.
+fn stream_failure(cause: std::io::Error) -> ErrorKind {
+    use oci_client::errors::DigestError;
+    if let Some(DigestError::VerificationError { expected, actual }) = cause
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<DigestError>())
+    {
+        if let (Ok(expected), Ok(actual)) = (Digest::parse(expected), Digest::parse(actual)) {
+            return ErrorKind::DigestMismatch { expected, actual };
+        }
+    }
+    ErrorKind::io("downloading", cause)
 }
 
 /// The blocking end of the download: reads the chunks the async side sends.
