@@ -119,6 +119,8 @@ impl Store {
                 .map_err(|e| fail(ErrorKind::io("decompressing", e)))?;
             file = plain;
         }
+        file.rewind()
+            .map_err(|e| fail(ErrorKind::io("seeking", e)))?;
         let archive = Archive::index(file).map_err(fail)?;
         let images = if archive.members.contains_key("manifest.json") {
             self.load_docker(&archive, options)

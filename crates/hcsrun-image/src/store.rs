@@ -14,6 +14,12 @@
 //!   tmp/                     work in progress; renamed into place when done
 //! ```
 //!
+//! `tmp/` and `locks/` are swept by the first `Store::open` after every
+//! process closed the store (each open store holds `.lock` shared).
+//!
+//! ```text
+//! ```
+//!
 //! A layer folder is named by its chain id, so the compute service's
 //! `NameToGuid(folder name)` gives each layer stack a stable id, as the
 //! Windows engine's layer folders did. A layer exists once `layerdb/` has its
@@ -139,6 +145,9 @@ impl Store {
         {
             Some(lock) => {
                 sweep(&root.join("tmp"));
+                // Lock files are never removed while the store may be in
+                // use (a waiter could lock an unlinked file); now they can be.
+                sweep(&root.join("locks"));
                 lock.downgrade()
                     .map_err(|e| fail(ErrorKind::io("locking", e)))?;
                 lock
