@@ -146,7 +146,7 @@ fn geometry(size: u64) -> (u16, u8, u8) {
     } else {
         let mut s = 17;
         let mut ch = total / s;
-        let mut h = (ch + 1023) / 1024;
+        let mut h = ch.div_ceil(1024);
         if h < 4 {
             h = 4;
         }

@@ -48,22 +48,13 @@ fn an_overlay_of_unpacked_layers_hides_what_the_top_layer_whites_out() {
         .status()
         .unwrap();
     assert!(status.success(), "mount overlay");
-    let seen = (|| {
-        let mut names: Vec<String> = std::fs::read_dir(&mnt)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        let list = |d: &str| {
-            let mut v: Vec<String> = std::fs::read_dir(mnt.join(d))
-                .unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect();
-            v.sort();
-            v
-        };
-        (names, list("opaque"), list("plain"))
-    })();
+    // Read everything before unmounting, so a failed assertion cannot
+    // leave the mount behind.
+    let seen = (
+        list(&mnt),
+        list(&mnt.join("opaque")),
+        list(&mnt.join("plain")),
+    );
     let _ = std::process::Command::new("umount").arg(&mnt).status();
     let (root, opaque, plain) = seen;
     assert_eq!(
@@ -73,4 +64,16 @@ fn an_overlay_of_unpacked_layers_hides_what_the_top_layer_whites_out() {
     );
     assert_eq!(opaque, ["new"], "an opaque directory hides the lower one");
     assert_eq!(plain, ["new", "old"], "a plain directory merges");
+}
+
+fn list(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
