@@ -11,6 +11,11 @@ have mkfs.ext4 || need_apt+=(e2fsprogs)
 # hcsrun-seccomp compiles filters with libseccomp.
 have pkg-config || need_apt+=(pkg-config)
 [ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
+# The image store's tests: a private registry, skopeo to push to it, and
+# busybox-static to build images from.
+have docker-registry || need_apt+=(docker-registry)
+have skopeo || need_apt+=(skopeo)
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 
