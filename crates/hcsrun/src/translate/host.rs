@@ -1,6 +1,6 @@
 //! What translation needs to know about the host and its compute service.
 
-use hcs::{Capabilities, ComputeService};
+use hcs::{Capabilities, ComputeService, HypervIsolation};
 
 /// The owner tag hcsrun gives its compute systems (moby's is `"docker"`).
 pub const DEFAULT_OWNER: &str = "hcsrun";
@@ -23,6 +23,12 @@ pub struct HostFacts {
     pub named_pipe_mounts: bool,
     /// The `Owner` of created systems.
     pub owner: String,
+    /// The service runs Linux containers (`ContainerType: "linux"`) with
+    /// the host's own kernel, without a utility VM: a spec with a `linux`
+    /// section and no LCOW option takes [`Platform::LinuxNative`](super::Platform::LinuxNative).
+    pub native_linux: bool,
+    /// How the service runs Hyper-V isolated systems.
+    pub hyperv: HypervIsolation,
 }
 
 impl HostFacts {
@@ -34,6 +40,8 @@ impl HostFacts {
             os_build: capabilities.os_build,
             named_pipe_mounts: capabilities.named_pipe_mounts,
             owner: DEFAULT_OWNER.to_owned(),
+            native_linux: runs_linux_natively(capabilities),
+            hyperv: capabilities.hyperv,
         }
     }
 
@@ -41,6 +49,13 @@ impl HostFacts {
     pub fn of_service(service: &dyn ComputeService) -> Self {
         Self::new(&service.capabilities())
     }
+}
+
+/// A service that runs Linux container configurations and has no
+/// hypervisor (its Hyper-V isolation is emulated, as the Linux compute
+/// service's is) runs them with the host's kernel.
+fn runs_linux_natively(capabilities: &Capabilities) -> bool {
+    capabilities.lcow && capabilities.hyperv == HypervIsolation::Emulated
 }
 
 /// The processors this process may run on (moby's `sysinfo.NumCPU`): std's
@@ -52,8 +67,6 @@ pub fn host_cpu_count() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use hcs::HypervIsolation;
-
     use super::*;
 
     #[test]
@@ -76,8 +89,25 @@ mod tests {
                 os_build: Some(17763),
                 named_pipe_mounts: true,
                 owner: "hcsrun".into(),
+                native_linux: false,
+                hyperv: HypervIsolation::Hypervisor,
             }
         );
         assert!(facts.cpu_count >= 1);
+    }
+
+    #[test]
+    fn linux_runs_natively_where_hyperv_is_emulated() {
+        let linux = HostFacts::new(&Capabilities {
+            service: "linux",
+            os_build: None,
+            named_pipe_mounts: true,
+            hyperv: HypervIsolation::Emulated,
+            lcow: true,
+            pause_process_isolated: true,
+            notes: vec![],
+        });
+        assert!(linux.native_linux);
+        assert_eq!(linux.hyperv, HypervIsolation::Emulated);
     }
 }

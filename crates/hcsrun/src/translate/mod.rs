@@ -58,7 +58,10 @@ pub use windows_section::{
     WindowsNetwork, WindowsResources, WindowsSection, WindowsStorageResources,
 };
 
-/// The configuration that creates the container `id` from `spec`.
+/// The configuration that creates the container `id` from `spec`: a
+/// Windows container, or a Linux one with the LCOW option. (A Linux
+/// container the host runs natively is translated by [`linux`] from its
+/// [`LinuxSpec`].)
 ///
 /// `host` describes the host and its compute service; `name_to_guid` is
 /// that service's (it names the layers). The spec's `windows` section fills
@@ -77,7 +80,7 @@ pub fn container_config(
         warn!(container = id, "ignoring unknown field {field} of the spec");
     }
     // Refuses a Linux spec without the LCOW option.
-    Platform::of(id, spec, options)?;
+    Platform::resolve(id, spec, options, Operation::Create)?;
     let config = match &options.lcow {
         Some(lcow) => lcow::container_config(id, spec, options, lcow, host, name_to_guid)?,
         None => windows::container_config(id, spec, options, host, name_to_guid)?,
