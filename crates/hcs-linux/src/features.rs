@@ -1,6 +1,6 @@
 //! What the Linux compute service supports and needs.
 
-use hcs::ServiceFeatures;
+use hcs::{HypervIsolation, ServiceFeatures};
 
 /// The Linux compute service's features. Hyper-V isolation is emulated
 /// (`HvPartition` systems run in the same namespaces as process-isolated
@@ -11,5 +11,7 @@ pub fn features() -> ServiceFeatures {
         os_build: None,
         named_pipe_mounts: true,
         needs_root: true,
+        hyperv: HypervIsolation::Emulated,
+        native_linux: true,
     }
 }

@@ -1,6 +1,6 @@
 //! Facts about the Windows host the backend runs on.
 
-use hcs::ServiceFeatures;
+use hcs::{HypervIsolation, ServiceFeatures};
 
 /// The Windows build from which named pipes can be mapped into containers.
 const NAMED_PIPE_MIN_BUILD: u32 = 16210;
@@ -18,6 +18,8 @@ pub(crate) fn features() -> ServiceFeatures {
         // A system service runs the systems; the caller needs no powers of
         // its own.
         needs_root: false,
+        hyperv: HypervIsolation::Hypervisor,
+        native_linux: false,
     }
 }
 

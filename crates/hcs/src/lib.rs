@@ -34,7 +34,7 @@ pub use guid::{Guid, ParseGuidError};
 pub use hcs_schema as schema;
 pub use id::{is_plain_id, MAX_ID_LEN};
 pub use process::{Process, Stdio, StdioHandle};
-pub use service::{ComputeService, ServiceFeatures};
+pub use service::{ComputeService, HypervIsolation, ServiceFeatures};
 pub use system::ComputeSystem;
 
 /// How long a call waits for its completion notification by default, as

@@ -22,6 +22,22 @@ pub struct ServiceFeatures {
     /// compute service). A service that runs elsewhere (Windows' own) does
     /// not.
     pub needs_root: bool,
+    /// How the service runs Hyper-V isolated (`HvPartition`) systems.
+    pub hyperv: HypervIsolation,
+    /// Linux containers (`ContainerType: "linux"`) run with the host's own
+    /// kernel, without a utility VM: the Linux compute service.
+    pub native_linux: bool,
+}
+
+/// How a service gives a system Hyper-V isolation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HypervIsolation {
+    /// In a utility VM under a hypervisor, as Windows does; translation
+    /// looks for the utility VM image in the layers.
+    Hypervisor,
+    /// Without a hypervisor: the system runs as a process-isolated one
+    /// would, and needs no utility VM image.
+    Emulated,
 }
 
 /// A compute service: the Host Compute Service on Windows, or the Linux

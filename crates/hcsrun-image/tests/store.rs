@@ -269,7 +269,7 @@ fn layer_vhd_is_ext4_with_a_fixed_vhd_footer() {
     // What the Linux compute service reads: the image before the footer.
     let mut file = std::fs::File::open(&vhd).unwrap();
     let len = file.metadata().unwrap().len();
-    assert_eq!(hcs_linux::vhd_image_len(&mut file).unwrap(), len - 512);
+    assert_eq!(hcsrun_shim::vhd_image_len(&mut file).unwrap(), len - 512);
     let fs_image = dir.path().join("fs.img");
     std::fs::write(
         &fs_image,

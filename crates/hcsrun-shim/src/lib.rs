@@ -38,3 +38,8 @@ mod user;
 
 #[cfg(target_os = "linux")]
 pub use boot::main;
+/// The length of the file system inside a `layer.vhd` (the image less its
+/// fixed-VHD footer), as the holder reads layers: what an image store
+/// writing `layer.vhd` files checks itself against.
+#[cfg(target_os = "linux")]
+pub use loopdev::image_len as vhd_image_len;

@@ -66,6 +66,8 @@ fn host() -> HostFacts {
         os_build: Some(17763),
         named_pipe_mounts: true,
         owner: "docker".into(),
+        native_linux: false,
+        hyperv: hcs::HypervIsolation::Hypervisor,
     }
 }
 

@@ -18,6 +18,8 @@ fn translate(text: &str) -> hcs_schema::ContainerConfig {
         os_build: None,
         named_pipe_mounts: true,
         owner: "hcsrun".into(),
+        native_linux: false,
+        hyperv: hcs::HypervIsolation::Hypervisor,
     };
     let guid = |_: &str| Ok(Guid::default());
     container_config(

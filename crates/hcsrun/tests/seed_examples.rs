@@ -25,6 +25,8 @@ fn host() -> HostFacts {
         os_build: Some(16299),
         named_pipe_mounts: true,
         owner: "docker".into(),
+        native_linux: false,
+        hyperv: hcs::HypervIsolation::Hypervisor,
     }
 }
 

@@ -45,7 +45,7 @@ impl Client {
             return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
         }
         let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
-        let platform = Platform::of(id, spec, options).map_err(translate_err)?;
+        let platform = Platform::of(id, spec, options, &inner.host).map_err(translate_err)?;
         let name_to_guid = |name: &str| inner.service.name_to_guid(name);
         let config = translate::container_config(id, spec, options, &inner.host, &name_to_guid)
             .map_err(translate_err)?;

@@ -108,6 +108,10 @@ pub enum TranslateErrorKind {
     /// The spec has no `process` to start.
     #[error("the spec has no process")]
     NoProcess,
+    /// A Linux container's spec, or its options, asks for what this path
+    /// cannot do; the field is named.
+    #[error(transparent)]
+    LinuxSpec(hcsrun_linux_spec::SpecFieldError),
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What translation needs to know about the host and its compute service.
 
-use hcs::{ComputeService, ServiceFeatures};
+use hcs::{ComputeService, HypervIsolation, ServiceFeatures};
 
 /// The owner tag hcsrun gives its compute systems (moby's is `"docker"`).
 pub const DEFAULT_OWNER: &str = "hcsrun";
@@ -23,6 +23,12 @@ pub struct HostFacts {
     pub named_pipe_mounts: bool,
     /// The `Owner` of created systems.
     pub owner: String,
+    /// The service runs Linux containers (`ContainerType: "linux"`) with
+    /// the host's own kernel, without a utility VM: a spec with a `linux`
+    /// section and no LCOW option takes [`Platform::LinuxNative`](super::Platform::LinuxNative).
+    pub native_linux: bool,
+    /// How the service runs Hyper-V isolated systems.
+    pub hyperv: HypervIsolation,
 }
 
 impl HostFacts {
@@ -34,6 +40,8 @@ impl HostFacts {
             os_build: features.os_build,
             named_pipe_mounts: features.named_pipe_mounts,
             owner: DEFAULT_OWNER.to_owned(),
+            native_linux: features.native_linux,
+            hyperv: features.hyperv,
         }
     }
 
@@ -61,6 +69,8 @@ mod tests {
             os_build: Some(17763),
             named_pipe_mounts: true,
             needs_root: false,
+            hyperv: HypervIsolation::Hypervisor,
+            native_linux: false,
         };
         let facts = HostFacts::new(&features);
         assert_eq!(
@@ -71,8 +81,24 @@ mod tests {
                 os_build: Some(17763),
                 named_pipe_mounts: true,
                 owner: "hcsrun".into(),
+                native_linux: false,
+                hyperv: HypervIsolation::Hypervisor,
             }
         );
         assert!(facts.cpu_count >= 1);
+    }
+
+    #[test]
+    fn the_service_says_whether_linux_runs_natively() {
+        let linux = HostFacts::new(&ServiceFeatures {
+            service: "linux",
+            os_build: None,
+            named_pipe_mounts: true,
+            needs_root: true,
+            hyperv: HypervIsolation::Emulated,
+            native_linux: true,
+        });
+        assert!(linux.native_linux);
+        assert_eq!(linux.hyperv, HypervIsolation::Emulated);
     }
 }

@@ -25,6 +25,7 @@ mod error;
 mod host;
 mod layers;
 mod lcow;
+pub mod linux;
 mod mounts;
 mod network;
 mod options;
@@ -43,6 +44,7 @@ mod tests;
 pub use env::environment;
 pub use error::{Operation, TranslateError, TranslateErrorKind};
 use hcs_schema::ContainerConfig;
+pub use hcsrun_linux_spec::{ExecProcess, LinuxSpec, SpecFieldError};
 pub use host::{host_cpu_count, HostFacts, DEFAULT_OWNER, NAMED_PIPE_MIN_BUILD};
 pub use layers::{layer_id, layer_name, NameToGuid};
 pub use oci_spec::runtime::Process as OciProcess;
@@ -58,7 +60,10 @@ pub use windows_section::{
     WindowsNetwork, WindowsResources, WindowsSection, WindowsStorageResources,
 };
 
-/// The configuration that creates the container `id` from `spec`.
+/// The configuration that creates the container `id` from `spec`: a
+/// Windows container, or a Linux one with the LCOW option. (A Linux
+/// container the host runs natively is translated by [`linux`] from its
+/// [`LinuxSpec`].)
 ///
 /// `host` describes the host and its compute service; `name_to_guid` is
 /// that service's (it names the layers). The spec's `windows` section fills
@@ -77,7 +82,7 @@ pub fn container_config(
         warn!(container = id, "ignoring unknown field {field} of the spec");
     }
     // Refuses a Linux spec without the LCOW option.
-    Platform::of(id, spec, options)?;
+    Platform::resolve(id, spec, options, Operation::Create)?;
     let config = match &options.lcow {
         Some(lcow) => lcow::container_config(id, spec, options, lcow, host, name_to_guid)?,
         None => windows::container_config(id, spec, options, host, name_to_guid)?,

@@ -114,6 +114,8 @@ mod tests {
             os_build,
             named_pipe_mounts,
             owner: "o".into(),
+            native_linux: false,
+            hyperv: hcs::HypervIsolation::Hypervisor,
         }
     }
 

@@ -96,7 +96,7 @@ fn set_command(config: &mut ProcessConfig, process: &Process, platform: Platform
                 _ => hcs::cmdline::join(args),
             }
         }
-        Platform::Linux => config.command_args = args.to_vec(),
+        Platform::Linux | Platform::LinuxNative => config.command_args = args.to_vec(),
     }
 }
 

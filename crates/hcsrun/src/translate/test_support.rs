@@ -27,6 +27,8 @@ pub fn host() -> HostFacts {
         os_build: None,
         named_pipe_mounts: true,
         owner: "hcsrun".into(),
+        native_linux: false,
+        hyperv: hcs::HypervIsolation::Hypervisor,
     }
 }
 
