@@ -60,7 +60,7 @@ pub enum ErrorKind {
     /// What supervised the system died, and the system with it; the text
     /// says so in the host's terms ("the holder of container c1 died
     /// (killed by signal 9)").
-    SystemLost(String),
+    SystemLost(Box<str>),
 }
 
 impl ErrorKind {
@@ -81,7 +81,8 @@ impl ErrorKind {
             ErrorKind::InvalidProcessState => {
                 f.write_str("the process is in an invalid state for the attempted operation")
             }
-            ErrorKind::Unavailable(why) | ErrorKind::SystemLost(why) => f.write_str(why),
+            ErrorKind::Unavailable(why) => f.write_str(why),
+            ErrorKind::SystemLost(why) => f.write_str(why),
         }
     }
 }
