@@ -1,0 +1,179 @@
+//! The process model: the first process is the container's pid 1, the
+//! holder stays outside the container (its pid namespace, its cgroups, its
+//! descriptors), the system ends with its pid 1, and a dead holder takes
+//! its container with it. Tests that run systems need root:
+//! `cargo test -- --include-ignored`.
+
+use std::{
+    fs,
+    os::fd::{AsRawFd, OwnedFd},
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use hcs_schema::ProcessConfig;
+use hcs_testkit::{host::*, process::*, require_root, Fixture, ServiceKind};
+
+/// The holder of the system whose pid 1 has host pid `init`: its parent.
+fn parent_of(pid: u32) -> u32 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let (_, rest) = stat.rsplit_once(") ").unwrap();
+    rest.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+fn comm(pid: u32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// An inheritable descriptor (no close-on-exec) of `dir`, numbered 7 or
+/// the first free one above, as a shell's `exec 7</dir` leaves one.
+fn inheritable_fd_7(dir: &Path) -> OwnedFd {
+    let fd: OwnedFd = fs::File::open(dir).unwrap().into();
+    // SAFETY: F_DUPFD returns a new descriptor, without close-on-exec,
+    // which nothing else owns.
+    let raw = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD, 7) };
+    assert!(raw >= 7);
+    // SAFETY: as above.
+    unsafe { std::os::fd::FromRawFd::from_raw_fd(raw) }
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_callers_descriptors_reach_neither_the_container_nor_the_holder() {
+    require_root();
+    for kind in [ServiceKind::Linux, ServiceKind::VmCompute] {
+        let fx = Fixture::new("fd7", kind);
+        let secret = fx.sandbox.scratch("secret");
+        let fd7 = inheritable_fd_7(&secret);
+        let system = fx.start_default("fd7").await;
+        let (code, out, err) = run(&*system, &sh("ls /proc/self/fd")).await;
+        assert_eq!((code, out.as_str()), (0, "0\n1\n2\n3\n"), "{kind:?}: {err}");
+        // The holder: pid 1's parent, outside the container.
+        let list = system.process_list().await.unwrap();
+        assert!(list.iter().any(|p| p.process_id == 1), "{list:?}");
+        let cgroup = &fx.sandbox.cgroups_of("fd7")[0];
+        let init = cgroup_pids(cgroup)
+            .into_iter()
+            .find(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/status"))
+                    .unwrap()
+                    .lines()
+                    .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1"))
+            })
+            .unwrap() as u32;
+        let holder = parent_of(init);
+        assert_eq!(comm(holder), "hcsrun-shim", "{kind:?}");
+        for entry in fs::read_dir(format!("/proc/{holder}/fd"))
+            .unwrap()
+            .flatten()
+        {
+            let target = fs::read_link(entry.path()).unwrap_or_default();
+            assert!(
+                !target.starts_with(&secret),
+                "{kind:?}: the holder has {} -> {}",
+                entry.path().display(),
+                target.display()
+            );
+        }
+        drop(fd7);
+        fx.remove(system).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn the_first_process_is_pid_1_and_nothing_of_hcsrun_is_inside() {
+    require_root();
+    let fx = Fixture::new("pid1", ServiceKind::Linux);
+    let system = fx.start_parked("pid1", &fx.config("pid1")).await;
+    let first = ProcessConfig {
+        create_std_out_pipe: true,
+        ..sh("echo $$; exec perl -e '$SIG{TERM} = sub { exit 0 }; sleep'")
+    };
+    let init = system.create_process(&first).await.unwrap();
+    assert_eq!(init.pid(), 1);
+    let host = init.host_pid().expect("the Linux service knows host pids");
+    assert_ne!(host, 1);
+    assert_eq!(comm(parent_of(host)), "hcsrun-shim");
+    let mut line = String::new();
+    let stdout = init.take_stdio().unwrap().stdout.unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(fs::File::from(stdout)),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "1\n");
+    // An exec'd process sees itself as 2 or more, pid 1 as the first
+    // process, and only the container's processes.
+    let script = "echo $$; cat /proc/1/comm; for p in /proc/[0-9]*; do cat $p/comm; done";
+    let (code, out, _) = run(&*system, &sh(script)).await;
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    let me: u32 = lines[0].parse().unwrap();
+    assert!(me >= 2, "{out}");
+    assert_eq!(lines[1], "perl", "{out}");
+    assert!(
+        !lines[2..].iter().any(|c| c.contains("hcsrun")),
+        "hcsrun is visible inside: {out}"
+    );
+    // Nor does the process list show it.
+    let list = system.process_list().await.unwrap();
+    assert!(
+        list.iter().all(|p| !p.image_name.contains("hcsrun")),
+        "{list:?}"
+    );
+    init.close().await.unwrap();
+    fx.remove(system).await;
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn the_system_ends_with_its_pid_1() {
+    require_root();
+    let fx = Fixture::new("ends", ServiceKind::Linux);
+    let system = fx.start_parked("ends", &fx.config("ends")).await;
+    let started = Instant::now();
+    let init = system
+        .create_process(&sh(r#"(trap "" TERM; exec sleep 400) & exit 7"#))
+        .await
+        .unwrap();
+    // A hang detector, not a timing assertion.
+    init.wait_timeout(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(init.exit_code().await.unwrap(), 7);
+    system.wait_timeout(Duration::from_secs(5)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        fx.sandbox.cgroups_of("ends").is_empty(),
+        "the holder removed them"
+    );
+    // Kill after exit: HCS's answer.
+    let err = init.kill().await.unwrap_err();
+    assert!(err.is_already_stopped(), "{err}");
+    let err = system.create_process(&sh("true")).await.err().unwrap();
+    assert!(err.is_already_stopped(), "{err}");
+    system.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn kill_after_exit_is_process_already_stopped() {
+    require_root();
+    for kind in [ServiceKind::Linux, ServiceKind::VmCompute] {
+        let fx = Fixture::new("killexit", kind);
+        let system = fx.start_default("killexit").await;
+        let process = system.create_process(&sh("exit 3")).await.unwrap();
+        process.wait_timeout(Duration::from_secs(10)).await.unwrap();
+        let err = process.kill().await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(hcs::ErrorCode::PROCESS_ALREADY_STOPPED),
+            "{kind:?}: {err}"
+        );
+        assert!(err.is_already_stopped(), "{kind:?}: {err}");
+        process.close().await.unwrap();
+        fx.remove(system).await;
+    }
+}
