@@ -177,3 +177,47 @@ async fn kill_after_exit_is_process_already_stopped() {
         fx.remove(system).await;
     }
 }
+
+/// No size limit below the kernel's: a configuration and a process document
+/// far past a socket's buffer (which failed with EMSGSIZE): a 300 KB
+/// configuration, and 220 arguments of 1,000 bytes with 1.4 MB of
+/// environment, run; a single
+/// 2 MB environment value reaches `execve`, whose own limit (128 KiB a
+/// string) refuses it.
+#[tokio::test]
+#[ignore = "needs root"]
+async fn big_configurations_and_process_documents_run() {
+    require_root();
+    let fx = Fixture::new("big", ServiceKind::Linux);
+    let mut config = fx.config("big");
+    config.owner = "o".repeat(300_000);
+    let system = fx.start("big", &config).await;
+    let mut args = vec!["sh".to_owned(), "-c".to_owned()];
+    args.push(r#"echo $#; echo ${#1}; echo ${#V0} ${#V11}"#.to_owned());
+    args.extend((0..220).map(|i| format!("{i:04}{}", "a".repeat(996))));
+    let big = ProcessConfig {
+        command_args: args,
+        environment: (0..12)
+            .map(|i| (format!("V{i}"), "e".repeat(120_000)))
+            .collect(),
+        create_std_out_pipe: true,
+        create_std_err_pipe: true,
+        ..Default::default()
+    };
+    let (code, out, err) = run(&*system, &big).await;
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "219\n1000\n120000 120000\n"),
+        "{err}"
+    );
+    let too_big = ProcessConfig {
+        environment: [("HUGE".to_owned(), "h".repeat(2 << 20))].into(),
+        ..sh("true")
+    };
+    let err = system.create_process(&too_big).await.err().unwrap();
+    assert!(
+        err.to_string().contains("Argument list too long"),
+        "the kernel's limit, not the socket's: {err}"
+    );
+    fx.remove(system).await;
+}
