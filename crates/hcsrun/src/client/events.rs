@@ -58,6 +58,10 @@ pub struct StateInfo {
     /// Why the system could not be shut down cleanly after its init process
     /// exited, if it could not (the seed only logged this).
     pub shutdown_error: Option<String>,
+    /// The container was lost with whatever supervised it (its holder was
+    /// killed), so its init's exit code is unknown: what happened, in the
+    /// host's terms.
+    pub lost: Option<String>,
 }
 
 impl StateInfo {
@@ -70,6 +74,7 @@ impl StateInfo {
             process_id: String::new(),
             update_pending: false,
             shutdown_error: None,
+            lost: None,
         }
     }
 }

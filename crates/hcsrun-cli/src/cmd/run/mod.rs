@@ -6,7 +6,7 @@ mod io;
 mod spec;
 mod volume;
 
-use std::{error::Error, process::ExitCode, sync::Arc};
+use std::{error::Error, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 pub use args::Args;
@@ -124,6 +124,7 @@ async fn run_container(
     // is being created is acted on once it exists.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let mut window = signal(SignalKind::window_change())?;
 
     let raw_terminal = (args.tty && args.interactive)
@@ -162,6 +163,10 @@ async fn run_container(
     }
 
     let mut stops = 0;
+    // The container's command is its pid 1, which ignores a SIGTERM it does
+    // not handle: a stop becomes a kill after this long, as docker's.
+    let kill_after = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(kill_after);
     let exit = loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -169,8 +174,12 @@ async fn run_container(
                 Some(_) => {}
                 None => break StateInfo::new(State::Exit),
             },
-            _ = interrupt.recv() => stop(&client, id, &mut stops).await,
-            _ = terminate.recv() => stop(&client, id, &mut stops).await,
+            _ = interrupt.recv() => stop(&client, id, &mut stops, kill_after.as_mut()).await,
+            _ = terminate.recv() => stop(&client, id, &mut stops, kill_after.as_mut()).await,
+            _ = hangup.recv() => stop(&client, id, &mut stops, kill_after.as_mut()).await,
+            () = &mut kill_after, if stops == 1 => {
+                stop(&client, id, &mut stops, kill_after.as_mut()).await
+            }
             _ = window.recv() => {
                 if let Some((height, width)) = io::terminal_size() {
                     let _ = client.resize(id, INIT_PROCESS, width, height).await;
@@ -187,16 +196,31 @@ async fn run_container(
         }
     }
     drop(raw_terminal);
+    if let Some(lost) = exit.lost {
+        return Err(anyhow::anyhow!(lost).into());
+    }
     if let Some(error) = &exit.shutdown_error {
         tracing::warn!(container = id, "stopping the container: {error}");
     }
     Ok(exit::for_exit(exit.exit_code))
 }
 
-/// The first Ctrl-C or SIGTERM shuts the container down; the next one
-/// terminates it.
-async fn stop(client: &Client, id: &str, stops: &mut u32) {
+/// How long a container has to end after the first stop before it is
+/// killed (docker stop's default).
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first Ctrl-C, SIGTERM or SIGHUP shuts the container down (SIGTERM
+/// to its pid 1); the next one, or [`STOP_TIMEOUT`] later, terminates it.
+async fn stop(
+    client: &Client,
+    id: &str,
+    stops: &mut u32,
+    kill_after: std::pin::Pin<&mut tokio::time::Sleep>,
+) {
     *stops += 1;
+    if *stops == 1 {
+        kill_after.reset(tokio::time::Instant::now() + STOP_TIMEOUT);
+    }
     let signal = if *stops == 1 { 15 } else { 9 };
     tracing::debug!(container = id, signal, "stopping on request");
     if let Err(e) = client.signal(id, signal).await {
