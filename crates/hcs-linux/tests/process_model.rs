@@ -89,6 +89,22 @@ async fn the_first_process_is_pid_1_and_nothing_of_hcsrun_is_inside() {
     require_root();
     let fx = Fixture::new("pid1", ServiceKind::Linux);
     let system = fx.start_parked("pid1", &fx.config("pid1")).await;
+    // The parked pid 1 holds its socket to the holder, the holder's pidfd
+    // and its stdio, and nothing of the host's: no runtime directory, no
+    // cgroup file, no handle.
+    let parked = cgroup_pids(&fx.sandbox.cgroups_of("pid1")[0]);
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    let fds: Vec<_> = fs::read_dir(format!("/proc/{}/fd", parked[0]))
+        .unwrap()
+        .flatten()
+        .map(|e| fs::read_link(e.path()).unwrap_or_default())
+        .collect();
+    assert!(fds.len() <= 5, "{fds:?}");
+    assert!(
+        fds.iter()
+            .all(|l| !l.starts_with(fx.sandbox.runtime_dir()) && !l.starts_with("/sys/fs/cgroup")),
+        "{fds:?}"
+    );
     let first = ProcessConfig {
         create_std_out_pipe: true,
         ..sh("echo $$; exec perl -e '$SIG{TERM} = sub { exit 0 }; sleep'")

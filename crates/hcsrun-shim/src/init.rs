@@ -7,7 +7,7 @@
 //! hcsrun runs in the container.
 
 use std::{
-    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
     path::Path,
 };
 
@@ -61,6 +61,14 @@ pub struct InitArgs<'a> {
 
 /// Runs pid 1 up to the first process. Never returns.
 pub fn run(args: InitArgs<'_>) -> ! {
+    // Pid 1 may park for long: it keeps none of the holder's descriptors
+    // (the listener, handles, the runtime directory, cgroup files) but its
+    // socket, the network namespace to join and the holder's pidfd. Those
+    // it drops are never used or dropped again: this function never
+    // returns.
+    let mut keep = vec![args.sock.as_raw_fd(), args.holder.as_raw_fd()];
+    keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
+    close_all_but(keep);
     let ready = prepare(&args);
     let sent = match &ready {
         Ok(ptmx) => wire::send(args.sock.as_fd(), &InitReady::Ok, &[ptmx.as_raw_fd()]),
@@ -72,6 +80,22 @@ pub fn run(args: InitArgs<'_>) -> ! {
     }
     drop(ready);
     park(args.sock, args.holder)
+}
+
+/// Closes every descriptor above 2 but `keep`.
+fn close_all_but(mut keep: Vec<RawFd>) {
+    keep.sort_unstable();
+    let mut first = 3u32;
+    for fd in keep.into_iter().filter(|fd| *fd >= 3).map(|fd| fd as u32) {
+        if fd > first {
+            // SAFETY: closes descriptors of this process that nothing here
+            // uses again (see `run`).
+            unsafe { libc::close_range(first, fd - 1, 0) };
+        }
+        first = first.max(fd + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::close_range(first, u32::MAX, 0) };
 }
 
 fn fail(what: &str) -> impl FnOnce(nix::Error) -> WireError + '_ {
