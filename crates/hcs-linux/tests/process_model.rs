@@ -237,3 +237,39 @@ async fn big_configurations_and_process_documents_run() {
     );
     fx.remove(system).await;
 }
+
+/// SIGTERM to a holder stops its system cleanly: pid 1 killed, the end
+/// recorded, the cgroups removed, the handles told.
+#[tokio::test]
+#[ignore = "needs root"]
+async fn sigterm_to_the_holder_terminates_its_system() {
+    require_root();
+    let fx = Fixture::new("holderterm", ServiceKind::Linux);
+    let system = fx.start_default("holderterm").await;
+    let init = system.open_process(1).await.unwrap();
+    let holder = {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", init.host_pid().unwrap())).unwrap();
+        let (_, rest) = stat.rsplit_once(") ").unwrap();
+        rest.split(' ').nth(1).unwrap().parse::<i32>().unwrap()
+    };
+    // SAFETY: kill with the pid of this test's own holder.
+    unsafe { libc::kill(holder, libc::SIGTERM) };
+    system.wait_timeout(Duration::from_secs(10)).await.unwrap();
+    init.wait().await.unwrap();
+    assert_eq!(init.exit_code().await.unwrap(), 128 + 9);
+    let record = fx
+        .sandbox
+        .linux_service()
+        .exit_record("holderterm")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.exit_code, record.how),
+        (137, hcs_linux::ExitHow::Terminate)
+    );
+    assert!(fx.sandbox.cgroups_of("holderterm").is_empty());
+    init.close().await.unwrap();
+    system.close().await.unwrap();
+    assert!(!fx.sandbox.runtime_dir().join("holderterm").exists());
+}
