@@ -259,6 +259,38 @@ fn a_second_signal_terminates() {
     assert_eq!(status.code(), Some(128 + 9));
 }
 
+/// The container ends with its command, whatever the command left behind
+/// (it took the seed's five-minute shutdown before). A hang detector, not a
+/// timing assertion.
+#[test]
+#[ignore = "needs root"]
+fn the_container_ends_with_its_command() {
+    require_root();
+    let started = Instant::now();
+    let mut child = command()
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            r#"(trap "" TERM; exec sleep 400) & exit 7"#,
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_for(Duration::from_secs(5), || child.try_wait().unwrap());
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(7),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 fn stop_with(signal: i32, id: &str) {
     let child = command()
         .args(["--debug", "run", "--name", id, "--", "sleep", "100"])
