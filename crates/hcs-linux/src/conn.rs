@@ -252,7 +252,15 @@ async fn read_loop(shared: Arc<Shared>) {
                 wire::recv_message(fd.as_fd()).map_err(to_io)
             })
             .await;
-        let Ok(Some(received)) = received else { break };
+        let received = match received {
+            Ok(Some(received)) => received,
+            // A holder that exits with requests of ours unread leaves this
+            // socket an ECONNRESET, which the kernel reports before the
+            // messages still queued here (its last exits, its goodbye):
+            // read on, to the end of the stream.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => continue,
+            _ => break,
+        };
         let Ok(message) = received.decode::<Message>() else {
             break;
         };
@@ -302,5 +310,53 @@ async fn read_loop(shared: Arc<Shared>) {
             }
             running
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A holder that exits with a request unread leaves the socket an
+    /// ECONNRESET that the kernel reports before what is still queued; its
+    /// goodbye must not be lost behind it (it was, as a lost holder, when
+    /// a handle's request crossed the holder's exit).
+    #[tokio::test]
+    async fn the_holders_goodbye_survives_requests_it_left_unread() {
+        let (ours, theirs) = wire::pair().unwrap();
+        let conn = Connection::new(ours).unwrap();
+        let requester = {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.request(Op::Shutdown).await.err() })
+        };
+        // The request waits, unread, in the holder's queue.
+        let raw = theirs.as_raw_fd();
+        let ready = tokio::task::spawn_blocking(move || {
+            let mut fds = [libc::pollfd {
+                fd: raw,
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // SAFETY: polls one descriptor, open until this test drops it
+            // below, waiting at most 5 s.
+            unsafe { libc::poll(fds.as_mut_ptr(), 1, 5000) }
+        });
+        assert_eq!(ready.await.unwrap(), 1);
+        let goodbye = Message::SystemExited { unexpected: true };
+        wire::send(theirs.as_fd(), &goodbye, &[]).unwrap();
+        drop(theirs);
+        let mut end = conn.end();
+        let end = tokio::time::timeout(
+            Duration::from_secs(5),
+            end.wait_for(|e| *e != SystemEnd::Running),
+        )
+        .await
+        .unwrap()
+        .map(|e| *e)
+        .unwrap();
+        assert_eq!(end, SystemEnd::Exited);
+        assert_eq!(requester.await.unwrap(), Some(ConnError::Gone));
     }
 }

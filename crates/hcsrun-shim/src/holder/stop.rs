@@ -3,11 +3,14 @@
 //! the holder has reaped them all, the exit record, the cgroups removed,
 //! the handles told, and the holder's exit.
 
+use std::os::fd::AsRawFd;
+
 use hcs_schema::Timestamp;
 use hcsrun_shim_protocol::{
     message::{Message, Reply},
     record::{ExitHow, ExitRecord},
 };
+use nix::sys::socket::{recv, MsgFlags};
 
 use super::{Holder, Stopping, Token};
 use crate::boot::pidfd_signal;
@@ -65,6 +68,18 @@ impl Holder {
         for token in tokens {
             let unexpected = record.how == ExitHow::Exited;
             self.send(token, &Message::SystemExited { unexpected }, &[]);
+        }
+        // Requests left unread would make the peers' next read fail with
+        // ECONNRESET ahead of the goodbye: read them away first.
+        for conn in self.conns.values() {
+            let mut byte = [0u8; 1];
+            while recv(
+                conn.fd.as_raw_fd(),
+                &mut byte,
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC,
+            )
+            .is_ok_and(|n| n > 0)
+            {}
         }
         std::process::exit(0)
     }
