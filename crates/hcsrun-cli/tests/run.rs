@@ -521,3 +521,13 @@ fn debug_logs_as_json_lines() {
     // Without --debug, nothing.
     assert_eq!(text(&hcsrun(&["run", "--", "true"]).stderr), "");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn hyperv_isolation_runs_as_the_emulation() {
+    require_root();
+    let out = hcsrun(&["run", "--isolation", "hyperv", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = hcsrun(&["run", "--isolation", "hyperv", "--", "sh", "-c", "echo hv"]);
+    assert_eq!(text(&out.stdout), "hv\n", "{}", text(&out.stderr));
+}

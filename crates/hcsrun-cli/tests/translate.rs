@@ -224,9 +224,23 @@ fn options_hyperv_with_a_utility_vm_on_this_host() {
         )
     );
     fs::remove_dir(base.join("UtilityVM")).unwrap();
+    // The Linux compute service emulates Hyper-V isolation: no utility VM
+    // is needed, and none is named.
+    let config = ok(&[
+        "translate",
+        "--id",
+        "hv",
+        "--options",
+        path(&options),
+        path(b.path()),
+    ]);
+    assert!(config.ends_with(r#""HvPartition":true}"#), "{config}");
+    // Windows' own service runs one: there, it must be found.
     assert_eq!(
         fails(&[
             "translate",
+            "--service",
+            "vmcompute=/nonexistent/libvmcompute.so",
             "--id",
             "hv",
             "--options",

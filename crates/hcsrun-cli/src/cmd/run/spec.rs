@@ -39,7 +39,7 @@ pub fn plan(
         Some(dir) => (dir.clone(), false),
         None => (PathBuf::from("/var/lib/hcsrun/scratch").join(id), true),
     };
-    let (mut spec, bundle_root) = match &args.bundle {
+    let (spec, bundle_root) = match &args.bundle {
         Some(bundle) => bundle_spec(bundle, args)?,
         None => (flags_spec(id, args, host_cpus, console)?, None),
     };
@@ -78,13 +78,10 @@ pub fn plan(
         options.ignore_flushes_during_boot = Some(true);
     }
     if args.isolation == "hyperv" {
+        // Where the service emulates Hyper-V isolation (the Linux one), no
+        // utility VM is needed; where it runs one, translation finds it in
+        // the layers or the spec names it.
         options.hyperv = Some(hcsrun::translate::HypervOption { is_hyperv: true });
-        // The Linux compute service starts no utility VM, but a Hyper-V
-        // configuration names one: an empty folder in the scratch.
-        if spec.pointer("/windows/hyperv/utilityVMPath").is_none() {
-            let uvm = scratch.join("UtilityVM");
-            windows_section(&mut spec).insert("hyperv".into(), json!({"utilityVMPath": uvm}));
-        }
     }
     match args.network.as_str() {
         "none" => {}
