@@ -1,7 +1,10 @@
 //! Waiting for processes to exit, stopping systems, and telling the
 //! embedder (the seed's `waitExit`, `shutdown` and `terminate`).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
 
 use hcs::{ComputeSystem, HcsError, Process};
 use tracing::{debug, warn};
@@ -137,6 +140,7 @@ pub async fn init(inner: Arc<Inner>, container: Arc<Container>) {
         process_id: INIT_PROCESS.to_owned(),
         update_pending,
         shutdown_error,
+        manual_stop_requested: container.stop_requested.load(Ordering::SeqCst),
         ..StateInfo::new(State::Exit)
     };
     tell(&inner, &container.id, info).await;
