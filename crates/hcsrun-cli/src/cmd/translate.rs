@@ -1,12 +1,13 @@
 //! `hcsrun translate`: the HCS documents an OCI spec becomes.
 
-use std::{fs, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use hcsrun::{
     service::ServiceFacts,
     translate::{
-        container_config, init_process_config, CreateOptions, HostFacts, Spec, DEFAULT_OWNER,
+        container_config, init_process_config, read_document, CreateOptions, HostFacts, Spec,
+        DEFAULT_OWNER,
     },
 };
 use serde::Serialize;
@@ -82,7 +83,7 @@ pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
 }
 
 fn read_options(path: &PathBuf) -> anyhow::Result<CreateOptions> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_document(path).with_context(|| format!("reading {}", path.display()))?;
     CreateOptions::from_json(&text)
         .with_context(|| format!("invalid create options in {}", path.display()))
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use hcsrun::translate::{CreateOptions, LayerOption, NetworkOption, Spec};
+use hcsrun::translate::{read_document, CreateOptions, LayerOption, NetworkOption, Spec};
 use serde_json::{json, Map, Value};
 
 use super::{args::Args, volume::Volume};
@@ -45,8 +45,8 @@ pub fn plan(
     };
     let mut options = match &args.options {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                read_document(path).with_context(|| format!("reading {}", path.display()))?;
             CreateOptions::from_json(&text)
                 .with_context(|| format!("create options {}", path.display()))?
         }
@@ -215,8 +215,7 @@ fn resources(args: &Args, host_cpus: u64) -> Map<String, Value> {
 /// section describes what the Linux compute service does its own way.
 fn bundle_spec(bundle: &Path, args: &Args) -> anyhow::Result<(Value, Option<PathBuf>)> {
     let path = bundle.join("config.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_document(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut spec: Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let object = spec
