@@ -3,6 +3,7 @@
 
 mod cmd;
 mod logging;
+mod output;
 
 use std::process::ExitCode;
 
@@ -34,8 +35,7 @@ fn main() -> ExitCode {
     logging::init(cli.debug, cli.log_format == "json");
     let result = match cli.command {
         Some(command) => command.run(&cli.service),
-        None => Cli::command()
-            .print_help()
+        None => output::print(&Cli::command().render_help().to_string())
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
     };
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line: the command, then each cause.
-            eprintln!("hcsrun: {e:#}");
+            output::error_line(&format!("hcsrun: {e:#}"));
             ExitCode::FAILURE
         }
     }

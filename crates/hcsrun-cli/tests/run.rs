@@ -531,3 +531,70 @@ fn hyperv_isolation_runs_as_the_emulation() {
     let out = hcsrun(&["run", "--isolation", "hyperv", "--", "sh", "-c", "echo hv"]);
     assert_eq!(text(&out.stdout), "hv\n", "{}", text(&out.stderr));
 }
+
+/// Nothing of container `id` is left: no system record, no scratch folder.
+fn assert_no_state(id: &str) {
+    assert!(
+        !Path::new("/run/hcsrun").join(id).exists(),
+        "system record of {id} left"
+    );
+    assert!(
+        !Path::new("/var/lib/hcsrun/scratch").join(id).exists(),
+        "scratch folder of {id} left"
+    );
+}
+
+/// Waits at most `limit` for `child`; kills it and fails if it takes longer.
+fn wait_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("hcsrun did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_closed_log_pipe_ends_nothing_badly() {
+    require_root();
+    // As `hcsrun --debug --log-format json run -- true 2>&1 | head -N`,
+    // with the container running on after the reader left.
+    for lines in [1, 5] {
+        let id = format!("closedpipe{lines}-{}", std::process::id());
+        // Close-on-exec: hcsrun must not hold the read end itself.
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let mut child = command()
+            .args([
+                "--debug",
+                "--log-format",
+                "json",
+                "run",
+                "--name",
+                &id,
+                "--",
+                "sleep",
+                "1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(write.try_clone().unwrap()))
+            .stderr(Stdio::from(write))
+            .spawn()
+            .unwrap();
+        let mut reader = std::io::BufReader::new(fs::File::from(read));
+        for _ in 0..lines {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+        }
+        drop(reader);
+        let status = wait_within(&mut child, Duration::from_secs(20));
+        assert_eq!(status.code(), Some(0), "head -{lines}: {status:?}");
+        assert_no_state(&id);
+    }
+}

@@ -78,8 +78,7 @@ pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
             config
         }
     };
-    println!("{output}");
-    Ok(())
+    Ok(crate::output::print(&format!("{output}\n"))?)
 }
 
 fn read_options(path: &PathBuf) -> anyhow::Result<CreateOptions> {

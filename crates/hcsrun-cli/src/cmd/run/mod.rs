@@ -58,7 +58,7 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("hcsrun: run: {:#}", failure.error);
+            crate::output::error_line(&format!("hcsrun: run: {:#}", failure.error));
             ExitCode::from(failure.code)
         }
     }
