@@ -4,6 +4,7 @@
 mod cmd;
 mod logging;
 mod output;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -31,7 +32,11 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => return usage::report::<Cli>(&error, &args),
+    };
     logging::init(cli.debug, cli.log_format == "json");
     let result = match cli.command {
         Some(command) => command.run(&cli.service),

@@ -405,10 +405,13 @@ fn errors_before_the_container_runs_are_125() {
     let out = hcsrun(&["run"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(text(&out.stderr).contains("no command given"));
-    // An unknown option: clap's own error and usage.
+    // An unknown option: one line and where the help is, as docker says it.
     let out = hcsrun(&["run", "--no-such-option", "--", "true"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--no-such-option"));
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        text(&out.stderr),
+        "hcsrun: run: unexpected argument '--no-such-option' found\nSee 'hcsrun run --help'.\n"
+    );
 }
 
 #[test]
