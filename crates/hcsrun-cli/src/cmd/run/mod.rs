@@ -3,6 +3,8 @@
 mod args;
 mod exit;
 mod io;
+mod parse;
+mod place;
 mod spec;
 mod volume;
 
@@ -83,7 +85,7 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
     let id = match &args.name {
-        Some(name) => args::container_id(name).map_err(anyhow::Error::msg)?,
+        Some(name) => name.clone(),
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
@@ -99,6 +101,10 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
     }
     if plan.scratch_is_ours {
         create_scratch(&id, &plan.scratch)?;
+    } else if !plan.scratch.exists() {
+        // The user's folder (--scratch), made as asked and kept after.
+        std::fs::create_dir_all(&plan.scratch)
+            .with_context(|| format!("creating the scratch folder {}", plan.scratch.display()))?;
     }
     // Only a folder this run made is ever removed.
     let remove_scratch = plan.scratch_is_ours && !args.keep;
