@@ -1,7 +1,10 @@
 //! `hcsrun run` end to end through the binary, as a user runs it. Running
 //! containers needs root (the Linux compute service): those tests are
-//! ignored unless asked for (`cargo test -- --include-ignored`); checking
-//! the arguments does not.
+//! ignored unless asked for (`cargo test -- --include-ignored`). Stops are
+//! in `stops.rs`, errors in `errors.rs`, refusals of bad input in
+//! `usage.rs`.
+
+mod common;
 
 use std::{
     fs,
@@ -11,33 +14,12 @@ use std::{
         unix::process::CommandExt,
     },
     path::Path,
-    process::{Command, Output, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
-use hcs_testkit::{artifacts, require_root};
-
-const HCSRUN: &str = env!("CARGO_BIN_EXE_hcsrun");
-
-/// `hcsrun`, with the holder it starts built beside it (`hcsrun run` looks
-/// there first).
-fn command() -> Command {
-    let shim = artifacts::shim();
-    assert_eq!(
-        shim.parent(),
-        Path::new(HCSRUN).parent(),
-        "the holder is not beside hcsrun"
-    );
-    Command::new(HCSRUN)
-}
-
-fn hcsrun(args: &[&str]) -> Output {
-    command().args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{command, hcsrun, text};
+use hcs_testkit::require_root;
 
 #[test]
 #[ignore = "needs root"]
@@ -295,26 +277,6 @@ fn rm_leaves_nothing_behind() {
 
 #[test]
 #[ignore = "needs root"]
-fn commands_that_cannot_run() {
-    require_root();
-    let out = hcsrun(&["run", "--", "no-such-command-xyz"]);
-    assert_eq!(out.status.code(), Some(127));
-    let err = text(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains("no-such-command-xyz"), "{err}");
-    let out = hcsrun(&["run", "--", "/etc/hostname"]);
-    assert_eq!(
-        out.status.code(),
-        Some(126),
-        "not executable: {}",
-        text(&out.stderr)
-    );
-    let out = hcsrun(&["run", "-w", "/no/such/dir", "--", "true"]);
-    assert_eq!(out.status.code(), Some(126));
-}
-
-#[test]
-#[ignore = "needs root"]
 fn container_root_lacks_the_hosts_powers() {
     require_root();
     // docker's default capabilities without CAP_MKNOD, bounding set too.
@@ -353,112 +315,6 @@ fn container_root_lacks_the_hosts_powers() {
         "/proc/self/mounts",
     ]);
     assert_eq!(text(&out.stdout).trim(), "1", "/proc/sys is read-only");
-}
-
-#[test]
-#[ignore = "needs root"]
-fn another_containers_scratch_folder_is_never_touched() {
-    require_root();
-    // What a running (or kept) container of that name owns.
-    let name = format!("taken-{}", std::process::id());
-    let scratch = std::path::Path::new("/var/lib/hcsrun/scratch").join(&name);
-    std::fs::create_dir_all(scratch.join("upper")).unwrap();
-    let out = hcsrun(&["run", "--name", &name, "--", "true"]);
-    let kept = scratch.join("upper").exists();
-    std::fs::remove_dir_all(&scratch).unwrap();
-    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("already exists"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(kept, "the other container's scratch folder was removed");
-
-    for name in ["/", "..", ".hidden"] {
-        let out = hcsrun(&["run", "--name", name, "--", "true"]);
-        assert_eq!(out.status.code(), Some(125), "{name}");
-        assert!(text(&out.stderr).contains("invalid container id"), "{name}");
-    }
-}
-
-#[test]
-fn errors_before_the_container_runs_are_125() {
-    // Checked before anything needs root: the same for any user.
-    let out = hcsrun(&["run", "--layer", "/no/such/layer", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert_eq!(
-        text(&out.stderr).trim(),
-        "hcsrun: run: layer /no/such/layer does not exist"
-    );
-    let out = hcsrun(&["run", "-v", "/no/such/source:/x", "--", "true"]);
-    assert_eq!(
-        text(&out.stderr).trim(),
-        "hcsrun: run: volume source /no/such/source does not exist"
-    );
-    let out = hcsrun(&["run", "--name", "../escape", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        text(&out.stderr).contains("invalid container id"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = hcsrun(&["run"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("no command given"));
-    // An unknown option: one line and where the help is, as docker says it.
-    let out = hcsrun(&["run", "--no-such-option", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert_eq!(
-        text(&out.stderr),
-        "hcsrun: run: unexpected argument '--no-such-option' found\nSee 'hcsrun run --help'.\n"
-    );
-}
-
-#[test]
-#[ignore = "needs root"]
-fn ctrl_c_stops_a_sleeping_container_promptly() {
-    require_root();
-    let child = command()
-        .args(["run", "--", "sleep", "60"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let started = Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::SIGINT,
-    )
-    .unwrap();
-    let status = child.wait_with_output().unwrap().status;
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert_eq!(
-        status.code(),
-        Some(128 + 15),
-        "sleep ended by the shutdown's SIGTERM"
-    );
-}
-
-#[test]
-#[ignore = "needs root"]
-fn a_second_signal_terminates() {
-    require_root();
-    let child = command()
-        .args(["run", "--", "sh", "-c", "trap '' TERM; sleep 60"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM).unwrap();
-    let status = child.wait_with_output().unwrap().status;
-    assert_eq!(status.code(), Some(128 + 9));
 }
 
 #[test]
@@ -533,71 +389,4 @@ fn hyperv_isolation_runs_as_the_emulation() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = hcsrun(&["run", "--isolation", "hyperv", "--", "sh", "-c", "echo hv"]);
     assert_eq!(text(&out.stdout), "hv\n", "{}", text(&out.stderr));
-}
-
-/// Nothing of container `id` is left: no system record, no scratch folder.
-fn assert_no_state(id: &str) {
-    assert!(
-        !Path::new("/run/hcsrun").join(id).exists(),
-        "system record of {id} left"
-    );
-    assert!(
-        !Path::new("/var/lib/hcsrun/scratch").join(id).exists(),
-        "scratch folder of {id} left"
-    );
-}
-
-/// Waits at most `limit` for `child`; kills it and fails if it takes longer.
-fn wait_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("hcsrun did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[test]
-#[ignore = "needs root"]
-fn a_closed_log_pipe_ends_nothing_badly() {
-    require_root();
-    // As `hcsrun --debug --log-format json run -- true 2>&1 | head -N`,
-    // with the container running on after the reader left.
-    for lines in [1, 5] {
-        let id = format!("closedpipe{lines}-{}", std::process::id());
-        // Close-on-exec: hcsrun must not hold the read end itself.
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
-        let mut child = command()
-            .args([
-                "--debug",
-                "--log-format",
-                "json",
-                "run",
-                "--name",
-                &id,
-                "--",
-                "sleep",
-                "1",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(write.try_clone().unwrap()))
-            .stderr(Stdio::from(write))
-            .spawn()
-            .unwrap();
-        let mut reader = std::io::BufReader::new(fs::File::from(read));
-        for _ in 0..lines {
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
-        }
-        drop(reader);
-        let status = wait_within(&mut child, Duration::from_secs(20));
-        assert_eq!(status.code(), Some(0), "head -{lines}: {status:?}");
-        assert_no_state(&id);
-    }
 }
