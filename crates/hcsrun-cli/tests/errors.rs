@@ -126,3 +126,94 @@ fn a_closed_log_pipe_ends_nothing_badly() {
         assert_no_state(&id);
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn errors_speak_linux_first() {
+    require_root();
+    let id = format!("nosuch-{}", std::process::id());
+    let out = hcsrun(&["run", "--name", &id, "--", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "hcsrun: run: exec nosuchcmd: no such file or directory in the container \
+             (container {id}, CreateProcess)\n"
+        )
+    );
+    assert_no_state(&id);
+    // Not a program: the kernel's word for why (exec format error, or
+    // permission denied), in the container.
+    let out = hcsrun(&["run", "--name", &id, "--", "/etc/hostname"]);
+    assert_eq!(out.status.code(), Some(126));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("hcsrun: run: exec /etc/hostname: "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            " in the container (container {id}, CreateProcess)\n"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("0x"), "{err}");
+    let out = hcsrun(&["run", "--name", &id, "-w", "/no/such/dir", "--", "true"]);
+    assert!(
+        text(&out.stderr).starts_with(
+            "hcsrun: run: working directory /no/such/dir: no such file or directory in the \
+             container"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    // The compute service's code and wording, with --debug.
+    let out = hcsrun(&["--debug", "run", "--name", &id, "--", "nosuchcmd"]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("The system cannot find the file specified. (0x2)"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("hcsrun: run: exec nosuchcmd: no such file or directory"),
+        "{err}"
+    );
+    assert_no_state(&id);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_name_in_use_says_what_to_do() {
+    require_root();
+    // The record of a container whose hcsrun was killed, with its own
+    // scratch folder (--scratch) gone.
+    let id = format!("orphan-{}", std::process::id());
+    let record = Path::new("/run/hcsrun").join(&id);
+    fs::create_dir_all(&record).unwrap();
+    fs::write(record.join("state.json"), "{}").unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = hcsrun(&[
+        "run",
+        "--name",
+        &id,
+        "--scratch",
+        scratch.path().to_str().unwrap(),
+        "--",
+        "true",
+    ]);
+    let still_there = record.join("state.json").exists();
+    fs::remove_dir_all(&record).unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("hcsrun: run: container {id} already exists: ")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("remove /run/hcsrun/{id}")), "{err}");
+    assert!(!err.contains("0xc037010f"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(still_there, "the other container's record was touched");
+}

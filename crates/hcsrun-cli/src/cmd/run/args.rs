@@ -111,6 +111,13 @@ pub struct Args {
     #[arg(long, value_name = "MODE", default_value = "none")]
     pub network: String,
 
+    /// Seconds between the SIGTERM that the first Ctrl-C, SIGTERM or SIGHUP
+    /// sends the container and the SIGKILL that follows if it has not
+    /// stopped (a second signal kills at once), as docker stop's; also how
+    /// long what is left runs on after the first process exits.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub stop_timeout: u64,
+
     /// Run an OCI bundle's config.json instead of building a spec (its
     /// root.path, relative to the bundle, is the layer unless --layer or
     /// windows.layerFolders say otherwise).

@@ -1,14 +1,16 @@
 //! `hcsrun run`: a container in the foreground, as a new user meets it.
 
 mod args;
+mod errors;
 mod exit;
 mod io;
 mod parse;
 mod place;
 mod spec;
+mod stop;
 mod volume;
 
-use std::{error::Error, process::ExitCode, sync::Arc};
+use std::{error::Error, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 pub use args::Args;
@@ -108,7 +110,7 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
     }
     // Only a folder this run made is ever removed.
     let remove_scratch = plan.scratch_is_ours && !args.keep;
-    let result = run_container(&id, &args, &plan, service).await;
+    let result = run_container(&id, &args, &plan, service, choice).await;
     if remove_scratch {
         if let Err(e) = std::fs::remove_dir_all(&plan.scratch) {
             tracing::warn!("removing {}: {e}", plan.scratch.display());
@@ -122,14 +124,25 @@ async fn run_container(
     args: &Args,
     plan: &spec::Plan,
     service: Arc<dyn ComputeService>,
+    choice: &ServiceChoice,
 ) -> Result<u8, Failure> {
     let (tx, mut events) = mpsc::unbounded_channel();
     let host = HostFacts::of_service(&*service);
-    let client = Client::with(service, Arc::new(Events(tx)), host, Timeouts::default());
+    let stop_timeout = Duration::from_secs(args.stop_timeout);
+    // The seed's five minutes are for an engine's containers; a command in
+    // the foreground is stopped as docker stop does. These bound what is
+    // left running after the first process exits.
+    let timeouts = Timeouts {
+        shutdown: stop_timeout,
+        terminate: stop::DEFAULT_STOP_TIMEOUT,
+        ..Timeouts::default()
+    };
+    let client = Client::with(service, Arc::new(Events(tx)), host, timeouts);
     // Signals are caught from the start; one that comes while the container
     // is being created is acted on once it exists.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let mut window = signal(SignalKind::window_change())?;
 
     let raw_terminal = (args.tty && args.interactive)
@@ -161,13 +174,17 @@ async fn run_container(
     };
     if let Err(e) = client.create(id, &plan.spec, &plan.options, attach).await {
         drop(raw_terminal);
-        return Err(Failure {
-            code: exit::for_create_error(&e),
-            error: e.into(),
-        });
+        // The compute service's own words, for --debug.
+        tracing::debug!(container = id, "creating the container: {}", chain(&e));
+        let code = exit::for_create_error(&e);
+        let error = match errors::describe(&e, id, choice) {
+            Some(line) => anyhow::Error::msg(line),
+            None => e.into(),
+        };
+        return Err(Failure { code, error });
     }
 
-    let mut stops = 0;
+    let mut stopper = stop::Stopper::new(stop_timeout);
     let exit = loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -175,8 +192,10 @@ async fn run_container(
                 Some(_) => {}
                 None => break StateInfo::new(State::Exit),
             },
-            _ = interrupt.recv() => stop(&client, id, &mut stops).await,
-            _ = terminate.recv() => stop(&client, id, &mut stops).await,
+            _ = interrupt.recv() => stopper.request(&client, id).await,
+            _ = terminate.recv() => stopper.request(&client, id).await,
+            _ = hangup.recv() => stopper.request(&client, id).await,
+            () = stop::until(stopper.kill_at()) => stopper.kill(&client, id).await,
             _ = window.recv() => {
                 if let Some((height, width)) = io::terminal_size() {
                     let _ = client.resize(id, INIT_PROCESS, width, height).await;
@@ -194,24 +213,25 @@ async fn run_container(
     }
     drop(raw_terminal);
     if let Some(error) = &exit.shutdown_error {
-        tracing::warn!(container = id, "stopping the container: {error}");
+        tracing::debug!(container = id, "stopping the container: {error}");
     }
     Ok(exit::for_exit(exit.exit_code))
 }
 
-/// The first Ctrl-C or SIGTERM shuts the container down; the next one
-/// terminates it.
-async fn stop(client: &Client, id: &str, stops: &mut u32) {
-    *stops += 1;
-    let signal = if *stops == 1 { 15 } else { 9 };
-    tracing::debug!(container = id, signal, "stopping on request");
-    if let Err(e) = client.signal(id, signal).await {
-        tracing::warn!("{e}");
+/// An error and its causes on one line, as `{:#}` of anyhow prints them.
+fn chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text = format!("{text}: {cause}");
+        next = cause.source();
     }
+    text
 }
 
 /// Makes container `id`'s own scratch folder; one that exists belongs to
-/// another container of that name (running, or kept with `--keep`).
+/// another container of that name (running, kept, or left by a killed
+/// hcsrun).
 fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
     if let Some(parent) = scratch.parent() {
         std::fs::create_dir_all(parent)
@@ -219,8 +239,9 @@ fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
     }
     match std::fs::create_dir(scratch) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::anyhow!(
-            "container {id}: its scratch folder {} already exists (a container of that name \
-             is running or was kept): choose another --name, or remove the folder",
+            "container {id} already exists (its scratch folder {} is there): choose another \
+             --name, or if that container no longer runs, remove the folder (`hcsrun rm {id}` \
+             will do this)",
             scratch.display()
         )),
         result => {
