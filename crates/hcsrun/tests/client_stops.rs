@@ -9,7 +9,10 @@ use hcs_testkit::{client::Harness, ServiceKind};
 use hcsrun::client::{Backend, Client, ClientErrorKind, State, StateInfo, Timeouts};
 
 hcs_testkit::for_each_backend!(
-    needs_root: [the_exit_says_whether_the_stop_was_requested],
+    needs_root: [
+        the_exit_says_whether_the_stop_was_requested,
+        a_stopped_container_is_gone_when_its_exit_is_told,
+    ],
     anyone: [restore_returns_the_embedders_refusal],
 );
 
@@ -33,6 +36,25 @@ async fn the_exit_says_whether_the_stop_was_requested(kind: ServiceKind) {
     h.run("exited", "exit 3").await;
     let exit = h.events.wait("exited", State::Exit, "").await;
     assert!(!exit.manual_stop_requested, "{exit:?}");
+}
+
+async fn a_stopped_container_is_gone_when_its_exit_is_told(kind: ServiceKind) {
+    let h = Harness::new("stopgone", kind);
+    // The stop races the exit of the first process: a few rounds.
+    for round in 0..4 {
+        for (signal, script) in [(15, "sleep 60"), (9, "trap '' TERM; sleep 60")] {
+            let id = format!("gone{round}-{signal}");
+            h.run(&id, script).await;
+            h.client.signal(&id, signal).await.unwrap();
+            h.events.wait(&id, State::Exit, "").await;
+            // An embedder that exits now leaves nothing behind.
+            assert_eq!(h.sandbox.cgroups_of(&id), Vec::<std::path::PathBuf>::new());
+            assert!(
+                !h.sandbox.runtime_dir().join(&id).exists(),
+                "{id}: record left"
+            );
+        }
+    }
 }
 
 /// An embedder that refuses every state change.

@@ -34,8 +34,13 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Nothing of container `id` is left: no system record, no scratch folder.
+/// Nothing of container `id` is left: no system record, no scratch
+/// folder, no cgroup in any hierarchy.
 pub fn assert_no_state(id: &str) {
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let cgroup = hierarchy.path().join("hcsrun").join(id);
+        assert!(!cgroup.exists(), "cgroup {} left", cgroup.display());
+    }
     assert!(
         !Path::new("/run/hcsrun").join(id).exists(),
         "system record of {id} left"

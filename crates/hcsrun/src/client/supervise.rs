@@ -43,7 +43,10 @@ pub async fn exit_code(process: &dyn Process) -> u32 {
 pub async fn stop(system: &dyn ComputeSystem, timeouts: &Timeouts) -> Result<(), HcsError> {
     let shutdown = match system.shutdown().await {
         Err(e) if e.is_pending() => system.wait_timeout(timeouts.shutdown).await,
-        Err(e) if e.is_already_stopped() => Ok(()),
+        Err(e) if e.is_already_stopped() => {
+            settle(system, timeouts.terminate).await;
+            Ok(())
+        }
         other => other,
     };
     let Err(shutdown_error) = shutdown else {
@@ -62,8 +65,23 @@ pub async fn stop(system: &dyn ComputeSystem, timeouts: &Timeouts) -> Result<(),
 pub async fn terminate(system: &dyn ComputeSystem, timeout: Duration) -> Result<(), HcsError> {
     match system.terminate().await {
         Err(e) if e.is_pending() => system.wait_timeout(timeout).await,
-        Err(e) if e.is_already_stopped() => Ok(()),
+        Err(e) if e.is_already_stopped() => {
+            settle(system, timeout).await;
+            Ok(())
+        }
         other => other,
+    }
+}
+
+/// Waits (at most `timeout`) for a system the service says has already
+/// stopped to be gone: a stop asked for before the first process exited
+/// (Ctrl-C) finds it stopped while its last resources are still being
+/// released (the Linux service's holder reaped, its cgroups removed).
+/// Waiting on a stopped system returns at once where nothing is left to
+/// release, as on Windows; a failure is not the stop's.
+async fn settle(system: &dyn ComputeSystem, timeout: Duration) {
+    if let Err(e) = system.wait_timeout(timeout).await {
+        debug!(container = system.id(), "waiting for a stopped system: {e}");
     }
 }
 
