@@ -101,19 +101,25 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         )
         .into());
     }
-    if plan.scratch_is_ours {
-        create_scratch(&id, &plan.scratch)?;
-    } else if !plan.scratch.exists() {
-        // The user's folder (--scratch), made as asked and kept after.
-        std::fs::create_dir_all(&plan.scratch)
-            .with_context(|| format!("creating the scratch folder {}", plan.scratch.display()))?;
+    match &plan.scratch {
+        Some(scratch) if plan.scratch_is_ours => create_scratch(&id, scratch)?,
+        Some(scratch) if !scratch.exists() => {
+            // The user's folder (--scratch, an options file's), made as
+            // asked and kept after.
+            std::fs::create_dir_all(scratch)
+                .with_context(|| format!("creating the scratch folder {}", scratch.display()))?;
+        }
+        _ => {}
     }
-    // Only a folder this run made is ever removed.
-    let remove_scratch = plan.scratch_is_ours && !args.keep;
     let result = run_container(&id, &args, &plan, service, choice).await;
-    if remove_scratch {
-        if let Err(e) = std::fs::remove_dir_all(&plan.scratch) {
-            tracing::warn!("removing {}: {e}", plan.scratch.display());
+    // Only a folder this run made is ever removed.
+    if let Some(scratch) = plan
+        .scratch
+        .as_ref()
+        .filter(|_| plan.scratch_is_ours && !args.keep)
+    {
+        if let Err(e) = std::fs::remove_dir_all(scratch) {
+            tracing::warn!("removing {}: {e}", scratch.display());
         }
     }
     result

@@ -20,8 +20,10 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 pub struct Plan {
     pub spec: Spec,
     pub options: CreateOptions,
-    /// The scratch folder, and whether hcsrun made it (and so removes it).
-    pub scratch: PathBuf,
+    /// The scratch folder, made if missing (`None` where the spec's
+    /// `windows.layerFolders` name it), and whether it is hcsrun's own
+    /// (made by this run, which removes it unless --keep).
+    pub scratch: Option<PathBuf>,
     pub scratch_is_ours: bool,
 }
 
@@ -40,7 +42,7 @@ pub fn plan(
             bail!("layer {} does not exist", layer.display());
         }
     }
-    let (scratch, scratch_is_ours) = match &args.scratch {
+    let (mut scratch, mut scratch_is_ours) = match &args.scratch {
         Some(dir) => (dir.clone(), false),
         None => (PathBuf::from("/var/lib/hcsrun/scratch").join(id), true),
     };
@@ -77,6 +79,15 @@ pub fn plan(
                 .map(|l| l.to_string_lossy().into_owned())
                 .collect(),
         });
+    } else {
+        // The options file's layers, or the spec's: their scratch folder is
+        // the user's, made if it is a (Unix) path that does not exist yet.
+        scratch_is_ours = false;
+        scratch = options
+            .layers
+            .as_ref()
+            .map(|l| PathBuf::from(&l.layer_folder_path))
+            .unwrap_or_default();
     }
     if let Some(layers) = options.layers.as_ref() {
         if !layers.layer_folder_path.is_empty() {
@@ -110,7 +121,7 @@ pub fn plan(
     Ok(Plan {
         spec,
         options,
-        scratch,
+        scratch: scratch.is_absolute().then_some(scratch),
         scratch_is_ours,
     })
 }
