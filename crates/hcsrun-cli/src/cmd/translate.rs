@@ -1,6 +1,6 @@
 //! `hcsrun translate`: the HCS documents an OCI spec becomes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hcsrun::{
@@ -81,7 +81,7 @@ pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
     Ok(crate::output::print(&format!("{output}\n"))?)
 }
 
-fn read_options(path: &PathBuf) -> anyhow::Result<CreateOptions> {
+fn read_options(path: &Path) -> anyhow::Result<CreateOptions> {
     let text = read_document(path).with_context(|| format!("reading {}", path.display()))?;
     CreateOptions::from_json(&text)
         .with_context(|| format!("invalid create options in {}", path.display()))
