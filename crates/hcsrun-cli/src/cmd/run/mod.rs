@@ -23,7 +23,7 @@ use hcsrun::{
 };
 use tokio::{
     io::AsyncWriteExt,
-    signal::unix::{signal, SignalKind},
+    signal::unix::{signal, Signal, SignalKind},
     sync::mpsc,
     task::JoinHandle,
 };
@@ -68,6 +68,25 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
     }
 }
 
+/// The signals `hcsrun run` acts on.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+    window: Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+            window: signal(SignalKind::window_change())?,
+        })
+    }
+}
+
 /// The embedder: state changes, as a stream.
 struct Events(mpsc::UnboundedSender<(String, StateInfo)>);
 
@@ -101,6 +120,9 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         )
         .into());
     }
+    // Signals are caught from before anything is made: one that comes
+    // while the container is being created is acted on once it exists.
+    let signals = Signals::catch()?;
     match &plan.scratch {
         Some(scratch) if plan.scratch_is_ours => create_scratch(&id, scratch)?,
         Some(scratch) if !scratch.exists() => {
@@ -111,7 +133,7 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         }
         _ => {}
     }
-    let result = run_container(&id, &args, &plan, service, choice).await;
+    let result = run_container(&id, &args, &plan, service, choice, signals).await;
     // Only a folder this run made is ever removed.
     if let Some(scratch) = plan
         .scratch
@@ -131,6 +153,7 @@ async fn run_container(
     plan: &spec::Plan,
     service: Arc<dyn ComputeService>,
     choice: &ServiceChoice,
+    signals: Signals,
 ) -> Result<u8, Failure> {
     let (tx, mut events) = mpsc::unbounded_channel();
     let host = HostFacts::of_service(&*service);
@@ -144,12 +167,12 @@ async fn run_container(
         ..Timeouts::default()
     };
     let client = Client::with(service, Arc::new(Events(tx)), host, timeouts);
-    // Signals are caught from the start; one that comes while the container
-    // is being created is acted on once it exists.
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut window = signal(SignalKind::window_change())?;
+    let Signals {
+        mut interrupt,
+        mut terminate,
+        mut hangup,
+        mut window,
+    } = signals;
 
     let raw_terminal = (args.tty && args.interactive)
         .then(io::RawTerminal::enter)
