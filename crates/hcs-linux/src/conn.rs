@@ -42,6 +42,32 @@ pub enum SystemEnd {
     Lost,
 }
 
+/// How the holder this process launched ended, once reaped.
+#[derive(Clone, Copy, Debug)]
+pub enum Reaped {
+    /// It exited normally, after recording the system's end.
+    CleanedUp,
+    /// It died (killed, or crashed) before the system's end was recorded.
+    Died(crate::launch::ExitStatus),
+    /// Reaping failed.
+    Unknown,
+}
+
+impl Reaped {
+    /// How the holder died, in the host's terms.
+    pub fn death(self) -> Option<String> {
+        match self {
+            Reaped::Died(crate::launch::ExitStatus::Signaled(signal)) => {
+                Some(format!("killed by signal {signal}"))
+            }
+            Reaped::Died(crate::launch::ExitStatus::Exited(code)) => {
+                Some(format!("exited with code {code}"))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A reply with its descriptors.
 pub struct Answer {
     pub result: Result<Reply, WireError>,
@@ -73,6 +99,8 @@ struct Shared {
 pub struct Connection {
     shared: Arc<Shared>,
     next_id: AtomicU64,
+    /// The holder's reaping, when this process launched it.
+    reaped: std::sync::OnceLock<watch::Receiver<Option<Reaped>>>,
 }
 
 /// Registers an owned descriptor with the runtime.
@@ -102,6 +130,7 @@ impl Connection {
         Ok(Arc::new(Self {
             shared,
             next_id: AtomicU64::new(1),
+            reaped: std::sync::OnceLock::new(),
         }))
     }
 
@@ -173,6 +202,35 @@ impl Connection {
     /// Tells how the system ended (or that it runs).
     pub fn end(&self) -> watch::Receiver<SystemEnd> {
         self.shared.end.subscribe()
+    }
+
+    /// Ties the holder's reaping to the connection, in the process that
+    /// launched it.
+    pub fn set_reaped(&self, reaped: watch::Receiver<Option<Reaped>>) {
+        let _ = self.reaped.set(reaped);
+    }
+
+    /// The holder's reaping, if this process launched it.
+    pub fn reaped(&self) -> Option<watch::Receiver<Option<Reaped>>> {
+        self.reaped.get().cloned()
+    }
+
+    /// Why the system was lost, once its connection closed without a
+    /// goodbye: "the holder of container ID died", and how, where this
+    /// process reaped it.
+    pub async fn loss(&self, id: &str) -> String {
+        let how = match self.reaped() {
+            Some(mut reaped) => reaped
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|r| r.and_then(Reaped::death)),
+            None => None,
+        };
+        match how {
+            Some(how) => format!("the holder of container {id} died ({how})"),
+            None => format!("the holder of container {id} died"),
+        }
     }
 }
 

@@ -1,11 +1,13 @@
-//! Starting a system's holder in new namespaces.
+//! Starting a system's holder.
 //!
-//! The holder must be pid 1 of a new pid namespace, which only `clone` can
-//! give a process, and this process is multithreaded (tokio). So, as
-//! `posix_spawn` does: `clone(CLONE_VM | CLONE_VFORK)` onto a small stack,
-//! where the child only makes system calls before `execve`, and this thread
-//! waits until it has. `CLONE_PIDFD` hands back a pidfd for reaping without
-//! a race against pid reuse.
+//! This process is multithreaded (tokio), so, as `posix_spawn` does:
+//! `clone(CLONE_VM | CLONE_VFORK)` onto a small stack, where the child only
+//! makes async-signal-safe system calls before `execve`, and this thread
+//! waits until it has; `CLONE_VM` spares copying a large caller's page
+//! tables. `CLONE_PIDFD` hands back a pidfd for reaping without a race
+//! against pid reuse. The holder gets exactly descriptors 0-3: whatever the
+//! caller has open without close-on-exec (a shell's `exec 7</dir`) never
+//! reaches it, nor the container below it.
 
 use std::{
     ffi::{CStr, CString},
@@ -13,8 +15,6 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
     ptr,
 };
-
-use nix::sched::CloneFlags;
 
 use hcsrun_shim_protocol::message::BOOTSTRAP_FD;
 
@@ -36,21 +36,17 @@ struct ChildArgs {
     boot: RawFd,
     devnull: RawFd,
     stderr: RawFd,
-    netns: RawFd,
     /// Set by the child when it fails before `execve`.
     errno: i32,
 }
 
-/// Starts `exe` in the namespaces of `flags`, with `boot` as fd 3, stdin and
-/// stdout on `/dev/null`, stderr on `stderr`, and, if `netns` is given, in
-/// that network namespace.
+/// Starts `exe` with `boot` as fd 3, stdin and stdout on `/dev/null`,
+/// stderr on `stderr`, and no other descriptor.
 pub fn launch(
     exe: &CStr,
     args: &[&str],
-    flags: CloneFlags,
     boot: &OwnedFd,
     stderr: Option<&OwnedFd>,
-    netns: Option<&OwnedFd>,
 ) -> io::Result<Launched> {
     let high = |fd: &OwnedFd| -> io::Result<OwnedFd> {
         // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own.
@@ -70,7 +66,6 @@ pub fn launch(
     let devnull = high(&devnull)?;
     let boot = high(boot)?;
     let stderr = stderr.map(high).transpose()?;
-    let netns = netns.map(high).transpose()?;
 
     let argv_c: Vec<CString> = args
         .iter()
@@ -92,7 +87,6 @@ pub fn launch(
         boot: boot.as_raw_fd(),
         devnull: devnull.as_raw_fd(),
         stderr: stderr.as_ref().unwrap_or(&devnull).as_raw_fd(),
-        netns: netns.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         errno: 0,
     };
 
@@ -100,8 +94,7 @@ pub fn launch(
     // The stack grows down from its end, 16-byte aligned.
     let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
     let mut pidfd: RawFd = -1;
-    let clone_flags =
-        flags.bits() | libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+    let clone_flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
 
     // No signal handler of this process may run on the child's stack; the
     // child resets them before unblocking.
@@ -168,14 +161,16 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, ptr::null_mut());
 
-        if a.netns >= 0 && libc::setns(a.netns, libc::CLONE_NEWNET) != 0 {
-            return fail(a);
-        }
         if libc::dup2(a.devnull, 0) < 0
             || libc::dup2(a.devnull, 1) < 0
             || libc::dup2(a.stderr, 2) < 0
             || libc::dup2(a.boot, BOOTSTRAP_FD) < 0
         {
+            return fail(a);
+        }
+        // Every other descriptor closes here: the child has its own table
+        // (no CLONE_FILES), so the caller's stay open.
+        if libc::close_range(BOOTSTRAP_FD as u32 + 1, u32::MAX, 0) < 0 {
             return fail(a);
         }
         libc::execve(a.exe, a.argv, a.envp);

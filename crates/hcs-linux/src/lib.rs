@@ -2,10 +2,12 @@
 //! with namespaces, overlayfs layers, bind mounts, cgroup limits and ptys.
 //!
 //! [`LinuxComputeService`] implements the `hcs` traits. Each running system
-//! has a holder process (`hcsrun-shim`, pid 1 of the system's namespaces)
-//! that starts and reaps its processes and serves its handles over a unix
-//! socket under the runtime directory, so that any process can open the
-//! system later. See `docs/ARCHITECTURE.md`.
+//! has a holder process (`hcsrun-shim`, outside the system's namespaces and
+//! cgroups) that is the parent of the system's pid 1 and of every process
+//! started in it, reaps them, records the system's end, and serves its
+//! handles over a unix socket under the runtime directory, so that any
+//! process can open the system later. See "The process model" in
+//! `docs/ARCHITECTURE.md`.
 //!
 //! On other systems than Linux only the service's facts are here (its
 //! features and layer GUIDs), which need no Linux.
@@ -42,6 +44,9 @@ mod validate;
 
 pub use features::features;
 pub use guid::name_to_guid;
+/// How a stopped system ended: [`LinuxComputeService::exit_record`].
+#[cfg(target_os = "linux")]
+pub use hcsrun_shim_protocol::record::{ExitHow, ExitRecord, LOST_EXIT_CODE};
 #[cfg(target_os = "linux")]
 pub use service::{
     Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_RUNTIME_DIR, SHIM_NAME,

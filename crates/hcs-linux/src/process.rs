@@ -12,7 +12,6 @@ use hcsrun_shim_protocol::message::{Op, Reply};
 use tokio::sync::watch;
 
 use crate::{
-    cgroup::Cgroup,
     conn::{Connection, ProcessState},
     errors::{answer, process_error},
 };
@@ -20,8 +19,8 @@ use crate::{
 pub struct LinuxProcess {
     system_id: String,
     pid: u32,
+    host_pid: u32,
     conn: Arc<Connection>,
-    cgroup: Cgroup,
     state: watch::Receiver<ProcessState>,
     stdio: Mutex<Option<Stdio>>,
     closed: watch::Sender<bool>,
@@ -32,12 +31,14 @@ impl LinuxProcess {
     pub(crate) fn from_reply(
         system_id: &str,
         conn: &Arc<Connection>,
-        cgroup: &Cgroup,
         (reply, fds): (Reply, Vec<OwnedFd>),
         op: &'static str,
     ) -> Result<Box<dyn Process>> {
         let Reply::Process {
-            pid, stdio: layout, ..
+            pid,
+            host_pid,
+            stdio: layout,
+            ..
         } = reply
         else {
             return Err(HcsError::system(
@@ -65,9 +66,9 @@ impl LinuxProcess {
         Ok(Box::new(Self {
             system_id: system_id.to_owned(),
             pid,
+            host_pid,
             state: conn.watch_process(pid),
             conn: conn.clone(),
-            cgroup: cgroup.clone(),
             stdio: Mutex::new(Some(stdio)),
             closed: watch::Sender::new(false),
         }))
@@ -87,16 +88,6 @@ impl LinuxProcess {
 
     async fn request(&self, op: &'static str, request: Op) -> Result<Reply> {
         self.check_open(op)?;
-        // The holder is frozen with the rest of a paused system.
-        if self.cgroup.is_frozen().unwrap_or(false) {
-            return Err(process_error(
-                &self.system_id,
-                self.pid,
-                op,
-                ErrorCode::INVALID_STATE,
-                "the system is paused",
-            ));
-        }
         Ok(answer(
             &self.system_id,
             Some(self.pid),
@@ -106,8 +97,14 @@ impl LinuxProcess {
         .0)
     }
 
-    fn lost(&self, op: &'static str) -> HcsError {
-        HcsError::process(&self.system_id, self.pid, op, ErrorKind::ServiceDisconnect)
+    async fn lost(&self, op: &'static str) -> HcsError {
+        let loss = self.conn.loss(&self.system_id).await;
+        HcsError::process(
+            &self.system_id,
+            self.pid,
+            op,
+            ErrorKind::SystemLost(loss.into()),
+        )
     }
 }
 
@@ -115,6 +112,10 @@ impl LinuxProcess {
 impl Process for LinuxProcess {
     fn pid(&self) -> u32 {
         self.pid
+    }
+
+    fn host_pid(&self) -> Option<u32> {
+        Some(self.host_pid)
     }
 
     fn system_id(&self) -> &str {
@@ -131,14 +132,18 @@ impl Process for LinuxProcess {
         self.check_open("Wait")?;
         let mut state = self.state.clone();
         let mut closed = self.closed.subscribe();
-        tokio::select! {
-            s = state.wait_for(|s| *s != ProcessState::Running) => match s.map(|s| *s) {
-                Ok(ProcessState::Exited(_)) => Ok(()),
-                _ => Err(self.lost("Wait")),
-            },
-            _ = closed.wait_for(|c| *c) => {
-                Err(HcsError::process(&self.system_id, self.pid, "Wait", ErrorKind::HandleClosed))
+        let exited = tokio::select! {
+            s = state.wait_for(|s| *s != ProcessState::Running) => {
+                matches!(s.map(|s| *s), Ok(ProcessState::Exited(_)))
             }
+            _ = closed.wait_for(|c| *c) => {
+                return Err(HcsError::process(&self.system_id, self.pid, "Wait", ErrorKind::HandleClosed));
+            }
+        };
+        if exited {
+            Ok(())
+        } else {
+            Err(self.lost("Wait").await)
         }
     }
 
@@ -157,7 +162,8 @@ impl Process for LinuxProcess {
 
     async fn exit_code(&self) -> Result<u32> {
         self.check_open("ExitCode")?;
-        match *self.state.borrow() {
+        let state = *self.state.borrow();
+        match state {
             ProcessState::Exited(code) => Ok(code),
             ProcessState::Running => Err(HcsError::process(
                 &self.system_id,
@@ -165,7 +171,7 @@ impl Process for LinuxProcess {
                 "ExitCode",
                 ErrorKind::InvalidProcessState,
             )),
-            ProcessState::Lost => Err(self.lost("ExitCode")),
+            ProcessState::Lost => Err(self.lost("ExitCode").await),
         }
     }
 

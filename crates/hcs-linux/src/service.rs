@@ -13,7 +13,10 @@ use hcs::{
     ComputeService, ComputeSystem, ErrorCode, ErrorKind, Guid, HcsError, Result, ServiceFeatures,
 };
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
-use hcsrun_shim_protocol::{errno::io_code, record::SystemRecord};
+use hcsrun_shim_protocol::{
+    errno::io_code,
+    record::{ExitRecord, SystemRecord},
+};
 
 use crate::{
     blocking::blocking,
@@ -144,6 +147,20 @@ impl LinuxComputeService {
     pub fn runtime_dir(&self) -> &Path {
         self.inner.runtime.root()
     }
+
+    /// How system `id` ended, once it has stopped: the exit record its
+    /// holder wrote (pid 1's exit code, when, whether the OOM killer
+    /// struck, and how it was stopped), or a lost system's (exit code
+    /// 2147483648) when its holder died first. `None` while it runs, or if
+    /// it never ran. The record lasts until a handle to the system is
+    /// closed.
+    pub async fn exit_record(&self, id: &str) -> Result<Option<ExitRecord>> {
+        validate_id(id, "ExitRecord")?;
+        let (inner, owned_id) = (self.inner.clone(), id.to_owned());
+        blocking(move || inner.runtime.exit_record(&owned_id))
+            .await
+            .map_err(|e| system_io_error(id, "ExitRecord", "reading the exit record", &e))
+    }
 }
 
 /// The service's work that blocks (file systems, sockets), run on the
@@ -212,20 +229,32 @@ impl ServiceInner {
             HcsError::service("Enumerate", ErrorKind::Code(io_code(&e)))
                 .with_extra(format!("(listing {}: {e})", self.runtime.root().display()))
         })?;
-        // Cgroups whose system is gone (its supervisor died before removing
-        // them) are swept here, where a restoring client looks.
-        Cgroup::sweep(&self.cgroup_parent, |name| ids.iter().any(|id| id == name));
+        let running: Vec<&String> = ids
+            .iter()
+            .filter(|id| self.runtime.connect(id).is_ok())
+            .collect();
+        // Cgroups of systems that do not run (their holder and its launcher
+        // died before removing them) are swept here, where a restoring
+        // client looks; a cgroup still in use refuses.
+        Cgroup::sweep(&self.cgroup_parent, |name| {
+            running.iter().any(|id| *id == name)
+        });
         let mut systems = Vec::new();
-        for id in ids {
+        for id in &ids {
             // A system may vanish or be half-written while we look.
-            let Ok(record) = self.runtime.read(&id) else {
+            let Ok(record) = self.runtime.read(id) else {
                 continue;
             };
             let Ok(config) = record.config() else {
                 continue;
             };
-            let running = self.runtime.connect(&id).is_ok();
-            let properties = record.properties(&config, !running);
+            let is_running = running.contains(&id);
+            let exit = if is_running {
+                None
+            } else {
+                self.runtime.exit_record(id).ok().flatten()
+            };
+            let properties = record.properties(&config, !is_running, exit.as_ref());
             if query.matches(&properties) {
                 systems.push(properties);
             }

@@ -12,7 +12,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use hcsrun_shim_protocol::record::{SystemRecord, RECORD_FILE, SOCKET_FILE};
+use hcsrun_shim_protocol::record::{ExitRecord, SystemRecord, EXIT_FILE, RECORD_FILE, SOCKET_FILE};
 use nix::{
     fcntl::{open, OFlag},
     sys::{
@@ -93,6 +93,26 @@ impl RuntimeDir {
     pub fn read(&self, id: &str) -> io::Result<SystemRecord> {
         let bytes = fs::read(self.system_dir(id).join(RECORD_FILE))?;
         serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// How system `id` ended, if it has stopped after running: its
+    /// holder's exit record, or, when a holder that left its socket behind
+    /// no longer answers, the record of a lost system. `None` for a system
+    /// that runs or never did.
+    pub fn exit_record(&self, id: &str) -> io::Result<Option<ExitRecord>> {
+        match fs::read(self.system_dir(id).join(EXIT_FILE)) {
+            Ok(bytes) => {
+                return serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+            }
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            Err(_) => {}
+        }
+        if !self.socket(id).exists() || self.connect(id).is_ok() {
+            return Ok(None);
+        }
+        Ok(Some(ExitRecord::lost()))
     }
 
     /// The ids of all recorded systems.
@@ -178,7 +198,7 @@ mod tests {
         assert_eq!(dir.list().unwrap(), ["a", "b"]);
         let a = dir.read("a").unwrap();
         assert_eq!(a.runtime_id, "r1");
-        let props = a.properties(&a.config().unwrap(), false);
+        let props = a.properties(&a.config().unwrap(), false, None);
         assert_eq!((props.id.as_str(), props.owner.as_str()), ("a", "me"));
         // Removing with another system's runtime id leaves it alone.
         dir.remove("a", "other").unwrap();

@@ -66,9 +66,8 @@ fn boot_time() -> u64 {
     })
 }
 
-/// The host pid of the system's holder among the system's processes: the
-/// one that is pid 1 inside.
-pub fn holder_pid(host_pids: &[i32]) -> Option<i32> {
+/// The host pid of the system's pid 1 among the system's processes.
+pub fn init_pid(host_pids: &[i32]) -> Option<i32> {
     host_pids.iter().copied().find(|pid| {
         fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
             s.lines()

@@ -1,5 +1,5 @@
-//! The Linux compute service's cgroups: limits, pause, statistics, the
-//! background join, and their removal off the runtime's threads. Tests
+//! The Linux compute service's cgroups: limits, pause, statistics, who is
+//! in them, and their removal off the runtime's threads. Tests
 //! that run systems need root: `cargo test -- --include-ignored`.
 
 use std::{fs, time::Duration};
@@ -82,11 +82,14 @@ async fn pause_stops_a_counter_and_resume_restarts_it() {
         frozen_at,
         "the counter advanced while paused"
     );
-    // Requests the holder must serve are refused while it is frozen.
+    // A process started now would be frozen before it ran: refused.
     let err = system.create_process(&sh("true")).await.err().unwrap();
     assert_eq!(err.code(), Some(ErrorCode::INVALID_STATE), "{err}");
-    // Statistics still answer.
+    // The holder is outside the frozen cgroups: it answers the rest.
     system.statistics().await.unwrap();
+    assert!(!system.process_list().await.unwrap().is_empty());
+    let other = system.open_process(counter.pid()).await.unwrap();
+    other.close().await.unwrap();
 
     system.resume().await.unwrap();
     assert!(
@@ -140,18 +143,15 @@ async fn statistics_grow_with_work_and_list_processes() {
 
 #[tokio::test]
 #[ignore = "needs root"]
-async fn processes_started_during_the_background_cgroup_join_end_up_inside() {
+async fn every_process_is_in_the_cgroups_and_the_holder_is_not() {
     require_root();
-    let fx = Fixture::new("latejoin", ServiceKind::Linux);
-    // No limits: the holder joins its cgroups in the background, while the
-    // first process (and the one it forks) may already run.
-    let system = fx.start_default("latejoin").await;
+    let fx = Fixture::new("inside", ServiceKind::Linux);
+    let system = fx.start_default("inside").await;
+    // A process, and the one it forks at once: both born inside.
     let starter = system
         .create_process(&sh("sleep 30 & exec sleep 31"))
         .await
         .unwrap();
-    // Once both sleeps run (as seen from the container's own pid space),
-    // both are listed, which reads the system's cgroups.
     let mut list = Vec::new();
     for _ in 0..200 {
         list = system.process_list().await.unwrap();
@@ -165,21 +165,30 @@ async fn processes_started_during_the_background_cgroup_join_end_up_inside() {
         sleeps, 2,
         "both sleeps are in the system's cgroups: {list:?}"
     );
-    // And the freezer holds them: the freezer hierarchy's cgroup on v1,
-    // the unified one on v2.
-    system.pause().await.unwrap();
-    let freezers: Vec<_> = fx
-        .sandbox
-        .cgroups_of("latejoin")
-        .into_iter()
-        .filter(|d| d.join("freezer.state").exists() || d.join("cgroup.freeze").exists())
-        .collect();
-    assert!(!freezers.is_empty(), "no freezer cgroup for the system");
-    for dir in freezers {
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
-        assert_eq!(procs.lines().count(), 3, "holder and both sleeps: {procs}");
+    assert!(
+        list.iter().any(|p| p.process_id == 1),
+        "pid 1 is listed: {list:?}"
+    );
+    assert!(
+        !list.iter().any(|p| p.image_name.starts_with("hcsrun")),
+        "the holder is not the container's: {list:?}"
+    );
+    // In every hierarchy: pid 1 and both sleeps, never the holder.
+    let cgroups = fx.sandbox.cgroups_of("inside");
+    assert!(!cgroups.is_empty());
+    for dir in cgroups {
+        let pids = cgroup_pids(&dir);
+        assert_eq!(
+            pids.len(),
+            3,
+            "pid 1 and both sleeps in {}: {pids:?}",
+            dir.display()
+        );
+        for pid in pids {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            assert!(!comm.starts_with("hcsrun"), "{comm} in {}", dir.display());
+        }
     }
-    system.resume().await.unwrap();
     starter.kill().await.unwrap();
     fx.remove(system).await;
 }

@@ -29,8 +29,7 @@ async fn two_hundred_cycles_leave_nothing_behind() {
                     path: vhd.to_string_lossy().into(),
                 },
             );
-            let system = fx.service.create_system(&id, &config).await.unwrap();
-            system.start().await.unwrap();
+            let system = fx.start(&id, &config).await;
             let (code, out, _) = run(&*system, &sh("cat /from-vhd")).await;
             assert_eq!((code, out.as_str()), (0, "layer file\n"));
             let sleeper = system.create_process(&sh("exec sleep 60")).await.unwrap();

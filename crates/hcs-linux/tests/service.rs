@@ -261,30 +261,33 @@ async fn mapped_pipe_carries_bytes_both_ways() {
 async fn shutdown_is_graceful_and_terminate_is_not() {
     require_root();
     let fx = Fixture::new("stop", ServiceKind::Linux);
-    // Nothing running: shutdown completes at once.
-    let idle = fx.start_default("idle").await;
-    idle.shutdown().await.unwrap();
+    // Nothing running yet: the parked pid 1 ends on SIGTERM.
+    let idle = fx.start_parked("idle", &fx.config("idle")).await;
+    let err = idle.shutdown().await.err().unwrap();
+    assert!(err.is_pending(), "{err}");
     idle.wait_timeout(Duration::from_secs(5)).await.unwrap();
     let err = idle.shutdown().await.err().unwrap();
     assert!(err.is_already_stopped(), "{err}");
     idle.close().await.unwrap();
 
-    // A process that honours SIGTERM: pending, then done through wait.
+    // A pid 1 that honours SIGTERM: pending, then done through wait; the
+    // kernel ends the rest of its pid namespace with it.
     let polite = fx.start_default("polite").await;
     let sleeper = polite.create_process(&sh("exec sleep 60")).await.unwrap();
     let err = polite.shutdown().await.err().unwrap();
     assert!(err.is_pending(), "{err}");
     polite.wait_timeout(Duration::from_secs(10)).await.unwrap();
     sleeper.wait().await.unwrap();
-    assert_eq!(sleeper.exit_code().await.unwrap(), 128 + 15);
+    assert_eq!(sleeper.exit_code().await.unwrap(), 128 + 9);
     polite.close().await.unwrap();
 
     // One that ignores it: shutdown cannot finish, terminate can.
-    let stubborn = fx.start_default("stubborn").await;
+    let stubborn = fx.start_parked("stubborn", &fx.config("stubborn")).await;
     let ignorer = stubborn
         .create_process(&sh("trap '' TERM; sleep 60"))
         .await
         .unwrap();
+    assert_eq!(ignorer.pid(), 1);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(stubborn.shutdown().await.err().unwrap().is_pending());
     let err = stubborn

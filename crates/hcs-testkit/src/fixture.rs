@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use hcs::{ComputeService, ComputeSystem};
-use hcs_schema::{ContainerConfig, Layer};
+use hcs_schema::{ContainerConfig, Layer, ProcessConfig};
 
 use crate::{Sandbox, ServiceKind};
 
@@ -59,8 +59,21 @@ impl Fixture {
         }
     }
 
-    /// Creates and starts system `id` from `config`.
+    /// Creates and starts system `id` from `config`, and gives it a first
+    /// process ([`idle_init`]) that runs until it is told to stop, so that
+    /// every process the test creates joins a running container: the
+    /// system lasts as long as its first process does.
     pub async fn start(&self, id: &str, config: &ContainerConfig) -> Box<dyn ComputeSystem> {
+        let system = self.start_parked(id, config).await;
+        let init = system.create_process(&idle_init()).await.unwrap();
+        assert_eq!(init.pid(), 1, "the first process is the system's pid 1");
+        init.close().await.unwrap();
+        system
+    }
+
+    /// Creates and starts system `id` from `config`, with no process yet:
+    /// its pid 1 is parked, and the first process created becomes it.
+    pub async fn start_parked(&self, id: &str, config: &ContainerConfig) -> Box<dyn ComputeSystem> {
         let system = self.service.create_system(id, config).await.unwrap();
         system.start().await.unwrap();
         system
@@ -80,5 +93,19 @@ impl Fixture {
             Err(e) => panic!("terminate: {e}"),
         }
         system.close().await.unwrap();
+    }
+}
+
+/// A first process that idles until SIGTERM, which it honours (a pid 1 of a
+/// namespace gets SIGTERM only if it handles it): perl's `sleep` without
+/// end, forking nothing.
+pub fn idle_init() -> ProcessConfig {
+    ProcessConfig {
+        command_args: vec![
+            "perl".into(),
+            "-e".into(),
+            "$SIG{TERM} = sub { exit 143 }; sleep".into(),
+        ],
+        ..Default::default()
     }
 }

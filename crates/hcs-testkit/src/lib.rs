@@ -33,6 +33,6 @@ mod sandbox;
 pub mod vhd;
 pub mod vmcompute;
 
-pub use fixture::Fixture;
+pub use fixture::{idle_init, Fixture};
 pub use root::{cannot_run, require_root};
 pub use sandbox::{Sandbox, ServiceKind};

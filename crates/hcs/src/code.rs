@@ -79,6 +79,9 @@ codes! {
     PROTOCOL_ERROR = 0xC0370111, "A communication protocol error has occurred between the virtual machine or container and the host.";
     INVALID_LAYER = 0xC0370112, "The container image contains a layer with an unrecognized format.";
     WINDOWS_INSIDER_REQUIRED = 0xC0370113, "To use this container image, you must join the Windows Insider Program.";
+    /// `HCS_E_PROCESS_ALREADY_STOPPED`, later hcsshim's
+    /// ErrProcessAlreadyStopped: a kill of a process that has exited.
+    PROCESS_ALREADY_STOPPED = 0x8037011F, "The process has already exited.";
 }
 
 impl ErrorCode {

@@ -57,6 +57,10 @@ pub enum ErrorKind {
     InvalidProcessState,
     /// The compute service cannot be reached on this host at all.
     Unavailable(String),
+    /// What supervised the system died, and the system with it; the text
+    /// says so in the host's terms ("the holder of container c1 died
+    /// (killed by signal 9)").
+    SystemLost(Box<str>),
 }
 
 impl ErrorKind {
@@ -78,6 +82,7 @@ impl ErrorKind {
                 f.write_str("the process is in an invalid state for the attempted operation")
             }
             ErrorKind::Unavailable(why) => f.write_str(why),
+            ErrorKind::SystemLost(why) => f.write_str(why),
         }
     }
 }
@@ -189,6 +194,7 @@ impl HcsError {
             ErrorKind::ServiceDisconnect => ErrorCode::CONNECTION_CLOSED.to_hresult(),
             ErrorKind::InvalidProcessState => ErrorCode::INVALID_STATE.to_hresult(),
             ErrorKind::Unavailable(_) => ErrorCode::PROC_NOT_FOUND.to_hresult(),
+            ErrorKind::SystemLost(_) => ErrorCode::UNEXPECTED_EXIT.to_hresult(),
         }
     }
 
@@ -215,6 +221,7 @@ impl HcsError {
     pub fn is_already_stopped(&self) -> bool {
         self.has_code(&[
             ErrorCode::SYSTEM_ALREADY_STOPPED,
+            ErrorCode::PROCESS_ALREADY_STOPPED,
             ErrorCode::ELEMENT_NOT_FOUND,
             ErrorCode::PROC_NOT_FOUND,
         ])
@@ -243,6 +250,12 @@ impl HcsError {
     /// The handle was closed while the call waited.
     pub fn is_handle_closed(&self) -> bool {
         matches!(self.kind, ErrorKind::HandleClosed)
+    }
+
+    /// What supervised the system died, taking the system with it
+    /// ([`ErrorKind::SystemLost`]).
+    pub fn is_system_lost(&self) -> bool {
+        matches!(self.kind, ErrorKind::SystemLost(_))
     }
 }
 
@@ -334,6 +347,7 @@ mod tests {
             ErrorCode::SYSTEM_ALREADY_STOPPED,
             ErrorCode::TIMEOUT,
             ErrorCode::FILE_NOT_FOUND,
+            ErrorCode::PROCESS_ALREADY_STOPPED,
         ];
         let members = |pred: fn(&HcsError) -> bool| -> Vec<ErrorCode> {
             all.iter().copied().filter(|c| pred(&code(*c))).collect()
@@ -351,7 +365,8 @@ mod tests {
             [
                 ErrorCode::ELEMENT_NOT_FOUND,
                 ErrorCode::PROC_NOT_FOUND,
-                ErrorCode::SYSTEM_ALREADY_STOPPED
+                ErrorCode::SYSTEM_ALREADY_STOPPED,
+                ErrorCode::PROCESS_ALREADY_STOPPED
             ]
         );
         assert_eq!(
@@ -385,6 +400,7 @@ mod tests {
             ErrorKind::UnexpectedContainerExit,
             ErrorKind::ServiceDisconnect,
             ErrorKind::InvalidProcessState,
+            ErrorKind::SystemLost("the holder of container c1 died".into()),
         ] {
             let e = HcsError::system("c1", "Wait", kind);
             assert!(!e.is_not_exist() && !e.is_already_stopped() && !e.is_pending());
@@ -457,6 +473,20 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_system_says_so_in_the_hosts_terms() {
+        let e = HcsError::system(
+            "c1",
+            "Wait",
+            ErrorKind::SystemLost("the holder of container c1 died (killed by signal 9)".into()),
+        );
+        assert!(e.is_system_lost() && !e.is_already_stopped());
+        assert_eq!(
+            e.to_string(),
+            "container c1 encountered an error during Wait: the holder of container c1 died (killed by signal 9)"
+        );
+    }
+
+    #[test]
     fn hresults_for_c_callers() {
         assert_eq!(
             code(ErrorCode::ELEMENT_NOT_FOUND).hresult() as u32,
@@ -465,6 +495,15 @@ mod tests {
         assert_eq!(
             code(ErrorCode::OPERATION_PENDING).hresult() as u32,
             0xC037_0103
+        );
+        // Not a Win32-facility HRESULT: its own code, both ways.
+        assert_eq!(
+            code(ErrorCode::PROCESS_ALREADY_STOPPED).hresult() as u32,
+            0x8037_011F
+        );
+        assert_eq!(
+            ErrorCode::from_hresult(0x8037_011F_u32 as i32),
+            ErrorCode::PROCESS_ALREADY_STOPPED
         );
     }
 }

@@ -31,6 +31,15 @@ pub trait Process: Send + Sync {
     /// The process id inside the system.
     fn pid(&self) -> u32;
 
+    /// The process id in the caller's own pid namespace, where the service
+    /// knows it: Linux front ends need it (pid files, containerd), since
+    /// [`Process::pid`] is the id inside the container. `None` by default,
+    /// and from services whose processes are not the caller's to see
+    /// (Windows).
+    fn host_pid(&self) -> Option<u32> {
+        None
+    }
+
     /// The id of the system the process runs in.
     fn system_id(&self) -> &str;
 

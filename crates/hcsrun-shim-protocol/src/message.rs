@@ -35,7 +35,8 @@ pub enum Op {
         /// The process, in the system.
         pid: u32,
     },
-    /// End a process (SIGKILL).
+    /// End a process (SIGKILL). A process that has exited answers
+    /// `PROCESS_ALREADY_STOPPED`.
     Kill {
         /// The process, in the system.
         pid: u32,
@@ -55,14 +56,13 @@ pub enum Op {
         /// The process, in the system.
         pid: u32,
     },
-    /// Ask every process to end (SIGTERM); the holder exits once they have.
+    /// SIGTERM to the system's pid 1; when it exits the kernel ends the
+    /// rest, and the holder exits once it has reaped them.
     Shutdown,
-    /// End every process (SIGKILL); the holder exits once they have.
+    /// SIGKILL to the system's pid 1, with the same end.
     Terminate,
-    /// The system's network namespace, as a descriptor.
+    /// The system's network namespace (its pid 1's), as a descriptor.
     NetworkNamespace,
-    /// Replies once every process of the system is in its cgroups.
-    WaitCgroups,
 }
 
 /// A message from the holder.
@@ -82,10 +82,11 @@ pub enum Message {
         /// Its exit code (128 + the signal that killed it).
         exit_code: u32,
     },
-    /// The system is stopping; the connection closes next.
+    /// The system has stopped: its exit record is written and its cgroups
+    /// removed; the connection closes next.
     SystemExited {
-        /// It stopped without a shutdown or terminate asking it to (the
-        /// holder sends `false`: it stops only when asked).
+        /// It stopped without a shutdown or terminate asking it to: its
+        /// pid 1 exited by itself.
         unexpected: bool,
     },
 }
@@ -100,8 +101,11 @@ pub enum Reply {
     /// A process; its descriptors come with the message, in the order
     /// stdin, stdout, stderr, for those present.
     Process {
-        /// The process, in the system.
+        /// The process, in the system (its pid in the system's pid
+        /// namespace: 1 for the first).
         pid: u32,
+        /// Its pid in the holder's (the host's) pid namespace.
+        host_pid: u32,
         /// Which of its stdio ends come with the message.
         stdio: StdioLayout,
         /// Its exit code, if it has exited already.
@@ -139,9 +143,11 @@ pub struct WireError {
 }
 
 /// The first message to a new holder, on its bootstrap socket (fd 3).
-/// Descriptors, in order: the listening socket, the runtime directory, then
-/// one `cgroup.procs` per hierarchy, which the holder joins: the system's
-/// processes are born in its cgroups.
+/// Descriptors, in order: the listening socket, the runtime directory, the
+/// network namespace to share (if `shared_network`), then one
+/// `cgroup.procs` per hierarchy, open for writing: the holder moves the
+/// system's pid 1 into them, and each later process joins them itself
+/// before it runs anything. The holder stays outside them.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Bootstrap {
     /// The system's id.
@@ -154,20 +160,25 @@ pub struct Bootstrap {
     pub system_dir: String,
     /// The system's configuration.
     pub config: ContainerConfig,
-    /// Whether the holder runs in another system's network namespace.
+    /// Whether the system joins another system's network namespace (its
+    /// descriptor comes with the message).
     pub shared_network: bool,
-    /// How many `cgroup.procs` descriptors come with the message.
-    pub cgroups: usize,
-    /// Join the cgroups before anything runs (the system has limits);
-    /// otherwise the join happens in the background.
-    pub join_cgroups_at_start: bool,
+    /// The system's cgroup directories, which the holder removes once the
+    /// system has stopped; one `cgroup.procs` descriptor of each comes with
+    /// the message.
+    pub cgroups: Vec<String>,
 }
 
 /// The holder's answer to [`Bootstrap`].
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Ready {
-    /// The root is built: the holder serves handles on its socket.
-    Ok,
+    /// The system's pid 1 has built the root and waits for its process,
+    /// inside the system's cgroups: the holder serves handles on its
+    /// socket.
+    Ok {
+        /// The pid 1's pid in the holder's pid namespace.
+        init_pid: u32,
+    },
     /// Setting up failed; the holder exits.
     Failed(WireError),
 }

@@ -1,12 +1,15 @@
-//! The holder (`hcsrun-shim`): pid 1 of a running system of the Linux
-//! compute service (`hcs-linux`).
+//! The holder (`hcsrun-shim`): the supervisor of a running system of the
+//! Linux compute service (`hcs-linux`), outside the system's namespaces and
+//! cgroups.
 //!
-//! The service starts it in the system's new namespaces with a bootstrap
-//! socket as fd 3 ([`main`]). It joins the system's cgroups, builds the
-//! container's root, reports ready, and then serves the system's handles
-//! until the system stops: it starts the system's processes, reaps them and
-//! keeps their exit codes. It is synchronous (one thread, `poll`), and
-//! speaks to the service in the messages of `hcsrun-shim-protocol`; see
+//! The service starts it with a bootstrap socket as fd 3 ([`main`]). It
+//! forks the system's pid 1 into a new pid namespace; pid 1 builds the
+//! container's root in namespaces of its own and parks until the first
+//! process, which it becomes. The holder forks every later process into the
+//! container, reaps them all, serves the system's handles until pid 1 has
+//! exited, then writes the exit record, removes the cgroups and exits. It
+//! is synchronous (one thread, `poll`), and speaks to the service in the
+//! messages of `hcsrun-shim-protocol`; see "The process model" in
 //! `docs/ARCHITECTURE.md`.
 //!
 //! On other systems than Linux the library is empty.
@@ -20,19 +23,23 @@ mod caps;
 #[cfg(target_os = "linux")]
 mod cgroups;
 #[cfg(target_os = "linux")]
-mod cleanup;
+mod exec;
 #[cfg(target_os = "linux")]
 mod holder;
+#[cfg(target_os = "linux")]
+mod init;
 #[cfg(target_os = "linux")]
 mod loopdev;
 #[cfg(target_os = "linux")]
 mod net;
 #[cfg(target_os = "linux")]
+mod record;
+#[cfg(target_os = "linux")]
 mod root;
 #[cfg(target_os = "linux")]
 mod setup;
 #[cfg(target_os = "linux")]
-mod spawn;
+mod stdio;
 #[cfg(target_os = "linux")]
 mod user;
 

@@ -242,7 +242,10 @@ async fn pause_only_for_hyperv(kind: ServiceKind) {
 
 async fn signal_15_and_signal_9(kind: ServiceKind) {
     let h = Harness::new("signals", kind);
-    h.run("polite", "exec sleep 60").await;
+    // The command is the container's pid 1: SIGTERM reaches it only
+    // through a handler.
+    h.run("polite", "trap 'exit 143' TERM; sleep 60 & wait")
+        .await;
     h.run("stubborn", "trap '' TERM; while :; do sleep 1; done")
         .await;
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -128,9 +128,10 @@ async fn console_size_and_resize() {
 async fn shutdown_is_pending_and_wait_completes_it() {
     require_root();
     let fx = Fixture::new("stop", ServiceKind::VmCompute);
-    // Nothing running: done at once, and SystemExited still follows.
-    let idle = fx.start_default("idle").await;
-    idle.shutdown().await.unwrap();
+    // Nothing running yet: the parked pid 1 ends at once, and SystemExited
+    // follows.
+    let idle = fx.start_parked("idle", &fx.config("idle")).await;
+    assert!(idle.shutdown().await.unwrap_err().is_pending());
     idle.wait_timeout(Duration::from_secs(10)).await.unwrap();
     assert!(idle.shutdown().await.unwrap_err().is_already_stopped());
     idle.close().await.unwrap();
@@ -141,11 +142,13 @@ async fn shutdown_is_pending_and_wait_completes_it() {
     assert!(err.is_pending(), "{err}");
     polite.wait_timeout(Duration::from_secs(30)).await.unwrap();
     sleeper.wait_timeout(Duration::from_secs(10)).await.unwrap();
-    assert_eq!(sleeper.exit_code().await.unwrap(), 128 + 15);
+    // Pid 1 honoured SIGTERM; the kernel ended the rest with it.
+    assert_eq!(sleeper.exit_code().await.unwrap(), 128 + 9);
     sleeper.close().await.unwrap();
     polite.close().await.unwrap();
 
-    let stubborn = fx.start_default("stubborn").await;
+    // A pid 1 that ignores SIGTERM: only terminate ends it.
+    let stubborn = fx.start_parked("stubborn", &fx.config("stubborn")).await;
     let ignorer = stubborn
         .create_process(&sh("trap '' TERM; sleep 60"))
         .await

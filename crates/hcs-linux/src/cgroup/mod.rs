@@ -3,7 +3,7 @@
 //! Each system has `<parent>/<id>` in the hierarchies it needs: on cgroup
 //! v1 those of statistics and pausing always, those of CPU limits only when
 //! it has them (each v1 cgroup costs a mkdir, a join and an rmdir on every
-//! start). The system's processes and its holder live there.
+//! start). The system's processes live there; its holder never does.
 
 mod hierarchy;
 mod limits;
@@ -96,9 +96,9 @@ impl Cgroup {
         }
     }
 
-    /// `cgroup.procs` of each cgroup the system has, open for writing: a
-    /// process joins the system by writing `0` to each.
-    pub fn join_fds(&self) -> io::Result<Vec<OwnedFd>> {
+    /// Each cgroup the system has, with its `cgroup.procs` open for
+    /// writing: a process joins the system by writing `0` to each.
+    pub fn join_fds(&self) -> io::Result<Vec<(PathBuf, OwnedFd)>> {
         self.dirs
             .iter()
             .filter_map(|d| {
@@ -109,7 +109,7 @@ impl Cgroup {
                 ) {
                     // A hierarchy this system does not need.
                     Err(nix::errno::Errno::ENOENT) if !d.exists() => None,
-                    opened => Some(opened.map_err(io::Error::from)),
+                    opened => Some(opened.map(|fd| (d.clone(), fd)).map_err(io::Error::from)),
                 }
             })
             .collect()

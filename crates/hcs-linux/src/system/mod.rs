@@ -30,36 +30,31 @@ use crate::{
     stats,
 };
 
-/// How a running system's end is observed.
-#[derive(Clone)]
-enum Stopped {
-    /// This process launched the holder: the end is its reaping.
-    Reaped(watch::Receiver<bool>),
-    /// Another process did: the end is the holder's goodbye.
-    Seen(watch::Receiver<SystemEnd>),
-}
-
-impl Stopped {
-    async fn wait(mut self) {
-        match &mut self {
-            Stopped::Reaped(rx) => drop(rx.wait_for(|done| *done).await),
-            Stopped::Seen(rx) => drop(rx.wait_for(|end| *end != SystemEnd::Running).await),
-        }
-    }
-
-    fn is_stopped(&self) -> bool {
-        match self {
-            Stopped::Reaped(rx) => *rx.borrow(),
-            Stopped::Seen(rx) => *rx.borrow() != SystemEnd::Running,
-        }
-    }
-}
-
 #[derive(Clone)]
 struct Running {
     conn: Arc<Connection>,
-    stopped: Stopped,
     started: SystemTime,
+}
+
+impl Running {
+    /// The system has stopped (or its holder is gone).
+    fn is_stopped(&self) -> bool {
+        *self.conn.end().borrow() != SystemEnd::Running
+    }
+
+    /// Waits until the system has stopped and its holder is reaped (when
+    /// this process launched it); how it ended.
+    async fn stopped(&self) -> SystemEnd {
+        let mut end = self.conn.end();
+        let end = end
+            .wait_for(|end| *end != SystemEnd::Running)
+            .await
+            .map_or(SystemEnd::Lost, |end| *end);
+        if let Some(mut reaped) = self.conn.reaped() {
+            let _ = reaped.wait_for(Option::is_some).await;
+        }
+        end
+    }
 }
 
 pub struct LinuxSystem {
@@ -70,8 +65,6 @@ pub struct LinuxSystem {
     cgroup: Cgroup,
     running: Mutex<Option<Running>>,
     closed: watch::Sender<bool>,
-    /// Every process of the system is known to be in its cgroups.
-    in_cgroups: std::sync::atomic::AtomicBool,
 }
 
 impl LinuxSystem {
@@ -84,11 +77,7 @@ impl LinuxSystem {
         cgroup: Cgroup,
         conn: Option<(Arc<Connection>, SystemTime)>,
     ) -> Self {
-        let running = conn.map(|(conn, started)| Running {
-            stopped: Stopped::Seen(conn.end()),
-            conn,
-            started,
-        });
+        let running = conn.map(|(conn, started)| Running { conn, started });
         Self {
             id: record.id.clone(),
             service,
@@ -97,7 +86,6 @@ impl LinuxSystem {
             cgroup,
             running: Mutex::new(running),
             closed: watch::Sender::new(false),
-            in_cgroups: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -112,7 +100,7 @@ impl LinuxSystem {
     fn running(&self, op: &'static str) -> Result<Running> {
         self.check_open(op)?;
         match self.running.lock().unwrap().clone() {
-            Some(r) if !r.stopped.is_stopped() => Ok(r),
+            Some(r) if !r.is_stopped() => Ok(r),
             Some(_) => Err(system_error(
                 &self.id,
                 op,
@@ -146,48 +134,39 @@ impl LinuxSystem {
             (Reply::Pending, _) => {
                 Err(system_error(&self.id, op, ErrorCode::OPERATION_PENDING, ""))
             }
-            _ => {
-                running.stopped.wait().await;
-                Ok(())
-            }
+            _ => self.ended(op, &running).await,
         }
     }
 
-    /// The running system, for an operation its holder must serve: the
-    /// holder is frozen with the rest of a paused system.
-    fn running_unpaused(&self, op: &'static str) -> Result<Running> {
-        let running = self.running(op)?;
-        if self.cgroup.is_frozen().unwrap_or(false) {
-            return Err(system_error(
-                &self.id,
-                op,
-                ErrorCode::INVALID_STATE,
-                "the system is paused",
-            ));
-        }
-        Ok(running)
-    }
-
-    /// Waits (once per handle) until the system's processes are all in its
-    /// cgroups: a system without limits joins them in the background.
-    async fn in_cgroups(&self, op: &'static str, running: &Running) -> Result<()> {
-        use std::sync::atomic::Ordering;
-        if self.in_cgroups.load(Ordering::Acquire) {
+    /// Waits until the system has stopped: `Ok` if its holder recorded the
+    /// end, the lost system's error if the holder died.
+    async fn ended(&self, op: &'static str, running: &Running) -> Result<()> {
+        if running.stopped().await == SystemEnd::Exited {
             return Ok(());
         }
-        answer(
+        if running.conn.reaped().is_none() {
+            // Another process launched it: the cgroups are left to whoever
+            // finds the holder gone.
+            self.remove_leftovers(false).await;
+        }
+        let loss = running.conn.loss(&self.id).await;
+        Err(HcsError::system(
             &self.id,
-            None,
             op,
-            running.conn.request(Op::WaitCgroups).await,
-        )?;
-        self.in_cgroups.store(true, Ordering::Release);
-        Ok(())
+            ErrorKind::SystemLost(loss.into()),
+        ))
     }
 
-    /// Cleans up after a system that is not running: never started, or
-    /// its holder died without a successor cleaning up.
-    async fn remove_leftovers(&self) {
+    /// The system's holder accepts connections.
+    async fn holder_listens(&self) -> bool {
+        let (service, id) = (self.service.clone(), self.id.clone());
+        blocking(move || service.runtime.connect(&id).is_ok()).await
+    }
+
+    /// Cleans up after a system that is not running (never started, or
+    /// stopped): its cgroups, and with `record`, its record. Nothing while a
+    /// holder still answers on its socket.
+    async fn remove_leftovers(&self, record: bool) {
         let (service, cgroup) = (self.service.clone(), self.cgroup.clone());
         let (id, runtime_id) = (self.id.clone(), self.record.runtime_id.clone());
         blocking(move || {
@@ -195,7 +174,9 @@ impl LinuxSystem {
                 return;
             }
             let _ = cgroup.remove();
-            let _ = service.runtime.remove(&id, &runtime_id);
+            if record {
+                let _ = service.runtime.remove(&id, &runtime_id);
+            }
         })
         .await;
     }
@@ -237,7 +218,7 @@ impl ComputeSystem for LinuxSystem {
         };
         let mut closed = self.closed.subscribe();
         tokio::select! {
-            () = running.stopped.wait() => Ok(()),
+            ended = self.ended("Wait", &running) => ended,
             _ = closed.wait_for(|c| *c) => Err(HcsError::system(&self.id, "Wait", ErrorKind::HandleClosed)),
         }
     }
@@ -255,8 +236,7 @@ impl ComputeSystem for LinuxSystem {
     }
 
     async fn pause(&self) -> Result<()> {
-        let running = self.running_unpaused("Pause")?;
-        self.in_cgroups("Pause", &running).await?;
+        self.running("Pause")?;
         let cgroup = self.cgroup.clone();
         let frozen = blocking(move || cgroup.freeze(true)).await;
         frozen.map_err(|e| system_io_error(&self.id, "Pause", "freezing the system", &e))
@@ -277,9 +257,6 @@ impl ComputeSystem for LinuxSystem {
     async fn statistics(&self) -> Result<Statistics> {
         let op = "Statistics";
         let running = self.running(op)?;
-        if !self.cgroup.is_frozen().unwrap_or(false) {
-            self.in_cgroups(op, &running).await?;
-        }
         let (id, cgroup, started) = (self.id.clone(), self.cgroup.clone(), running.started);
         blocking(move || {
             let counters = cgroup
@@ -288,7 +265,7 @@ impl ComputeSystem for LinuxSystem {
             let pids = cgroup
                 .pids()
                 .map_err(|e| system_io_error(&id, op, "listing the system's processes", &e))?;
-            let network = stats::holder_pid(&pids)
+            let network = stats::init_pid(&pids)
                 .and_then(|pid| stats::network(pid).ok())
                 .unwrap_or_default();
             Ok(stats::statistics(&counters, network, started))
@@ -298,10 +275,7 @@ impl ComputeSystem for LinuxSystem {
 
     async fn process_list(&self) -> Result<Vec<ProcessListItem>> {
         let op = "ProcessList";
-        let running = self.running(op)?;
-        if !self.cgroup.is_frozen().unwrap_or(false) {
-            self.in_cgroups(op, &running).await?;
-        }
+        self.running(op)?;
         let (id, cgroup) = (self.id.clone(), self.cgroup.clone());
         blocking(move || {
             let pids = cgroup
@@ -319,7 +293,18 @@ impl ComputeSystem for LinuxSystem {
 
     async fn create_process(&self, config: &ProcessConfig) -> Result<Box<dyn Process>> {
         let op = "CreateProcess";
-        let running = self.running_unpaused(op)?;
+        let running = self.running(op)?;
+        // A process started now would be frozen before it ran (the first
+        // one too: the parked pid 1 is frozen with the rest), and its
+        // create would wait for the resume.
+        if self.cgroup.is_frozen().unwrap_or(false) {
+            return Err(system_error(
+                &self.id,
+                op,
+                ErrorCode::INVALID_STATE,
+                "the system is paused",
+            ));
+        }
         let document = hcs_schema::to_string(config)
             .map_err(|e| system_error(&self.id, op, ErrorCode::INVALID_JSON, e.to_string()))?;
         let reply = answer(
@@ -331,19 +316,19 @@ impl ComputeSystem for LinuxSystem {
                 .request(Op::CreateProcess { config: document })
                 .await,
         )?;
-        LinuxProcess::from_reply(&self.id, &running.conn, &self.cgroup, reply, op)
+        LinuxProcess::from_reply(&self.id, &running.conn, reply, op)
     }
 
     async fn open_process(&self, pid: u32) -> Result<Box<dyn Process>> {
         let op = "OpenProcess";
-        let running = self.running_unpaused(op)?;
+        let running = self.running(op)?;
         let reply = answer(
             &self.id,
             Some(pid),
             op,
             running.conn.request(Op::OpenProcess { pid }).await,
         )?;
-        LinuxProcess::from_reply(&self.id, &running.conn, &self.cgroup, reply, op)
+        LinuxProcess::from_reply(&self.id, &running.conn, reply, op)
     }
 
     async fn modify(&self, request: &ResourceModificationRequestResponse) -> Result<()> {
@@ -363,10 +348,19 @@ impl ComputeSystem for LinuxSystem {
         self.check_open("Close")?;
         self.closed.send_replace(true);
         let running = self.running.lock().unwrap().take();
-        // A system this handle never saw run, or saw stop without reaping
-        // it: whatever its holder and reaper did not remove goes now.
-        if running.is_none_or(|r| matches!(r.stopped, Stopped::Seen(_)) && r.stopped.is_stopped()) {
-            self.remove_leftovers().await;
+        // A stopped system is gone once a handle to it is closed, as on
+        // Windows: its record (and anything its holder could not remove)
+        // goes now. A running one runs on.
+        match running {
+            // A system that runs runs on. One whose holder no longer takes
+            // connections (it unlinks its socket before it says goodbye) is
+            // stopping, even if this connection has not seen the end yet.
+            Some(r) if !r.is_stopped() && self.holder_listens().await => {}
+            Some(r) => {
+                r.stopped().await;
+                self.remove_leftovers(true).await;
+            }
+            None => self.remove_leftovers(true).await,
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
-//! Starting a system: its holder launched into new namespaces, its
-//! cgroups made while the holder loads, the bootstrap handshake, and the
-//! holder's reaping when it exits.
+//! Starting a system: its holder launched, its cgroups made while the
+//! holder loads, the bootstrap handshake, and the holder's reaping when it
+//! exits.
 
 use std::{
     ffi::CString,
@@ -22,7 +22,6 @@ use hcsrun_shim_protocol::{
 };
 use nix::{
     fcntl::{open, OFlag},
-    sched::CloneFlags,
     sys::{
         socket::{bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType},
         stat::Mode,
@@ -30,11 +29,11 @@ use nix::{
 };
 use tokio::{io::Interest, sync::watch};
 
-use super::{LinuxSystem, Running, Stopped};
+use super::{LinuxSystem, Running};
 use crate::{
     blocking::blocking,
     cgroup::{Cgroup, Limits},
-    conn::Connection,
+    conn::{Connection, Reaped},
     errors::{answer, system_error, system_io_error},
     launch::{self, Launched},
     service::ServiceInner,
@@ -69,8 +68,11 @@ impl LinuxSystem {
         drop(fds);
         let (id, op) = (self.id.as_str(), "Start");
         let failure = match ready {
-            Ok((conn, Ready::Ok)) => match Connection::new(conn) {
-                Ok(conn) => Ok(conn),
+            Ok((conn, Ready::Ok { init_pid })) => match Connection::new(conn) {
+                Ok(conn) => {
+                    tracing::debug!(container = id, init_pid, "system started");
+                    Ok(conn)
+                }
                 Err(e) => Err(system_io_error(id, op, "watching the system", &e)),
             },
             Ok((_, Ready::Failed(err))) => {
@@ -90,12 +92,12 @@ impl LinuxSystem {
                 return Err(err);
             }
         };
-        let stopped = launch
+        let reaped = launch
             .reap_when_done(launched)
             .map_err(|e| system_io_error(id, op, "watching the system's holder", &e))?;
+        conn.set_reaped(reaped);
         Ok(Running {
             conn,
-            stopped: Stopped::Reaped(stopped),
             started: SystemTime::now(),
         })
     }
@@ -138,8 +140,8 @@ struct Started {
     ours: OwnedFd,
     launched: Launched,
     bootstrap: Bootstrap,
-    /// What goes with the bootstrap: listener, runtime directory, then one
-    /// `cgroup.procs` per hierarchy.
+    /// What goes with the bootstrap: listener, runtime directory, the
+    /// shared network namespace, then one `cgroup.procs` per hierarchy.
     fds: Vec<OwnedFd>,
 }
 
@@ -185,13 +187,6 @@ impl Launch {
         listen(&listener, Backlog::new(128).expect("valid backlog"))
             .map_err(nix_err("listening on the system socket"))?;
 
-        let mut flags = CloneFlags::CLONE_NEWNS
-            | CloneFlags::CLONE_NEWUTS
-            | CloneFlags::CLONE_NEWIPC
-            | CloneFlags::CLONE_NEWPID;
-        if network.is_none() {
-            flags |= CloneFlags::CLONE_NEWNET;
-        }
         let (ours, theirs) = wire::pair().map_err(nix_err("creating the bootstrap socket"))?;
         let log = self.service.shim_log.as_ref().and_then(|p| {
             fs::OpenOptions::new()
@@ -203,23 +198,16 @@ impl Launch {
         });
         let shim = CString::new(self.service.shim.as_os_str().as_encoded_bytes())
             .expect("no NUL in a path");
-        let launched = launch::launch(
-            &shim,
-            &["hcsrun-shim", id],
-            flags,
-            &theirs,
-            log.as_ref(),
-            network.as_ref(),
-        )
-        .map_err(|e| {
-            let mut err = system_io_error(id, op, "starting the system's holder", &e);
-            if e.raw_os_error() == Some(libc::EPERM) {
-                err = err.with_extra(
-                    "(creating namespaces needs root: run as root or with CAP_SYS_ADMIN)",
-                );
-            }
-            err
-        })?;
+        let launched =
+            launch::launch(&shim, &["hcsrun-shim", id], &theirs, log.as_ref()).map_err(|e| {
+                let mut err = system_io_error(id, op, "starting the system's holder", &e);
+                if e.raw_os_error() == Some(libc::EPERM) {
+                    err = err.with_extra(
+                        "(creating namespaces needs root: run as root or with CAP_SYS_ADMIN)",
+                    );
+                }
+                err
+            })?;
         drop(theirs);
         tracing::debug!(container = id, pid = launched.pid, "holder started");
 
@@ -242,11 +230,14 @@ impl Launch {
             system_dir: system_dir.to_string_lossy().into_owned(),
             config: self.config.clone(),
             shared_network: network.is_some(),
-            cgroups: join.len(),
-            join_cgroups_at_start: limits != Limits::default(),
+            cgroups: join
+                .iter()
+                .map(|(dir, _)| dir.to_string_lossy().into_owned())
+                .collect(),
         };
         let mut fds = vec![listener, runtime_dir];
-        fds.extend(join);
+        fds.extend(network);
+        fds.extend(join.into_iter().map(|(_, fd)| fd));
         Ok(Started {
             ours,
             launched,
@@ -262,28 +253,35 @@ impl Launch {
         let _ = fs::remove_file(self.service.runtime.socket(&self.id));
     }
 
-    /// Reaps the holder when it exits and cleans up what it could not: its
-    /// cgroups, which it was in until then, and, if it ended abnormally,
-    /// its directory. The reaping and cleanup run on the blocking pool.
-    fn reap_when_done(self, launched: Launched) -> io::Result<watch::Receiver<bool>> {
-        let (tx, rx) = watch::channel(false);
+    /// Reaps the holder when it exits and removes what it could not: the
+    /// cgroups, which a holder that exits normally has removed already, and
+    /// which a killed one left (its pid 1 died of its death, and the kernel
+    /// ended the rest). The record stays: a stopped system is gone once a
+    /// handle to it is closed. The reaping and cleanup run on the blocking
+    /// pool.
+    fn reap_when_done(self, launched: Launched) -> io::Result<watch::Receiver<Option<Reaped>>> {
+        let (tx, rx) = watch::channel(None);
         let pidfd = crate::conn::register(launched.pidfd, Interest::READABLE)?;
         tokio::spawn(async move {
             let _ = pidfd.readable().await;
             let pidfd = pidfd.into_inner();
-            blocking(move || {
+            let reaped = blocking(move || {
                 let status = launch::reap(&pidfd);
-                // The holder was the last process in the cgroups.
                 if let Err(e) = self.cgroup.remove() {
                     tracing::warn!(container = %self.id, "removing cgroups: {e}");
                 }
-                if !status.as_ref().is_ok_and(|s| s.cleaned_up()) {
-                    tracing::warn!(container = %self.id, ?status, "system holder ended abnormally; cleaning up after it");
-                    let _ = self.service.runtime.remove(&self.id, &self.runtime_id);
+                match status {
+                    Ok(s) if s.cleaned_up() => Reaped::CleanedUp,
+                    // The system's waits say so.
+                    Ok(s) => Reaped::Died(s),
+                    Err(e) => {
+                        tracing::warn!(container = %self.id, "reaping the system's holder: {e}");
+                        Reaped::Unknown
+                    }
                 }
             })
             .await;
-            tx.send_replace(true);
+            tx.send_replace(Some(reaped));
         });
         Ok(rx)
     }

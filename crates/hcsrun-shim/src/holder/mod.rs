@@ -2,6 +2,7 @@
 //! starting and reaping its processes, and stopping it.
 
 mod processes;
+mod stop;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -16,16 +17,17 @@ use hcsrun_shim_protocol::{
 };
 use nix::{
     errno::Errno,
+    sched::CloneFlags,
     sys::{
-        signal::{kill, SigSet, Signal},
-        signalfd::{SfdFlags, SignalFd},
+        signal::{kill, Signal},
+        signalfd::{siginfo, SignalFd},
         socket::{accept4, setsockopt, sockopt, SockFlag},
         time::TimeVal,
     },
     unistd::Pid,
 };
 
-use crate::{cgroups::Join, cleanup::Cleanup, spawn};
+use crate::{cgroups::Cgroups, record::SystemDir, stdio};
 
 type Token = u64;
 
@@ -34,19 +36,30 @@ struct Conn {
     fd: OwnedFd,
 }
 
-/// A process the holder started.
+/// The system's pid 1.
+pub struct Init {
+    pub host_pid: u32,
+    pub pidfd: OwnedFd,
+    /// The socket to it while it is parked, until the first process.
+    pub parked: Option<OwnedFd>,
+}
+
+/// A started process, by its pid in the container.
 struct Proc {
+    host_pid: u32,
     exit_code: Option<u32>,
     /// The handles watching it.
     watchers: BTreeSet<Token>,
     console: Option<OwnedFd>,
 }
 
-/// A forked process whose exec is not confirmed yet.
+/// A process whose `execve` is not confirmed yet, by its host pid.
 struct Starting {
-    started: spawn::Started,
-    plan_exe: String,
-    cwd: String,
+    pid: u32,
+    status: OwnedFd,
+    client_fds: Vec<OwnedFd>,
+    layout: StdioLayout,
+    console: Option<OwnedFd>,
     conn: Token,
     request: u64,
     /// Set if it was reaped before its status pipe was read.
@@ -60,20 +73,41 @@ enum Stopping {
     Terminate,
 }
 
+/// What the holder was set up with.
+pub struct Setup {
+    pub boot: OwnedFd,
+    pub listener: OwnedFd,
+    pub init: Init,
+    pub signals: SignalFd,
+    /// The holder's own pidfd, which its children watch.
+    pub holder: OwnedFd,
+    pub ptmx: OwnedFd,
+    pub cgroups: Cgroups,
+    /// Pid 1's namespaces, in the order a later process joins them.
+    pub namespaces: Vec<(OwnedFd, CloneFlags)>,
+    pub terminate_on_last_handle: bool,
+    pub dir: SystemDir,
+}
+
 pub struct Holder {
     listener: OwnedFd,
     conns: BTreeMap<Token, Conn>,
     next_token: Token,
+    init: Init,
+    /// Pid 1's exit code, once reaped.
+    init_exit: Option<u32>,
     procs: HashMap<u32, Proc>,
     starting: HashMap<u32, Starting>,
+    /// Host pid to container pid, for every process not yet reaped.
+    host_pids: HashMap<u32, u32>,
     signals: SignalFd,
-    devnull: OwnedFd,
+    holder: OwnedFd,
+    ptmx: OwnedFd,
+    cgroups: Cgroups,
+    namespaces: Vec<(OwnedFd, CloneFlags)>,
     stopping: Stopping,
     terminate_on_last_handle: bool,
-    cleanup: Cleanup,
-    join: Join,
-    /// Requests waiting for the join.
-    join_waiters: Vec<(Token, u64)>,
+    dir: SystemDir,
 }
 
 /// What `poll` found ready.
@@ -82,41 +116,30 @@ enum Ready {
     Signals,
     Conn(Token),
     Status(u32),
-    Joined,
 }
 
 impl Holder {
-    pub fn new(
-        first: OwnedFd,
-        listener: OwnedFd,
-        devnull: OwnedFd,
-        join: Join,
-        terminate_on_last_handle: bool,
-        cleanup: Cleanup,
-    ) -> nix::Result<Self> {
-        let mut mask = SigSet::empty();
-        mask.add(Signal::SIGCHLD);
-        mask.thread_block()?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+    pub fn new(setup: Setup) -> Self {
         let mut holder = Self {
-            listener,
+            listener: setup.listener,
             conns: BTreeMap::new(),
             next_token: 0,
+            host_pids: HashMap::from([(setup.init.host_pid, 1)]),
+            init: setup.init,
+            init_exit: None,
             procs: HashMap::new(),
             starting: HashMap::new(),
-            signals,
-            devnull,
+            signals: setup.signals,
+            holder: setup.holder,
+            ptmx: setup.ptmx,
+            cgroups: setup.cgroups,
+            namespaces: setup.namespaces,
             stopping: Stopping::No,
-            terminate_on_last_handle,
-            cleanup,
-            join,
-            join_waiters: Vec::new(),
+            terminate_on_last_handle: setup.terminate_on_last_handle,
+            dir: setup.dir,
         };
-        holder.add_conn(first);
-        // Children that exited before SIGCHLD was blocked sent no signal
-        // to the signalfd: reap them now.
-        holder.reap();
-        Ok(holder)
+        holder.add_conn(setup.boot);
+        holder
     }
 
     /// Serves until the system stops; never returns.
@@ -125,11 +148,16 @@ impl Holder {
             for ready in self.poll() {
                 match ready {
                     Ready::Listener => self.accept(),
-                    Ready::Signals => self.reap(),
+                    Ready::Signals => self.signalled(),
                     Ready::Conn(token) => self.serve(token),
                     Ready::Status(pid) => self.confirm(pid),
-                    Ready::Joined => self.joined(),
                 }
+            }
+            // Pid 1 is reaped only after every other process of its pid
+            // namespace was; once every start is answered, the system is
+            // over.
+            if self.init_exit.is_some() && self.starting.is_empty() {
+                self.finish();
             }
         }
     }
@@ -152,10 +180,7 @@ impl Holder {
             add(conn.fd.as_raw_fd(), Ready::Conn(*token));
         }
         for (pid, starting) in &self.starting {
-            add(starting.started.status.as_raw_fd(), Ready::Status(*pid));
-        }
-        if let Some(fd) = self.join.status_fd() {
-            add(fd, Ready::Joined);
+            add(starting.status.as_raw_fd(), Ready::Status(*pid));
         }
         loop {
             // SAFETY: `fds` is a valid array of pollfd.
@@ -164,7 +189,6 @@ impl Holder {
                 break;
             }
             if Errno::last() != Errno::EINTR {
-                // Nothing sensible is left to do; stop the system.
                 self.fatal("poll failed");
             }
         }
@@ -173,6 +197,19 @@ impl Holder {
             .filter(|(fd, _)| fd.revents != 0)
             .map(|(_, ready)| ready)
             .collect()
+    }
+
+    /// SIGCHLD: reap. SIGTERM to the holder: terminate the system.
+    fn signalled(&mut self) {
+        let mut terminate = false;
+        while let Ok(Some(info)) = self.signals.read_signal() {
+            let info: siginfo = info;
+            terminate |= info.ssi_signo == libc::SIGTERM as u32;
+        }
+        self.reap();
+        if terminate {
+            self.stop(Stopping::Terminate);
+        }
     }
 
     fn add_conn(&mut self, fd: OwnedFd) {
@@ -187,7 +224,7 @@ impl Holder {
         match accept4(self.listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
             // SAFETY: accept4 returned a new descriptor we own.
             Ok(fd) => self.add_conn(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }),
-            Err(e) => eprintln!("hcsrun-shim {}: accept: {e}", self.cleanup.id),
+            Err(e) => eprintln!("hcsrun-shim {}: accept: {e}", self.dir.id),
         }
     }
 
@@ -237,6 +274,7 @@ impl Holder {
                         p.watchers.insert(token);
                         Ok(Reply::Process {
                             pid,
+                            host_pid: p.host_pid,
                             stdio: StdioLayout::default(),
                             exit_code: p.exit_code,
                         })
@@ -252,24 +290,14 @@ impl Holder {
                         self.procs.remove(&pid);
                     }
                 }
-                self.reply(token, id, Ok(Reply::Done), &[]);
             }
             Op::Kill { pid } => {
-                let result = match self.procs.get(&pid) {
-                    Some(p) if p.exit_code.is_none() => {
-                        kill(Pid::from_raw(pid as i32), Signal::SIGKILL)
-                            .map(|()| Reply::Done)
-                            .map_err(|e| errno_error(e, "kill"))
-                    }
-                    // Already gone, as asked.
-                    Some(_) => Ok(Reply::Done),
-                    None => Err(not_found(pid)),
-                };
+                let result = self.kill(pid);
                 self.reply(token, id, result, &[]);
             }
             Op::ResizeConsole { pid, width, height } => {
                 let result = self.console(pid).and_then(|c| {
-                    spawn::set_console_size(c, width, height)
+                    stdio::set_console_size(c, width, height)
                         .map(|()| Reply::Done)
                         .map_err(|e| errno_error(e, "resizing the console"))
                 });
@@ -281,7 +309,7 @@ impl Holder {
                     Some(Proc {
                         console: Some(master),
                         ..
-                    }) => spawn::console_eof(master)
+                    }) => stdio::console_eof(master)
                         .map(|()| Reply::Done)
                         .map_err(|e| errno_error(e, "closing console input")),
                     // A pipe's write end belongs to the handle; closing it is
@@ -293,51 +321,35 @@ impl Holder {
             }
             Op::Shutdown => self.stop_request(token, id, Stopping::Shutdown),
             Op::Terminate => self.stop_request(token, id, Stopping::Terminate),
-            Op::WaitCgroups => match &self.join {
-                Join::Pending { .. } => self.join_waiters.push((token, id)),
-                _ => {
-                    let result = self.join_result();
-                    self.reply(token, id, result, &[]);
-                }
-            },
             Op::NetworkNamespace => {
-                match nix::fcntl::open(
-                    "/proc/self/ns/net",
-                    nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-                    nix::sys::stat::Mode::empty(),
-                ) {
-                    Ok(ns) => self.reply(token, id, Ok(Reply::NetworkNamespace), &[ns.as_raw_fd()]),
-                    Err(e) => self.reply(
-                        token,
-                        id,
-                        Err(errno_error(e, "opening the network namespace")),
-                        &[],
-                    ),
+                let net = self
+                    .namespaces
+                    .iter()
+                    .find(|(_, kind)| *kind == CloneFlags::CLONE_NEWNET)
+                    .map(|(fd, _)| fd.as_raw_fd());
+                match net {
+                    Some(fd) => self.reply(token, id, Ok(Reply::NetworkNamespace), &[fd]),
+                    None => self.reply(token, id, Err(not_found(1)), &[]),
                 }
             }
         }
     }
 
-    /// The background join reported: finish it and answer who waited.
-    fn joined(&mut self) {
-        self.join.finish();
-        if let Join::Failed(why) = &self.join {
-            eprintln!("hcsrun-shim {}: {why}", self.cleanup.id);
+    /// SIGKILL to a process that runs; an exited one answers as HCS does.
+    fn kill(&self, pid: u32) -> Result<Reply, WireError> {
+        let Some(p) = self.procs.get(&pid) else {
+            return Err(not_found(pid));
+        };
+        if p.exit_code.is_some() {
+            return Err(WireError {
+                code: ErrorCode::PROCESS_ALREADY_STOPPED.0,
+                message: format!("process {pid} has already exited"),
+            });
         }
-        for (token, id) in std::mem::take(&mut self.join_waiters) {
-            let result = self.join_result();
-            self.reply(token, id, result, &[]);
-        }
-    }
-
-    fn join_result(&self) -> Result<Reply, WireError> {
-        match &self.join {
-            Join::Failed(why) => Err(WireError {
-                code: ErrorCode::INTERNAL_ERROR.0,
-                message: why.clone(),
-            }),
-            _ => Ok(Reply::Done),
-        }
+        // An unreaped child's pid cannot have been reused.
+        kill(Pid::from_raw(p.host_pid as i32), Signal::SIGKILL)
+            .map(|()| Reply::Done)
+            .map_err(|e| errno_error(e, "kill"))
     }
 
     fn console(&self, pid: u32) -> Result<&OwnedFd, WireError> {
@@ -357,11 +369,12 @@ impl Holder {
     fn fatal(&self, what: &str) -> ! {
         eprintln!(
             "hcsrun-shim {}: {what}: {}",
-            self.cleanup.id,
+            self.dir.id,
             std::io::Error::last_os_error()
         );
-        let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
-        self.cleanup.run();
+        // Pid 1's death ends the container; the service cleans up after a
+        // holder that exits abnormally.
+        let _ = crate::boot::pidfd_signal(&self.init.pidfd, libc::SIGKILL);
         std::process::exit(1)
     }
 }

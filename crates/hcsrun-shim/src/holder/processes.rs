@@ -1,136 +1,199 @@
-//! The system's processes: started, confirmed once they exec, reaped and
-//! reported; and the system stopped once none remain.
+//! The system's processes: the first one handed to the parked pid 1, later
+//! ones forked into the container; confirmed once they exec, reaped and
+//! reported.
 
 use std::{
     collections::BTreeSet,
-    os::fd::{AsRawFd, RawFd},
-    time::Duration,
+    os::fd::{AsFd, AsRawFd, RawFd},
 };
 
 use hcs::ErrorCode;
-
 use hcs_schema::ProcessConfig;
-use hcsrun_shim_protocol::message::{Message, Reply, WireError};
+use hcsrun_shim_protocol::{
+    message::{Message, Reply, WireError},
+    wire,
+};
 use nix::{
     errno::Errno,
-    sys::{
-        signal::{kill, Signal},
-        wait::{waitpid, WaitPidFlag, WaitStatus},
-    },
-    unistd::Pid,
+    fcntl::OFlag,
+    sys::wait::{waitpid, WaitPidFlag, WaitStatus},
+    unistd::{fork, pipe2, ForkResult},
 };
 
 use super::{Holder, Proc, Starting, Stopping, Token};
-use crate::spawn;
+use crate::{exec, init::InitExec, stdio};
+
+fn stopped() -> WireError {
+    WireError {
+        code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
+        message: "the system is stopping".to_owned(),
+    }
+}
 
 impl Holder {
     pub(super) fn create_process(&mut self, token: Token, id: u64, config: &str) {
-        if self.stopping != Stopping::No {
-            let err = WireError {
-                code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
-                message: "the system is stopping".to_owned(),
-            };
-            return self.reply(token, id, Err(err), &[]);
-        }
-        let started = hcs_schema::from_str::<ProcessConfig>(config)
-            .map_err(|e| WireError {
-                code: ErrorCode::INVALID_JSON.0,
-                message: format!("process configuration: {e}"),
-            })
-            .and_then(|config| spawn::Plan::new(&config))
-            .and_then(|plan| {
-                let started = spawn::spawn(&plan, &self.devnull)?;
-                Ok((started, plan.exe().to_owned(), plan.cwd().to_owned()))
-            });
-        match started {
-            Ok((started, plan_exe, cwd)) => {
-                self.starting.insert(
-                    started.pid,
-                    Starting {
-                        started,
-                        plan_exe,
-                        cwd,
-                        conn: token,
-                        request: id,
-                        exited: None,
-                    },
-                );
+        match self.start_process(config) {
+            Ok(starting) => {
+                let host_pid = starting.0;
+                let starting = Starting {
+                    conn: token,
+                    request: id,
+                    ..starting.1
+                };
+                self.host_pids.insert(host_pid, starting.pid);
+                self.starting.insert(host_pid, starting);
             }
             Err(err) => self.reply(token, id, Err(err), &[]),
         }
     }
 
+    /// Starts a process; its host pid and what confirming it needs.
+    fn start_process(&mut self, text: &str) -> Result<(u32, Starting), WireError> {
+        if self.stopping != Stopping::No || self.init_exit.is_some() {
+            return Err(stopped());
+        }
+        let config = hcs_schema::from_str::<ProcessConfig>(text).map_err(|e| WireError {
+            code: ErrorCode::INVALID_JSON.0,
+            message: format!("process configuration: {e}"),
+        })?;
+        let streams = stdio::streams(&config, &self.ptmx)?;
+        let (status, report) = pipe2(OFlag::O_CLOEXEC).map_err(|e| WireError {
+            code: ErrorCode::INTERNAL_ERROR.0,
+            message: format!("creating a pipe: {e}"),
+        })?;
+        let present = streams.child.fds.each_ref().map(Option::is_some);
+        let (host_pid, pid) = match self.init.parked.take() {
+            // The first process: pid 1 becomes it.
+            Some(sock) => {
+                let mut fds: Vec<RawFd> = streams
+                    .child
+                    .fds
+                    .iter()
+                    .flatten()
+                    .map(AsRawFd::as_raw_fd)
+                    .collect();
+                fds.push(report.as_raw_fd());
+                let exec = InitExec {
+                    config: text.to_owned(),
+                    stdio: present,
+                    console: streams.child.console,
+                };
+                wire::send(sock.as_fd(), &exec, &fds).map_err(|e| WireError {
+                    code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
+                    message: format!("handing the process to the system's pid 1: {e}"),
+                })?;
+                (self.init.host_pid, 1)
+            }
+            None => {
+                // SAFETY: the holder is single-threaded; the child only runs
+                // `join_and_become`, which never returns.
+                match unsafe { fork() } {
+                    Ok(ForkResult::Child) => exec::join_and_become(
+                        text,
+                        streams.child,
+                        report,
+                        self.holder.as_fd(),
+                        &self.cgroups.procs,
+                        &self.namespaces,
+                    ),
+                    Ok(ForkResult::Parent { child }) => {
+                        let host_pid = child.as_raw() as u32;
+                        (host_pid, container_pid(host_pid))
+                    }
+                    // Fork into a pid namespace whose pid 1 has exited
+                    // fails with ENOMEM.
+                    Err(Errno::ENOMEM) => return Err(stopped()),
+                    Err(e) => {
+                        return Err(WireError {
+                            code: ErrorCode::INTERNAL_ERROR.0,
+                            message: format!("forking: {e}"),
+                        })
+                    }
+                }
+            }
+        };
+        Ok((
+            host_pid,
+            Starting {
+                pid,
+                status,
+                client_fds: streams.client_fds,
+                layout: streams.layout,
+                console: streams.console,
+                conn: 0,
+                request: 0,
+                exited: None,
+            },
+        ))
+    }
+
     /// The status pipe of a starting process is readable: it executed, or
     /// it failed and said why.
-    pub(super) fn confirm(&mut self, pid: u32) {
-        let Some(s) = self.starting.remove(&pid) else {
+    pub(super) fn confirm(&mut self, host_pid: u32) {
+        let Some(s) = self.starting.remove(&host_pid) else {
             return;
         };
-        if let Err(err) = spawn::exec_result(&s.started.status, &s.plan_exe, &s.cwd) {
-            if s.exited.is_none() {
-                // The child exits right after reporting.
-                let _ = waitpid(Pid::from_raw(pid as i32), None);
+        if let Err(err) = exec::exec_result(&s.status) {
+            // It exits right after reporting; its reaping finds no process.
+            if s.exited.is_some() {
+                self.host_pids.remove(&host_pid);
             }
             return self.reply(s.conn, s.request, Err(err), &[]);
         }
-        let fds: Vec<RawFd> = s
-            .started
-            .client_fds
-            .iter()
-            .map(AsRawFd::as_raw_fd)
-            .collect();
+        let fds: Vec<RawFd> = s.client_fds.iter().map(AsRawFd::as_raw_fd).collect();
         let watchers = if self.conns.contains_key(&s.conn) {
             BTreeSet::from([s.conn])
         } else {
             BTreeSet::new()
         };
         self.procs.insert(
-            pid,
+            s.pid,
             Proc {
+                host_pid,
                 exit_code: None,
                 watchers,
-                console: s.started.console,
+                console: s.console,
             },
         );
         let reply = Reply::Process {
-            pid,
-            stdio: s.started.layout,
+            pid: s.pid,
+            host_pid,
+            stdio: s.layout,
             exit_code: None,
         };
         self.reply(s.conn, s.request, Ok(reply), &fds);
         // The caller's ends are the caller's now.
-        drop(s.started.client_fds);
+        drop(s.client_fds);
         if let Some(code) = s.exited {
-            self.exited(pid, code);
+            self.exited(host_pid, code);
         }
     }
 
+    /// Reaps every child that has exited.
     pub(super) fn reap(&mut self) {
-        while let Ok(Some(_)) = self.signals.read_signal() {}
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => self.exited(pid.as_raw() as u32, code as u32),
                 Ok(WaitStatus::Signaled(pid, signal, _)) => {
                     self.exited(pid.as_raw() as u32, 128 + signal as u32)
                 }
-                Ok(WaitStatus::StillAlive) => return,
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
                 Ok(_) => {}
-                Err(Errno::ECHILD) => {
-                    if self.stopping != Stopping::No {
-                        self.exit(false);
-                    }
-                    return;
-                }
-                Err(_) => return,
             }
         }
     }
 
-    fn exited(&mut self, pid: u32, exit_code: u32) {
-        if let Some(s) = self.starting.get_mut(&pid) {
+    fn exited(&mut self, host_pid: u32, exit_code: u32) {
+        if host_pid == self.init.host_pid {
+            self.init_exit = Some(exit_code);
+        }
+        if let Some(s) = self.starting.get_mut(&host_pid) {
             s.exited = Some(exit_code);
             return;
         }
+        let Some(pid) = self.host_pids.remove(&host_pid) else {
+            return;
+        };
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
@@ -144,67 +207,16 @@ impl Holder {
             self.send(token, &Message::ProcessExited { pid, exit_code }, &[]);
         }
     }
+}
 
-    pub(super) fn stop_request(&mut self, token: Token, id: u64, how: Stopping) {
-        let pending = self.stop(how);
-        self.reply(
-            token,
-            id,
-            Ok(if pending { Reply::Pending } else { Reply::Done }),
-            &[],
-        );
-        if !pending {
-            self.exit(false);
-        }
-    }
-
-    /// Signals every process of the system; true while some remain.
-    pub(super) fn stop(&mut self, how: Stopping) -> bool {
-        if self.stopping != Stopping::Terminate {
-            self.stopping = how;
-        }
-        let signal = if how == Stopping::Terminate {
-            Signal::SIGKILL
-        } else {
-            Signal::SIGTERM
-        };
-        // From pid 1, -1 reaches every other process in the namespace.
-        let _ = kill(Pid::from_raw(-1), signal);
-        self.processes_remain()
-    }
-
-    /// True while the system has processes: any in its pid namespace (this
-    /// holder's /proc) but the holder and a cgroup joiner.
-    fn processes_remain(&self) -> bool {
-        let joiner = self.join.joiner();
-        std::fs::read_dir("/proc").map_or(true, |entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .any(|pid| pid != 1 && Some(pid) != joiner)
+/// A child's pid in the container's pid namespace: the last of `NSpid`.
+fn container_pid(host_pid: u32) -> u32 {
+    std::fs::read_to_string(format!("/proc/{host_pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .and_then(|ns| ns.split_whitespace().last()?.parse().ok())
         })
-    }
-
-    /// Stops the system: ends what is left, tells the handles, cleans up.
-    fn exit(&mut self, unexpected: bool) -> ! {
-        let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
-        // Report the exits of what is left before saying goodbye.
-        for _ in 0..1000 {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Err(_) => break,
-                Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(1)),
-                Ok(WaitStatus::Exited(pid, code)) => self.exited(pid.as_raw() as u32, code as u32),
-                Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                    self.exited(pid.as_raw() as u32, 128 + signal as u32)
-                }
-                Ok(_) => {}
-            }
-        }
-        self.cleanup.run();
-        let tokens: Vec<Token> = self.conns.keys().copied().collect();
-        for token in tokens {
-            self.send(token, &Message::SystemExited { unexpected }, &[]);
-        }
-        std::process::exit(0)
-    }
+        .unwrap_or(host_pid)
 }

@@ -63,6 +63,10 @@ pub struct StateInfo {
     /// exited (the seed's `manualStopRequested`), so an embedder can tell a
     /// stop it asked for from a crash.
     pub manual_stop_requested: bool,
+    /// The container was lost with whatever supervised it (its holder was
+    /// killed), so its init's exit code is unknown: what happened, in the
+    /// host's terms.
+    pub lost: Option<String>,
 }
 
 impl StateInfo {
@@ -76,6 +80,7 @@ impl StateInfo {
             update_pending: false,
             shutdown_error: None,
             manual_stop_requested: false,
+            lost: None,
         }
     }
 }

@@ -18,7 +18,16 @@ use super::{
 /// Waits for `process` to exit and reads its exit code; a code that cannot
 /// be read is [`UNKNOWN_EXIT_CODE`] (the seed's -1), never success.
 pub async fn exit_code(process: &dyn Process) -> u32 {
+    exit_or_loss(process).await.0
+}
+
+/// [`exit_code`], and what happened if the process was lost with its
+/// system's supervisor.
+async fn exit_or_loss(process: &dyn Process) -> (u32, Option<String>) {
     if let Err(e) = process.wait().await {
+        if e.is_system_lost() {
+            return (UNKNOWN_EXIT_CODE, Some(e.to_string()));
+        }
         warn!(
             container = process.system_id(),
             pid = process.pid(),
@@ -26,14 +35,14 @@ pub async fn exit_code(process: &dyn Process) -> u32 {
         );
     }
     match process.exit_code().await {
-        Ok(code) => code,
+        Ok(code) => (code, None),
         Err(e) => {
             warn!(
                 container = process.system_id(),
                 pid = process.pid(),
                 "reading the exit code: {e}"
             );
-            UNKNOWN_EXIT_CODE
+            (UNKNOWN_EXIT_CODE, None)
         }
     }
 }
@@ -125,7 +134,7 @@ pub async fn kill(process: &dyn Process, timeout: Duration) {
 /// failure to stop. Holds this container's lock only while removing it.
 pub async fn init(inner: Arc<Inner>, container: Arc<Container>) {
     let init = container.init.clone();
-    let exit_code = exit_code(&*init.process).await;
+    let (exit_code, lost) = exit_or_loss(&*init.process).await;
     {
         let _lock = inner.locks.lock(&container.id).await;
         let mut containers = inner.containers.lock().unwrap();
@@ -159,6 +168,7 @@ pub async fn init(inner: Arc<Inner>, container: Arc<Container>) {
         update_pending,
         shutdown_error,
         manual_stop_requested: container.stop_requested.load(Ordering::SeqCst),
+        lost,
         ..StateInfo::new(State::Exit)
     };
     tell(&inner, &container.id, info).await;

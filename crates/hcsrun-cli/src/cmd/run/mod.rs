@@ -159,8 +159,8 @@ async fn run_container(
     let host = HostFacts::of_service(&*service);
     let stop_timeout = Duration::from_secs(args.stop_timeout);
     // The seed's five minutes are for an engine's containers; a command in
-    // the foreground is stopped as docker stop does. These bound what is
-    // left running after the first process exits.
+    // the foreground is stopped as docker stop does, and waits no longer
+    // for a system that does not stop with its first process.
     let timeouts = Timeouts {
         shutdown: stop_timeout,
         terminate: stop::DEFAULT_STOP_TIMEOUT,
@@ -241,6 +241,9 @@ async fn run_container(
         }
     }
     drop(raw_terminal);
+    if let Some(lost) = exit.lost {
+        return Err(anyhow::anyhow!(lost).into());
+    }
     if let Some(error) = &exit.shutdown_error {
         tracing::debug!(container = id, "stopping the container: {error}");
     }

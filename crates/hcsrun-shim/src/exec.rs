@@ -1,0 +1,467 @@
+//! Becoming a process of the system: the one path from a `ProcessConfig`
+//! to `execve` that the parked pid 1 and every later process both take,
+//! inside the container (its root, its namespaces, its cgroups). The
+//! configuration is resolved there — the argument vector, the program on
+//! `PATH`, the user from the container's own `/etc/passwd` — then applied:
+//! signals, session, stdio, console, capabilities, user, working
+//! directory, descriptors; privileges, seccomp and rlimits will be applied
+//! here too. A failure is written to the close-on-exec status pipe (a
+//! [`WireError`] as JSON) and the process exits 127; a successful `execve`
+//! closes the pipe empty.
+//!
+//! It runs in a child forked from the single-threaded holder, so ordinary
+//! Rust (allocation included) is safe here.
+
+use std::{
+    collections::BTreeMap,
+    ffi::CString,
+    fs,
+    io::{Read, Write},
+    os::{
+        fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd},
+        unix::fs::PermissionsExt,
+    },
+    path::Path,
+};
+
+use hcs::{cmdline, ErrorCode};
+use hcs_schema::ProcessConfig;
+use hcsrun_shim_protocol::{errno::errno_code, message::WireError, paths::container_path};
+use nix::{
+    fcntl::{open, OFlag},
+    sys::stat::Mode,
+};
+
+use crate::user::{self, User};
+
+/// `PATH` for a process whose environment has none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn fail(code: ErrorCode, message: String) -> WireError {
+    WireError {
+        code: code.0,
+        message,
+    }
+}
+
+/// What a process needs, resolved inside the container.
+pub struct Plan {
+    exe: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    cwd: CString,
+    user: User,
+}
+
+impl Plan {
+    pub fn new(config: &ProcessConfig) -> Result<Self, WireError> {
+        let invalid = |m: String| fail(ErrorCode::INVALID_PARAMETER, m);
+        let mut args: Vec<String> = if !config.command_args.is_empty() {
+            config.command_args.clone()
+        } else {
+            cmdline::split(&config.command_line)
+        };
+        let program = if config.application_name.is_empty() {
+            args.first()
+                .cloned()
+                .ok_or_else(|| invalid("the process has no command line".to_owned()))?
+        } else {
+            if args.is_empty() {
+                args.push(config.application_name.clone());
+            }
+            config.application_name.clone()
+        };
+        let user = user::resolve(&config.user).map_err(|m| fail(ErrorCode::NONE_MAPPED, m))?;
+
+        let mut env: BTreeMap<&str, &str> = config
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        env.entry("PATH").or_insert(DEFAULT_PATH);
+        env.entry("HOME").or_insert(&user.home);
+        if config.emulate_console {
+            env.entry("TERM").or_insert("xterm");
+        }
+        let exe = find_executable(&program, env["PATH"])?;
+
+        let cwd = if config.working_directory.is_empty() {
+            "/".to_owned()
+        } else {
+            container_path(&config.working_directory).ok_or_else(|| {
+                fail(
+                    ErrorCode::DIRECTORY,
+                    format!(
+                        "working directory {:?} is not an absolute path",
+                        config.working_directory
+                    ),
+                )
+            })?
+        };
+
+        let cstring = |s: &str, what: &str| {
+            CString::new(s).map_err(|_| invalid(format!("{what} {s:?} contains a NUL character")))
+        };
+        let envp = env
+            .iter()
+            .map(|(k, v)| cstring(&format!("{k}={v}"), "environment variable"))
+            .collect::<Result<_, _>>()?;
+        let argv = args
+            .iter()
+            .map(|a| cstring(a, "argument"))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            exe: cstring(&exe, "executable")?,
+            argv,
+            envp,
+            cwd: cstring(&cwd, "working directory")?,
+            user,
+        })
+    }
+}
+
+/// `program` as a path to execute: a path as given (Windows paths mapped),
+/// or the first executable file of that name on `search_path`.
+fn find_executable(program: &str, search_path: &str) -> Result<String, WireError> {
+    if program.contains(['/', '\\']) {
+        return Ok(container_path(program).unwrap_or_else(|| program.to_owned()));
+    }
+    let mut found_not_executable = None;
+    for dir in search_path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(program);
+        if let Ok(meta) = fs::metadata(&candidate) {
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate.to_string_lossy().into_owned());
+            }
+            found_not_executable.get_or_insert(candidate);
+        }
+    }
+    Err(match found_not_executable {
+        Some(path) => fail(
+            ErrorCode::ACCESS_IS_DENIED,
+            format!("exec {program}: {} is not executable", path.display()),
+        ),
+        None => fail(
+            ErrorCode::FILE_NOT_FOUND,
+            format!("exec {program}: executable file not found in $PATH"),
+        ),
+    })
+}
+
+/// What a process starts with: its standard descriptors (`None`: the
+/// container's `/dev/null`) and whether they are a console.
+pub struct ChildStdio {
+    pub fds: [Option<OwnedFd>; 3],
+    pub console: bool,
+}
+
+/// Becomes the process `config` describes: resolves it here, applies it
+/// and executes it. Never returns: on failure the error goes to `status`
+/// and the process exits 127.
+///
+/// `holder` is the holder's pidfd: the parent-death signal is set again
+/// after the change of user (which clears it), and if the holder has died
+/// already the process exits rather than run unsupervised.
+pub fn become_process(
+    config: &str,
+    stdio: ChildStdio,
+    status: OwnedFd,
+    holder: BorrowedFd<'_>,
+) -> ! {
+    let Err(error) = prepare_and_exec(config, stdio, holder);
+    report(status, &error)
+}
+
+enum Never {}
+
+/// A later process: forked by the holder straight into the container's
+/// pid namespace, it joins the system's cgroups (before anything of the
+/// container's runs in it) and its other namespaces (the mount namespace
+/// last: it moves the root to the container's, cwd `/`), then becomes its
+/// process. Never returns.
+pub fn join_and_become(
+    config: &str,
+    stdio: ChildStdio,
+    status: OwnedFd,
+    holder: BorrowedFd<'_>,
+    cgroup_procs: &[OwnedFd],
+    namespaces: &[(OwnedFd, nix::sched::CloneFlags)],
+) -> ! {
+    let joined = watch_holder(holder)
+        .and_then(|()| {
+            crate::cgroups::write_each(cgroup_procs, "0").map_err(|e| {
+                fail(
+                    ErrorCode::ACCESS_IS_DENIED,
+                    format!("joining the system's cgroups: {e}"),
+                )
+            })
+        })
+        .and_then(|()| {
+            namespaces.iter().try_for_each(|(fd, kind)| {
+                nix::sched::setns(fd, *kind).map_err(|e| {
+                    fail(
+                        errno_code(e as i32),
+                        format!("joining the system's namespaces ({kind:?}): {e}"),
+                    )
+                })
+            })
+        });
+    match joined {
+        Ok(()) => become_process(config, stdio, status, holder),
+        Err(error) => report(status, &error),
+    }
+}
+
+fn report(status: OwnedFd, error: &WireError) -> ! {
+    let text = serde_json::to_vec(error).unwrap_or_default();
+    let _ = fs::File::from(status).write_all(&text);
+    // SAFETY: ends this single-threaded child without running the holder's
+    // exit handlers.
+    unsafe { libc::_exit(127) }
+}
+
+fn prepare_and_exec(
+    config: &str,
+    stdio: ChildStdio,
+    holder: BorrowedFd<'_>,
+) -> Result<Never, WireError> {
+    let config: ProcessConfig = hcs_schema::from_str(config).map_err(|e| {
+        fail(
+            ErrorCode::INVALID_JSON,
+            format!("process configuration: {e}"),
+        )
+    })?;
+    let plan = Plan::new(&config)?;
+    let step = |what: &str| {
+        let what = what.to_owned();
+        move |e: nix::Error| fail(errno_code(e as i32), format!("{what}: {e}"))
+    };
+    reset_signals();
+    nix::unistd::setsid().map_err(step("starting a session"))?;
+    // The standard descriptors, moved above 2 first so that placing one
+    // cannot overwrite another.
+    let mut fds = Vec::with_capacity(3);
+    for fd in stdio.fds {
+        let fd = match fd {
+            Some(fd) => fd,
+            None => open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(step("opening /dev/null"))?,
+        };
+        fds.push(if fd.as_raw_fd() < 3 {
+            fd.try_clone()
+                .map_err(|e| fail(ErrorCode::INTERNAL_ERROR, format!("stdio: {e}")))?
+        } else {
+            fd
+        });
+    }
+    for (target, fd) in fds.iter().enumerate() {
+        // SAFETY: dup2 onto 0-2 of this process; `fd` is open.
+        if unsafe { libc::dup2(fd.as_raw_fd(), target as RawFd) } < 0 {
+            return Err(step("setting up stdio")(nix::Error::last()));
+        }
+    }
+    drop(fds);
+    // SAFETY: TIOCSCTTY takes an int argument.
+    if stdio.console && unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(step("making the console the controlling terminal")(
+            nix::Error::last(),
+        ));
+    }
+    // SAFETY: plain system calls on local data.
+    unsafe { crate::caps::restrict() }.map_err(|()| {
+        fail(
+            ErrorCode::ACCESS_IS_DENIED,
+            format!("dropping capabilities: {}", nix::Error::last()),
+        )
+    })?;
+    let identity =
+        |e: nix::Error| fail(ErrorCode::ACCESS_IS_DENIED, format!("switching user: {e}"));
+    let groups: Vec<nix::unistd::Gid> = plan
+        .user
+        .groups
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&groups).map_err(identity)?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(plan.user.gid)).map_err(identity)?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(plan.user.uid)).map_err(identity)?;
+    watch_holder(holder)?;
+    nix::unistd::chdir(plan.cwd.as_c_str()).map_err(|e| {
+        fail(
+            ErrorCode::DIRECTORY,
+            format!("working directory {}: {e}", plan.cwd()),
+        )
+    })?;
+    // Nothing but 0-2 reaches the program: every other descriptor (the
+    // status pipe included) closes at execve.
+    // SAFETY: close_range only sets flags on this process's descriptors.
+    if unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) } < 0 {
+        return Err(step("closing descriptors")(nix::Error::last()));
+    }
+    let argv: Vec<*const libc::c_char> = plan
+        .argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain([std::ptr::null()])
+        .collect();
+    let envp: Vec<*const libc::c_char> = plan
+        .envp
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain([std::ptr::null()])
+        .collect();
+    // SAFETY: NUL-terminated arrays of pointers into `plan`, alive here.
+    unsafe { libc::execve(plan.exe.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    let e = nix::Error::last();
+    Err(fail(
+        errno_code(e as i32),
+        format!("exec {}: {e}", plan.exe()),
+    ))
+}
+
+/// Default dispositions and an empty mask: the holder blocks the signals
+/// it reads from a signalfd and ignores others, and neither may reach the
+/// process.
+fn reset_signals() {
+    // SAFETY: plain signal calls on this single-threaded child.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
+/// Sets the parent-death signal (SIGKILL) and checks that the holder still
+/// lives: if it died before the signal was set, nothing would deliver it.
+/// A process in the container's pid namespace cannot ask `getppid` (its
+/// parent is outside: 0), so the holder's pidfd says it.
+pub fn watch_holder(holder: BorrowedFd<'_>) -> Result<(), WireError> {
+    // SAFETY: a plain prctl.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } < 0 {
+        let e = nix::Error::last();
+        return Err(fail(
+            errno_code(e as i32),
+            format!("setting the parent-death signal: {e}"),
+        ));
+    }
+    let mut fds = [libc::pollfd {
+        fd: holder.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: polls one descriptor without waiting.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+    if n != 0 {
+        // A pidfd is readable once its process has exited.
+        return Err(fail(
+            ErrorCode::SYSTEM_ALREADY_STOPPED,
+            "the system's holder has exited".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a child's status pipe once it is readable: `Ok` if the child
+/// executed (the pipe closed empty), its failure otherwise.
+pub fn exec_result(status: &OwnedFd) -> Result<(), WireError> {
+    let mut text = Vec::new();
+    let _ = fs::File::from(
+        status
+            .try_clone()
+            .map_err(|e| fail(ErrorCode::INTERNAL_ERROR, format!("status pipe: {e}")))?,
+    )
+    .take(1 << 20)
+    .read_to_end(&mut text);
+    if text.is_empty() {
+        return Ok(());
+    }
+    Err(serde_json::from_slice(&text).unwrap_or_else(|_| {
+        fail(
+            ErrorCode::INTERNAL_ERROR,
+            "the process failed to start and its report was garbled".to_owned(),
+        )
+    }))
+}
+
+impl Plan {
+    pub fn exe(&self) -> &str {
+        self.exe.to_str().unwrap_or("?")
+    }
+
+    pub fn cwd(&self) -> &str {
+        self.cwd.to_str().unwrap_or("?")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_windows_command_lines_and_environment() {
+        let config = ProcessConfig {
+            command_line: r#"sh -c "echo hi there""#.into(),
+            environment: [("A".to_owned(), "1".to_owned())].into(),
+            working_directory: r"C:\tmp".into(),
+            emulate_console: true,
+            ..Default::default()
+        };
+        let plan = Plan::new(&config).unwrap();
+        let argv: Vec<&str> = plan.argv.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(argv, ["sh", "-c", "echo hi there"]);
+        assert!(plan.exe().ends_with("/sh"), "{}", plan.exe());
+        assert_eq!(plan.cwd(), "/tmp");
+        let env: Vec<&str> = plan.envp.iter().map(|a| a.to_str().unwrap()).collect();
+        assert!(env.contains(&"A=1"));
+        assert!(env.contains(&&*format!("PATH={DEFAULT_PATH}")));
+        assert!(env.contains(&"TERM=xterm"));
+    }
+
+    #[test]
+    fn linux_args_are_used_as_given() {
+        let config = ProcessConfig {
+            command_args: vec!["/bin/echo".into(), "a b".into()],
+            command_line: "ignored".into(),
+            ..Default::default()
+        };
+        let plan = Plan::new(&config).unwrap();
+        assert_eq!(plan.exe(), "/bin/echo");
+        assert_eq!(plan.argv.len(), 2);
+        assert_eq!(plan.cwd(), "/");
+    }
+
+    #[test]
+    fn missing_programs_and_commands() {
+        let missing = ProcessConfig {
+            command_line: "no-such-program-hcsrun".into(),
+            ..Default::default()
+        };
+        let err = Plan::new(&missing).err().unwrap();
+        assert_eq!(err.code, ErrorCode::FILE_NOT_FOUND.0);
+        assert!(
+            err.message.contains("no-such-program-hcsrun"),
+            "{}",
+            err.message
+        );
+        let empty = Plan::new(&ProcessConfig::default()).err().unwrap();
+        assert_eq!(empty.code, ErrorCode::INVALID_PARAMETER.0);
+    }
+
+    #[test]
+    fn relative_working_directories_are_refused() {
+        let config = ProcessConfig {
+            command_line: "sh".into(),
+            working_directory: "tmp".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            Plan::new(&config).err().unwrap().code,
+            ErrorCode::DIRECTORY.0
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The system's pid 1 until it becomes the first process: forked by the
+//! holder into the new pid namespace the holder made for its children, it
+//! takes its own mount, UTS, IPC and (unless shared) network namespaces,
+//! builds the container's root, reports ready on its socket, and parks
+//! until the holder sends the first process, which it then becomes
+//! (`exec.rs`). From then on pid 1 is the user's program: nothing of
+//! hcsrun runs in the container.
+
+use std::{
+    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
+    path::Path,
+};
+
+use hcs::ErrorCode;
+use hcs_schema::ContainerConfig;
+use hcsrun_shim_protocol::{errno::errno_code, message::WireError, wire};
+use nix::{
+    fcntl::{open, OFlag},
+    sched::{setns, unshare, CloneFlags},
+    sys::stat::Mode,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    exec::{self, ChildStdio},
+    setup,
+};
+
+/// Pid 1's report to the holder once its root is built.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum InitReady {
+    /// Parked; an `O_PATH` descriptor of the container's `/dev/pts/ptmx`
+    /// comes with the message, for the holder to make consoles with.
+    Ok,
+    Failed(WireError),
+}
+
+/// The first process, from the holder to the parked pid 1. Descriptors:
+/// the standard ones `stdio` names, in order, then the status pipe.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InitExec {
+    /// The `ProcessConfig` document.
+    pub config: String,
+    /// Which of 0, 1, 2 come with the message.
+    pub stdio: [bool; 3],
+    pub console: bool,
+}
+
+/// What pid 1 is given.
+pub struct InitArgs<'a> {
+    pub id: &'a str,
+    pub system_dir: &'a Path,
+    pub config: &'a ContainerConfig,
+    /// The network namespace to join instead of making one.
+    pub netns: Option<&'a OwnedFd>,
+    /// Its end of the socket to the holder.
+    pub sock: OwnedFd,
+    /// The holder's pidfd.
+    pub holder: BorrowedFd<'a>,
+}
+
+/// Runs pid 1 up to the first process. Never returns.
+pub fn run(args: InitArgs<'_>) -> ! {
+    // Pid 1 may park for long: it keeps none of the holder's descriptors
+    // (the listener, handles, the runtime directory, cgroup files) but its
+    // socket, the network namespace to join and the holder's pidfd. Those
+    // it drops are never used or dropped again: this function never
+    // returns.
+    let mut keep = vec![args.sock.as_raw_fd(), args.holder.as_raw_fd()];
+    keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
+    close_all_but(keep);
+    let ready = prepare(&args);
+    let sent = match &ready {
+        Ok(ptmx) => wire::send(args.sock.as_fd(), &InitReady::Ok, &[ptmx.as_raw_fd()]),
+        Err(e) => wire::send(args.sock.as_fd(), &InitReady::Failed(e.clone()), &[]),
+    };
+    if ready.is_err() || sent.is_err() {
+        // SAFETY: ends this child of the single-threaded holder.
+        unsafe { libc::_exit(1) }
+    }
+    drop(ready);
+    park(args.sock, args.holder)
+}
+
+/// Closes every descriptor above 2 but `keep`.
+fn close_all_but(mut keep: Vec<RawFd>) {
+    keep.sort_unstable();
+    let mut first = 3u32;
+    for fd in keep.into_iter().filter(|fd| *fd >= 3).map(|fd| fd as u32) {
+        if fd > first {
+            // SAFETY: closes descriptors of this process that nothing here
+            // uses again (see `run`).
+            unsafe { libc::close_range(first, fd - 1, 0) };
+        }
+        first = first.max(fd + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::close_range(first, u32::MAX, 0) };
+}
+
+fn fail(what: &str) -> impl FnOnce(nix::Error) -> WireError + '_ {
+    move |e| WireError {
+        code: errno_code(e as i32).0,
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// Namespaces, root, host name, loopback; the container's ptmx.
+fn prepare(args: &InitArgs<'_>) -> Result<OwnedFd, WireError> {
+    exec::watch_holder(args.holder)?;
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
+    if args.netns.is_none() {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    unshare(flags).map_err(fail("creating the system's namespaces"))?;
+    if let Some(netns) = args.netns {
+        setns(netns, CloneFlags::CLONE_NEWNET)
+            .map_err(fail("joining the shared network namespace"))?;
+    }
+    setup::prepare(args.id, args.system_dir, args.config, args.netns.is_some())?;
+    open(
+        "/dev/pts/ptmx",
+        OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(|e| WireError {
+        code: ErrorCode::FILE_NOT_FOUND.0,
+        message: format!("opening /dev/pts/ptmx: {e}"),
+    })
+}
+
+extern "C" fn on_sigterm(_: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(128 + libc::SIGTERM) }
+}
+
+/// Waits for the first process and becomes it. A shutdown meanwhile
+/// (SIGTERM: pid 1 of a namespace gets it from outside only if it handles
+/// it) ends pid 1 as the signal would end a process; the holder's death or
+/// silence ends it too.
+fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
+    // SAFETY: installs an async-signal-safe handler, then unblocks what the
+    // holder blocked for its signalfd.
+    unsafe {
+        libc::signal(
+            libc::SIGTERM,
+            on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+    let message = loop {
+        match wire::recv_message(sock.as_fd()) {
+            Err(nix::Error::EINTR) => continue,
+            Ok(Some(message)) => break message,
+            // SAFETY: ends this child of the single-threaded holder.
+            _ => unsafe { libc::_exit(1) },
+        }
+    };
+    drop(sock);
+    let Ok(exec) = message.decode::<InitExec>() else {
+        // SAFETY: as above.
+        unsafe { libc::_exit(1) }
+    };
+    let mut fds = message.fds.into_iter();
+    let mut stdio: [Option<OwnedFd>; 3] = [None, None, None];
+    for (slot, present) in stdio.iter_mut().zip(exec.stdio) {
+        if present {
+            *slot = fds.next();
+        }
+    }
+    let Some(status) = fds.next() else {
+        // SAFETY: as above.
+        unsafe { libc::_exit(1) }
+    };
+    exec::become_process(
+        &exec.config,
+        ChildStdio {
+            fds: stdio,
+            console: exec.console,
+        },
+        status,
+        holder,
+    )
+}
