@@ -4,7 +4,8 @@
 # (TOOLS is the bench-tools program) writes text files to OUT:
 # - *-ftrace.txt: timelines from the kernel's tracepoints, recorded in a
 #   private tracefs instance (`bench-tools ftrace`): the command runs at
-#   nearly full speed; paths are not shown.
+#   nearly full speed; paths are not shown. Skipped with BENCH_NO_FTRACE=1
+#   (bench/run.sh sets it when tracefs cannot be mounted).
 # - *-strace.txt: the same with paths, from strace (which stops the command
 #   at every traced call, so its times are stretched).
 # Each command runs once untraced first, so that caches are as warm as in
@@ -18,6 +19,8 @@ MIB64=$((64 << 20))
 ftrace() { # NAME COMMAND...
     local name=$1
     shift
+    # bench/run.sh found no tracefs (and said so).
+    [ -z "${BENCH_NO_FTRACE:-}" ] || return 0
     "$@" >/dev/null 2>&1
     "$TOOLS" ftrace --out "$OUT/$name-ftrace.txt" -- "$@"
 }

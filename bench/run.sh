@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hcsrun's benchmarks against runc and the unshare floor, measured in one run
-# on this machine (issue 7); writes bench/RESULTS.md. Run as root:
+# on this machine (issue 7); writes bench/RESULTS.md. Run as root (no sudo is
+# needed or used inside):
 #
 #   bench/run.sh            # everything (about ten minutes on 2 cores)
 #   BENCH_QUICK=1 bench/run.sh   # fewer repetitions, to try the script out
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "bench: containers need root; run: sudo bench/run.sh" >&2
+    echo "bench: containers need root; run bench/run.sh as root (for example with sudo)" >&2
     exit 1
 fi
 
@@ -71,6 +72,9 @@ cleanup() {
     done
     rmdir /run/hcsrun-bench 2>/dev/null || true
     rm -rf "$SCRATCH"
+    if [ -n "${TRACEFS_MOUNTED:-}" ]; then
+        umount "$TRACEFS" 2>/dev/null && TRACEFS_MOUNTED= || true
+    fi
 }
 trap cleanup EXIT
 cleanup
@@ -153,6 +157,18 @@ log "translation (criterion)"
 cargo bench --locked -q -p hcsrun --bench translate >"$RESULTS/criterion.log" 2>&1 ||
     { cat "$RESULTS/criterion.log" >&2; exit 1; }
 
+# The ftrace timelines read the kernel's tracepoints through tracefs, which
+# not every machine mounts: mount it for the run (and unmount it after), or
+# skip those timelines, saying so.
+TRACEFS=/sys/kernel/tracing
+if [ ! -e "$TRACEFS/trace" ] && mount -t tracefs nodev "$TRACEFS" 2>/dev/null; then
+    TRACEFS_MOUNTED=1
+    log "mounted tracefs at $TRACEFS for the profiles"
+fi
+if [ ! -e "$TRACEFS/trace" ]; then
+    log "no tracefs at $TRACEFS, and it cannot be mounted: skipping the ftrace timelines"
+    export BENCH_NO_FTRACE=1
+fi
 log "profiles"
 bench/profile.sh "$HCSRUN" "$TOOLS" "$ROOTFS" "$WORK" "$RESULTS/profile"
 

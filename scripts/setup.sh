@@ -16,6 +16,8 @@ have pkg-config || need_apt+=(pkg-config)
 have docker-registry || need_apt+=(docker-registry)
 have skopeo || need_apt+=(skopeo)
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# The README's Linux bundle is made with `runc spec`.
+have runc || need_apt+=(runc)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 

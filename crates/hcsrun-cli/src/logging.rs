@@ -6,6 +6,8 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::output::Stderr;
+
 pub fn init(debug: bool, json: bool) {
     let filter = if debug {
         EnvFilter::new("debug")
@@ -14,7 +16,9 @@ pub fn init(debug: bool, json: bool) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Never panics when stderr is closed (tracing's own stderr writer
+        // reports the failure with `eprintln!`, which does).
+        .with_writer(|| Stderr)
         .with_target(false);
     if json {
         builder.json().init();

@@ -3,6 +3,8 @@
 
 mod cmd;
 mod logging;
+mod output;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -30,12 +32,15 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => return usage::report::<Cli>(&error, &args),
+    };
     logging::init(cli.debug, cli.log_format == "json");
     let result = match cli.command {
         Some(command) => command.run(&cli.service),
-        None => Cli::command()
-            .print_help()
+        None => output::print(&Cli::command().render_help().to_string())
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
     };
@@ -43,7 +48,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line: the command, then each cause.
-            eprintln!("hcsrun: {e:#}");
+            output::error_line(&format!("hcsrun: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -1,7 +1,10 @@
 //! `hcsrun run` end to end through the binary, as a user runs it. Running
 //! containers needs root (the Linux compute service): those tests are
-//! ignored unless asked for (`cargo test -- --include-ignored`); checking
-//! the arguments does not.
+//! ignored unless asked for (`cargo test -- --include-ignored`). Stops are
+//! in `stops.rs`, errors in `errors.rs`, refusals of bad input in
+//! `usage.rs`.
+
+mod common;
 
 use std::{
     fs,
@@ -11,33 +14,12 @@ use std::{
         unix::process::CommandExt,
     },
     path::Path,
-    process::{Command, Output, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
-use hcs_testkit::{artifacts, require_root};
-
-const HCSRUN: &str = env!("CARGO_BIN_EXE_hcsrun");
-
-/// `hcsrun`, with the holder it starts built beside it (`hcsrun run` looks
-/// there first).
-fn command() -> Command {
-    let shim = artifacts::shim();
-    assert_eq!(
-        shim.parent(),
-        Path::new(HCSRUN).parent(),
-        "the holder is not beside hcsrun"
-    );
-    Command::new(HCSRUN)
-}
-
-fn hcsrun(args: &[&str]) -> Output {
-    command().args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{command, hcsrun, text};
+use hcs_testkit::require_root;
 
 #[test]
 #[ignore = "needs root"]
@@ -297,26 +279,6 @@ fn rm_leaves_nothing_behind() {
 
 #[test]
 #[ignore = "needs root"]
-fn commands_that_cannot_run() {
-    require_root();
-    let out = hcsrun(&["run", "--", "no-such-command-xyz"]);
-    assert_eq!(out.status.code(), Some(127));
-    let err = text(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains("no-such-command-xyz"), "{err}");
-    let out = hcsrun(&["run", "--", "/etc/hostname"]);
-    assert_eq!(
-        out.status.code(),
-        Some(126),
-        "not executable: {}",
-        text(&out.stderr)
-    );
-    let out = hcsrun(&["run", "-w", "/no/such/dir", "--", "true"]);
-    assert_eq!(out.status.code(), Some(126));
-}
-
-#[test]
-#[ignore = "needs root"]
 fn container_root_lacks_the_hosts_powers() {
     require_root();
     // docker's default capabilities without CAP_MKNOD, bounding set too.
@@ -355,62 +317,6 @@ fn container_root_lacks_the_hosts_powers() {
         "/proc/self/mounts",
     ]);
     assert_eq!(text(&out.stdout).trim(), "1", "/proc/sys is read-only");
-}
-
-#[test]
-#[ignore = "needs root"]
-fn another_containers_scratch_folder_is_never_touched() {
-    require_root();
-    // What a running (or kept) container of that name owns.
-    let name = format!("taken-{}", std::process::id());
-    let scratch = std::path::Path::new("/var/lib/hcsrun/scratch").join(&name);
-    std::fs::create_dir_all(scratch.join("upper")).unwrap();
-    let out = hcsrun(&["run", "--name", &name, "--", "true"]);
-    let kept = scratch.join("upper").exists();
-    std::fs::remove_dir_all(&scratch).unwrap();
-    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("already exists"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(kept, "the other container's scratch folder was removed");
-
-    for name in ["/", "..", ".hidden"] {
-        let out = hcsrun(&["run", "--name", name, "--", "true"]);
-        assert_eq!(out.status.code(), Some(125), "{name}");
-        assert!(text(&out.stderr).contains("invalid container id"), "{name}");
-    }
-}
-
-#[test]
-fn errors_before_the_container_runs_are_125() {
-    // Checked before anything needs root: the same for any user.
-    let out = hcsrun(&["run", "--layer", "/no/such/layer", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert_eq!(
-        text(&out.stderr).trim(),
-        "hcsrun: run: layer /no/such/layer does not exist"
-    );
-    let out = hcsrun(&["run", "-v", "/no/such/source:/x", "--", "true"]);
-    assert_eq!(
-        text(&out.stderr).trim(),
-        "hcsrun: run: volume source /no/such/source does not exist"
-    );
-    let out = hcsrun(&["run", "--name", "../escape", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        text(&out.stderr).contains("invalid container id"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = hcsrun(&["run"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("no command given"));
-    // An unknown option: clap's own error and usage.
-    let out = hcsrun(&["run", "--no-such-option", "--", "true"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--no-such-option"));
 }
 
 #[test]
@@ -475,4 +381,14 @@ fn debug_logs_as_json_lines() {
     assert_eq!(line["level"], "DEBUG");
     // Without --debug, nothing.
     assert_eq!(text(&hcsrun(&["run", "--", "true"]).stderr), "");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn hyperv_isolation_runs_as_the_emulation() {
+    require_root();
+    let out = hcsrun(&["run", "--isolation", "hyperv", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = hcsrun(&["run", "--isolation", "hyperv", "--", "sh", "-c", "echo hv"]);
+    assert_eq!(text(&out.stdout), "hv\n", "{}", text(&out.stderr));
 }

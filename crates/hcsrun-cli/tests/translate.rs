@@ -224,9 +224,23 @@ fn options_hyperv_with_a_utility_vm_on_this_host() {
         )
     );
     fs::remove_dir(base.join("UtilityVM")).unwrap();
+    // The Linux compute service emulates Hyper-V isolation: no utility VM
+    // is needed, and none is named.
+    let config = ok(&[
+        "translate",
+        "--id",
+        "hv",
+        "--options",
+        path(&options),
+        path(b.path()),
+    ]);
+    assert!(config.ends_with(r#""HvPartition":true}"#), "{config}");
+    // Windows' own service runs one: there, it must be found.
     assert_eq!(
         fails(&[
             "translate",
+            "--service",
+            "vmcompute=/nonexistent/libvmcompute.so",
             "--id",
             "hv",
             "--options",
@@ -362,4 +376,66 @@ fn layer_id_needs_a_name() {
     let run = hcsrun(&["layer-id"]);
     assert!(!run.ok);
     assert!(run.stderr.contains("<NAME>"), "{}", run.stderr);
+}
+
+/// Runs hcsrun, killing it (and failing) if it takes more than 10 s.
+fn bounded(args: &[&str]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hcsrun"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("hcsrun {args:?} was still reading after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn documents_are_capped_at_16_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("config.json");
+    // Valid JSON, just too long: 17 MiB of spaces around an object.
+    let mut text = " ".repeat(17 << 20);
+    text.push_str(r#"{"process":{"args":["cmd"]}}"#);
+    fs::write(&big, &text).unwrap();
+    for spec in ["/dev/zero", path(&big)] {
+        let run = bounded(&["translate", "--id", "x", spec]);
+        assert!(!run.ok);
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!(
+                "hcsrun: translate: reading {spec}: larger than the 16 MiB limit for a document"
+            ),
+        );
+    }
+    // The options file too.
+    fs::write(
+        dir.path().join("small.json"),
+        r#"{"process":{"args":["cmd"]}}"#,
+    )
+    .unwrap();
+    let small = dir.path().join("small.json");
+    let run = bounded(&[
+        "translate",
+        "--id",
+        "x",
+        "--options",
+        "/dev/zero",
+        path(&small),
+    ]);
+    assert!(!run.ok);
+    assert!(run.stderr.contains("16 MiB limit"), "{}", run.stderr);
 }

@@ -12,6 +12,5 @@ pub struct Args {
 
 pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
     let guid = layer_id(&args.name, &|name| service.name_to_guid(name))?;
-    println!("{guid}");
-    Ok(())
+    Ok(crate::output::print(&format!("{guid}\n"))?)
 }

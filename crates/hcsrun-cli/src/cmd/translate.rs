@@ -1,12 +1,13 @@
 //! `hcsrun translate`: the HCS documents an OCI spec becomes.
 
-use std::{fs, path::PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hcsrun::{
     service::ServiceFacts,
     translate::{
-        container_config, init_process_config, CreateOptions, HostFacts, Spec, DEFAULT_OWNER,
+        container_config, init_process_config, read_document, CreateOptions, HostFacts, Spec,
+        DEFAULT_OWNER,
     },
 };
 use serde::Serialize;
@@ -77,12 +78,11 @@ pub fn run(args: Args, service: &ServiceFacts) -> anyhow::Result<()> {
             config
         }
     };
-    println!("{output}");
-    Ok(())
+    Ok(crate::output::print(&format!("{output}\n"))?)
 }
 
-fn read_options(path: &PathBuf) -> anyhow::Result<CreateOptions> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+fn read_options(path: &Path) -> anyhow::Result<CreateOptions> {
+    let text = read_document(path).with_context(|| format!("reading {}", path.display()))?;
     CreateOptions::from_json(&text)
         .with_context(|| format!("invalid create options in {}", path.display()))
 }

@@ -1,6 +1,9 @@
 //! What the client knows of a running container.
 
-use std::{collections::HashMap, sync::Arc, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{atomic::AtomicBool, Arc, Mutex},
+};
 
 use hcs::{ComputeSystem, Process};
 
@@ -25,6 +28,9 @@ pub struct Container {
     pub init: ProcessEntry,
     /// Processes added with `add_process`.
     pub processes: Mutex<HashMap<String, ProcessEntry>>,
+    /// A stop was asked for through the client (the seed's
+    /// `manualStopRequested`), told with the exit.
+    pub stop_requested: AtomicBool,
 }
 
 impl Container {

@@ -2,6 +2,8 @@
 //! statistics and process lists (the seed's `Signal`, `SignalProcess`,
 //! `Resize`, `Pause`, `Resume`, `Stats`, `Summary`, ...).
 
+use std::sync::atomic::Ordering;
+
 use hcs_schema::{ProcessListItem, Statistics};
 
 use super::{
@@ -49,6 +51,9 @@ impl Client {
         let _lock = self.inner.locks.lock(id).await;
         let container = self.inner.container(OP, id)?;
         tracing::debug!(container = id, signal, pid = container.init.pid, "signal");
+        // Set before the stop, as the seed does: the exit it causes is one
+        // that was asked for.
+        container.stop_requested.store(true, Ordering::SeqCst);
         let result = if signal == SIGKILL {
             container.system.terminate().await
         } else {

@@ -101,6 +101,7 @@ impl Client {
             hyperv: config.hv_partition,
             init: ProcessEntry { pid, process },
             processes: std::sync::Mutex::new(HashMap::new()),
+            stop_requested: false.into(),
         });
         inner
             .containers

@@ -58,6 +58,11 @@ pub struct StateInfo {
     /// Why the system could not be shut down cleanly after its init process
     /// exited, if it could not (the seed only logged this).
     pub shutdown_error: Option<String>,
+    /// On [`State::Exit`]: a stop was asked for through the client
+    /// ([`Client::signal`](super::Client::signal)) before the container
+    /// exited (the seed's `manualStopRequested`), so an embedder can tell a
+    /// stop it asked for from a crash.
+    pub manual_stop_requested: bool,
     /// The container was lost with whatever supervised it (its holder was
     /// killed), so its init's exit code is unknown: what happened, in the
     /// host's terms.
@@ -74,6 +79,7 @@ impl StateInfo {
             process_id: String::new(),
             update_pending: false,
             shutdown_error: None,
+            manual_stop_requested: false,
             lost: None,
         }
     }

@@ -13,7 +13,8 @@ use super::{
 
 impl Client {
     /// Terminates container `id`'s system if it still exists (waiting at
-    /// most `Timeouts::restore`) and reports the container exited.
+    /// most `Timeouts::restore`) and reports the container exited; the
+    /// embedder's refusal of that report is the error, as in seed 000.
     pub async fn restore(&self, id: &str) -> Result<()> {
         const OP: &str = "restore";
         let inner = &self.inner;
@@ -35,8 +36,12 @@ impl Client {
             exit_code: RESTORED_EXIT_CODE,
             ..StateInfo::new(State::Exit)
         };
-        supervise::tell(inner, id, info).await;
-        Ok(())
+        // As seed 000: the embedder's refusal is restore's error.
+        inner
+            .backend
+            .state_changed(id, info)
+            .await
+            .map_err(|e| ClientError::new(OP, id, ClientErrorKind::Backend(e)))
     }
 
     /// Finds the systems this client's owner left behind and restores each;

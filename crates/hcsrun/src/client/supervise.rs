@@ -1,7 +1,10 @@
 //! Waiting for processes to exit, stopping systems, and telling the
 //! embedder (the seed's `waitExit`, `shutdown` and `terminate`).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
 
 use hcs::{ComputeSystem, HcsError, Process};
 use tracing::{debug, warn};
@@ -49,7 +52,10 @@ async fn exit_or_loss(process: &dyn Process) -> (u32, Option<String>) {
 pub async fn stop(system: &dyn ComputeSystem, timeouts: &Timeouts) -> Result<(), HcsError> {
     let shutdown = match system.shutdown().await {
         Err(e) if e.is_pending() => system.wait_timeout(timeouts.shutdown).await,
-        Err(e) if e.is_already_stopped() => Ok(()),
+        Err(e) if e.is_already_stopped() => {
+            settle(system, timeouts.terminate).await;
+            Ok(())
+        }
         other => other,
     };
     let Err(shutdown_error) = shutdown else {
@@ -68,8 +74,23 @@ pub async fn stop(system: &dyn ComputeSystem, timeouts: &Timeouts) -> Result<(),
 pub async fn terminate(system: &dyn ComputeSystem, timeout: Duration) -> Result<(), HcsError> {
     match system.terminate().await {
         Err(e) if e.is_pending() => system.wait_timeout(timeout).await,
-        Err(e) if e.is_already_stopped() => Ok(()),
+        Err(e) if e.is_already_stopped() => {
+            settle(system, timeout).await;
+            Ok(())
+        }
         other => other,
+    }
+}
+
+/// Waits (at most `timeout`) for a system the service says has already
+/// stopped to be gone: a stop asked for before the first process exited
+/// (Ctrl-C) finds it stopped while its last resources are still being
+/// released (the Linux service's holder reaped, its cgroups removed).
+/// Waiting on a stopped system returns at once where nothing is left to
+/// release, as on Windows; a failure is not the stop's.
+async fn settle(system: &dyn ComputeSystem, timeout: Duration) {
+    if let Err(e) = system.wait_timeout(timeout).await {
+        debug!(container = system.id(), "waiting for a stopped system: {e}");
     }
 }
 
@@ -146,6 +167,7 @@ pub async fn init(inner: Arc<Inner>, container: Arc<Container>) {
         process_id: INIT_PROCESS.to_owned(),
         update_pending,
         shutdown_error,
+        manual_stop_requested: container.stop_requested.load(Ordering::SeqCst),
         lost,
         ..StateInfo::new(State::Exit)
     };

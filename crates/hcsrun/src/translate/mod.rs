@@ -53,7 +53,7 @@ pub use options::{
 };
 pub use platform::Platform;
 pub use process::{exec_process_config, init_process_config};
-pub use spec::{parse_process, Spec, SpecError};
+pub use spec::{parse_process, read_document, Spec, SpecError, MAX_DOCUMENT_BYTES};
 use tracing::{debug, enabled, warn, Level};
 pub use windows_section::{
     CredentialSpec, WindowsCpuResources, WindowsDevice, WindowsHyperV, WindowsMemoryResources,

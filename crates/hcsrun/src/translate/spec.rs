@@ -3,7 +3,8 @@
 //! for Linux containers (their `OCISpecification`).
 
 use std::{
-    fmt, fs, io,
+    fmt, fs,
+    io::{self, Read},
     path::{Path, PathBuf},
 };
 
@@ -37,6 +38,31 @@ pub enum SpecError {
     },
 }
 
+/// The largest spec or options document read from a file: 16 MiB, far
+/// beyond any real one (runc's example spec is 3 KiB), so that `/dev/zero`
+/// or a runaway file is refused instead of read until memory runs out.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
+
+/// Reads the text of a spec or options document at `path`, refusing one
+/// larger than [`MAX_DOCUMENT_BYTES`] (`ErrorKind::FileTooLarge`, saying
+/// the limit) without reading past it.
+pub fn read_document(path: &Path) -> io::Result<String> {
+    let file = fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!(
+                "larger than the {} MiB limit for a document",
+                MAX_DOCUMENT_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 fn in_file(path: &Option<PathBuf>) -> String {
     path.as_ref()
         .map(|p| format!(" in {}", p.display()))
@@ -61,7 +87,7 @@ impl Spec {
         if path.is_dir() {
             path.push("config.json");
         }
-        let text = fs::read_to_string(&path).map_err(|source| SpecError::Read {
+        let text = read_document(&path).map_err(|source| SpecError::Read {
             path: path.clone(),
             source,
         })?;

@@ -1,6 +1,7 @@
 //! Windows containers, process or Hyper-V isolated (the seed's
 //! `createWindows`).
 
+use hcs::HypervIsolation;
 use hcs_schema::{ContainerConfig, HvRuntime};
 use tracing::warn;
 
@@ -51,12 +52,15 @@ pub(crate) fn container_config(
             .and_then(|h| h.utility_vm_path.clone())
             .filter(|p| !p.is_empty());
         let image_path = match explicit {
-            Some(path) => path,
-            None => find_utility_vm(layers.paths)
-                .map_err(fail)?
-                .ok_or_else(|| fail(TranslateErrorKind::UtilityVmNotFound))?,
+            Some(path) => Some(path),
+            None => match find_utility_vm(layers.paths).map_err(fail)? {
+                Some(found) => Some(found),
+                // Without a hypervisor no utility VM runs: none is needed.
+                None if host.hyperv == HypervIsolation::Emulated => None,
+                None => return Err(fail(TranslateErrorKind::UtilityVmNotFound)),
+            },
         };
-        config.hv_runtime = Some(HvRuntime {
+        config.hv_runtime = image_path.map(|image_path| HvRuntime {
             image_path,
             ..Default::default()
         });

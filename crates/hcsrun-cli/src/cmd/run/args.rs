@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use super::parse::{container_id, parse_cpus, parse_env, parse_hostname, parse_memory};
+
 /// Run a command in a new container, in the foreground: its output is
 /// streamed here and hcsrun exits with its exit code.
 ///
@@ -10,15 +12,17 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  hcsrun run -- echo hello\n  hcsrun run -it -- sh\n  \
-    hcsrun run --memory 256m -v /srv/data:/data:ro -- ls /data"
+    hcsrun run --memory 256m -v /srv/data:/data:ro -- ls /data\n\n\
+    A bad option or value exits with code 125 and one line, as docker's."
 )]
 pub struct Args {
-    /// The container's id [default: random].
-    #[arg(long, visible_alias = "id", value_name = "ID")]
+    /// The container's id: 1 to 128 letters, digits, '-', '_' or '.'
+    /// [default: random].
+    #[arg(long, visible_alias = "id", value_name = "ID", value_parser = container_id)]
     pub name: Option<String>,
 
     /// Remove the container's scratch folder when it exits (the default).
-    #[arg(long, overrides_with = "keep")]
+    #[arg(long, conflicts_with = "keep")]
     pub rm: bool,
 
     /// Keep the scratch folder created for the container.
@@ -34,8 +38,8 @@ pub struct Args {
     pub tty: bool,
 
     /// Set an environment variable (KEY=VALUE, or KEY to pass this
-    /// process's value).
-    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    /// process's value). KEY is not empty and has no '=' or white space.
+    #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<String>,
 
     /// Working directory inside the container.
@@ -46,11 +50,13 @@ pub struct Args {
     #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
 
-    /// The container's host name [default: the first 12 characters of its id].
-    #[arg(long, value_name = "NAME")]
+    /// The container's host name, RFC 1123 [default: the first 12
+    /// characters of its id].
+    #[arg(long, value_name = "NAME", value_parser = parse_hostname, allow_hyphen_values = true)]
     pub hostname: Option<String>,
 
-    /// Map a host path into the container: SRC:DST[:ro|rw]. A destination
+    /// Map a host path into the container: SRC:DST[:ro|rw]. DST is absolute
+    /// and not /, /dev, /proc or /sys (the container's own). A destination
     /// \\.\pipe\NAME maps the host unix socket SRC as a named pipe.
     #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:ro]")]
     pub volumes: Vec<String>,
@@ -60,7 +66,8 @@ pub struct Args {
     #[arg(long = "layer", value_name = "PATH")]
     pub layers: Vec<PathBuf>,
 
-    /// The writable scratch folder [default: a new folder under
+    /// The writable scratch folder, outside every layer; made if missing,
+    /// and never removed [default: a new folder under
     /// /var/lib/hcsrun/scratch, removed at exit unless --keep].
     #[arg(long, value_name = "DIR")]
     pub scratch: Option<PathBuf>,
@@ -70,20 +77,27 @@ pub struct Args {
     #[arg(long, value_name = "MODE", default_value = "process", value_parser = ["process", "hyperv"])]
     pub isolation: String,
 
-    /// Memory limit, in bytes or with a unit: 512k, 256m, 1g.
-    #[arg(short, long, value_name = "SIZE", value_parser = parse_size)]
+    /// Memory limit, at least 6m: bytes, or with a unit (b, k, m, g: 6500k,
+    /// 256m, 1.5g). The Windows schema counts whole MiB: hcsrun rounds up.
+    #[arg(short, long, value_name = "SIZE", value_parser = parse_memory)]
     pub memory: Option<u64>,
 
-    /// CPUs' worth of processor time, e.g. 0.5 or 1.5 (a share of the
-    /// host's processors, as docker does on Windows).
-    #[arg(long, value_name = "N", value_parser = parse_cpus)]
+    /// CPUs' worth of processor time, 0.01 to the host's processors, e.g.
+    /// 0.5 or 1.5 (a share of the host's processors, as docker does on
+    /// Windows).
+    #[arg(long, value_name = "N", value_parser = parse_cpus, allow_negative_numbers = true,
+          conflicts_with = "cpu_maximum")]
     pub cpus: Option<f64>,
 
-    /// Number of processors the container may use.
-    #[arg(long, value_name = "N")]
+    /// Number of processors the container may use (more than the host has
+    /// gives all of them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub cpu_count: Option<u64>,
 
-    /// Relative CPU weight, 1 to 10000.
+    /// Relative CPU weight, 1 to 10000: the Windows schema's ProcessorWeight,
+    /// which the containers `hcsrun run` builds use (the Linux compute
+    /// service maps it onto cpu.shares 2-262144, or cpu.weight). docker's
+    /// 2-262144 applies to a Linux spec's linux.resources.cpu.shares.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=10000))]
     pub cpu_shares: Option<u16>,
 
@@ -96,6 +110,13 @@ pub struct Args {
     /// container's network).
     #[arg(long, value_name = "MODE", default_value = "none")]
     pub network: String,
+
+    /// Seconds between the SIGTERM that the first Ctrl-C, SIGTERM or SIGHUP
+    /// sends the container and the SIGKILL that follows if it has not
+    /// stopped (a second signal kills at once), as docker stop's; also how
+    /// long what is left runs on after the first process exits.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub stop_timeout: u64,
 
     /// Run an OCI bundle's config.json instead of building a spec (its
     /// root.path, relative to the bundle, is the layer unless --layer or
@@ -110,91 +131,4 @@ pub struct Args {
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
-}
-
-/// `512k`, `256m`, `1g`, `2t` (powers of 1024; an optional trailing `b`),
-/// or plain bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let lower = text.trim().to_ascii_lowercase();
-    let lower = lower.strip_suffix('b').unwrap_or(&lower);
-    let (digits, shift) = match lower.chars().last() {
-        Some('k') => (&lower[..lower.len() - 1], 10),
-        Some('m') => (&lower[..lower.len() - 1], 20),
-        Some('g') => (&lower[..lower.len() - 1], 30),
-        Some('t') => (&lower[..lower.len() - 1], 40),
-        _ => (lower, 0),
-    };
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (try 256m or 1g)"))?;
-    value
-        .checked_shl(shift)
-        .filter(|v| v >> shift == value && *v > 0)
-        .ok_or_else(|| format!("{text:?} is not a usable size"))
-}
-
-fn parse_cpus(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
-        _ => Err(format!("{text:?} is not a positive number of CPUs")),
-    }
-}
-
-/// A container id names its scratch folder and the service's records: one
-/// that [`hcs::is_plain_id`] accepts.
-pub fn container_id(id: &str) -> Result<String, String> {
-    if hcs::is_plain_id(id) {
-        Ok(id.to_owned())
-    } else {
-        Err(format!(
-            "invalid container id {id:?}: use 1 to {} letters, digits, '-', '_' or '.', \
-             starting with a letter or digit",
-            hcs::MAX_ID_LEN
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256m"), Ok(256 << 20));
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
-        assert_eq!(parse_size("512kb"), Ok(512 << 10));
-        assert_eq!(parse_size("1048576"), Ok(1 << 20));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("99999999999t").is_err(), "overflow");
-    }
-
-    #[test]
-    fn container_ids_are_single_plain_names() {
-        for id in ["web", "5e0055c814a6", "my-app_1.2"] {
-            assert_eq!(container_id(id).as_deref(), Ok(id));
-        }
-        for id in [
-            "",
-            "/",
-            ".",
-            "..",
-            "../x",
-            "a/b",
-            ".hidden",
-            "-x",
-            "a b",
-            &"x".repeat(129),
-        ] {
-            assert!(container_id(id).is_err(), "{id:?}");
-        }
-    }
-
-    #[test]
-    fn cpus() {
-        assert_eq!(parse_cpus("1.5"), Ok(1.5));
-        assert!(parse_cpus("0").is_err());
-        assert!(parse_cpus("-1").is_err());
-        assert!(parse_cpus("NaN").is_err());
-    }
 }

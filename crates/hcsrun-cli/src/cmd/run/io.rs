@@ -53,6 +53,8 @@ pub fn forward(reader: OutputReader, output: RawFd) -> io::Result<u64> {
             // Neither end is a pipe the kernel can splice (a console).
             Err(Errno::EINVAL) => return copy(input, output).map(|n| total + n),
             Err(Errno::EPIPE) => return Ok(total),
+            // A console's master side once the container's side closed.
+            Err(Errno::EIO) => return Ok(total),
             Err(e) => return Err(e.into()),
         }
     }

@@ -1,9 +1,13 @@
 //! `hcsrun run`: a container in the foreground, as a new user meets it.
 
 mod args;
+mod errors;
 mod exit;
 mod io;
+mod parse;
+mod place;
 mod spec;
+mod stop;
 mod volume;
 
 use std::{error::Error, process::ExitCode, sync::Arc, time::Duration};
@@ -19,7 +23,7 @@ use hcsrun::{
 };
 use tokio::{
     io::AsyncWriteExt,
-    signal::unix::{signal, SignalKind},
+    signal::unix::{signal, Signal, SignalKind},
     sync::mpsc,
     task::JoinHandle,
 };
@@ -58,9 +62,28 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("hcsrun: run: {:#}", failure.error);
+            crate::output::error_line(&format!("hcsrun: run: {:#}", failure.error));
             ExitCode::from(failure.code)
         }
+    }
+}
+
+/// The signals `hcsrun run` acts on.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+    window: Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+            window: signal(SignalKind::window_change())?,
+        })
     }
 }
 
@@ -83,7 +106,7 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
     let id = match &args.name {
-        Some(name) => args::container_id(name).map_err(anyhow::Error::msg)?,
+        Some(name) => name.clone(),
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
@@ -97,15 +120,28 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         )
         .into());
     }
-    if plan.scratch_is_ours {
-        create_scratch(&id, &plan.scratch)?;
+    // Signals are caught from before anything is made: one that comes
+    // while the container is being created is acted on once it exists.
+    let signals = Signals::catch()?;
+    match &plan.scratch {
+        Some(scratch) if plan.scratch_is_ours => create_scratch(&id, scratch)?,
+        Some(scratch) if !scratch.exists() => {
+            // The user's folder (--scratch, an options file's), made as
+            // asked and kept after.
+            std::fs::create_dir_all(scratch)
+                .with_context(|| format!("creating the scratch folder {}", scratch.display()))?;
+        }
+        _ => {}
     }
+    let result = run_container(&id, &args, &plan, service, choice, signals).await;
     // Only a folder this run made is ever removed.
-    let remove_scratch = plan.scratch_is_ours && !args.keep;
-    let result = run_container(&id, &args, &plan, service).await;
-    if remove_scratch {
-        if let Err(e) = std::fs::remove_dir_all(&plan.scratch) {
-            tracing::warn!("removing {}: {e}", plan.scratch.display());
+    if let Some(scratch) = plan
+        .scratch
+        .as_ref()
+        .filter(|_| plan.scratch_is_ours && !args.keep)
+    {
+        if let Err(e) = std::fs::remove_dir_all(scratch) {
+            tracing::warn!("removing {}: {e}", scratch.display());
         }
     }
     result
@@ -116,16 +152,27 @@ async fn run_container(
     args: &Args,
     plan: &spec::Plan,
     service: Arc<dyn ComputeService>,
+    choice: &ServiceChoice,
+    signals: Signals,
 ) -> Result<u8, Failure> {
     let (tx, mut events) = mpsc::unbounded_channel();
     let host = HostFacts::of_service(&*service);
-    let client = Client::with(service, Arc::new(Events(tx)), host, Timeouts::default());
-    // Signals are caught from the start; one that comes while the container
-    // is being created is acted on once it exists.
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut window = signal(SignalKind::window_change())?;
+    let stop_timeout = Duration::from_secs(args.stop_timeout);
+    // The seed's five minutes are for an engine's containers; a command in
+    // the foreground is stopped as docker stop does, and waits no longer
+    // for a system that does not stop with its first process.
+    let timeouts = Timeouts {
+        shutdown: stop_timeout,
+        terminate: stop::DEFAULT_STOP_TIMEOUT,
+        ..Timeouts::default()
+    };
+    let client = Client::with(service, Arc::new(Events(tx)), host, timeouts);
+    let Signals {
+        mut interrupt,
+        mut terminate,
+        mut hangup,
+        mut window,
+    } = signals;
 
     let raw_terminal = (args.tty && args.interactive)
         .then(io::RawTerminal::enter)
@@ -156,17 +203,17 @@ async fn run_container(
     };
     if let Err(e) = client.create(id, &plan.spec, &plan.options, attach).await {
         drop(raw_terminal);
-        return Err(Failure {
-            code: exit::for_create_error(&e),
-            error: e.into(),
-        });
+        // The compute service's own words, for --debug.
+        tracing::debug!(container = id, "creating the container: {}", chain(&e));
+        let code = exit::for_create_error(&e);
+        let error = match errors::describe(&e, id, choice) {
+            Some(line) => anyhow::Error::msg(line),
+            None => e.into(),
+        };
+        return Err(Failure { code, error });
     }
 
-    let mut stops = 0;
-    // The container's command is its pid 1, which ignores a SIGTERM it does
-    // not handle: a stop becomes a kill after this long, as docker's.
-    let kill_after = tokio::time::sleep(Duration::MAX);
-    tokio::pin!(kill_after);
+    let mut stopper = stop::Stopper::new(stop_timeout);
     let exit = loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -174,12 +221,10 @@ async fn run_container(
                 Some(_) => {}
                 None => break StateInfo::new(State::Exit),
             },
-            _ = interrupt.recv() => stop(&client, id, &mut stops, kill_after.as_mut()).await,
-            _ = terminate.recv() => stop(&client, id, &mut stops, kill_after.as_mut()).await,
-            _ = hangup.recv() => stop(&client, id, &mut stops, kill_after.as_mut()).await,
-            () = &mut kill_after, if stops == 1 => {
-                stop(&client, id, &mut stops, kill_after.as_mut()).await
-            }
+            _ = interrupt.recv() => stopper.request(&client, id).await,
+            _ = terminate.recv() => stopper.request(&client, id).await,
+            _ = hangup.recv() => stopper.request(&client, id).await,
+            () = stop::until(stopper.kill_at()) => stopper.kill(&client, id).await,
             _ = window.recv() => {
                 if let Some((height, width)) = io::terminal_size() {
                     let _ = client.resize(id, INIT_PROCESS, width, height).await;
@@ -200,36 +245,25 @@ async fn run_container(
         return Err(anyhow::anyhow!(lost).into());
     }
     if let Some(error) = &exit.shutdown_error {
-        tracing::warn!(container = id, "stopping the container: {error}");
+        tracing::debug!(container = id, "stopping the container: {error}");
     }
     Ok(exit::for_exit(exit.exit_code))
 }
 
-/// How long a container has to end after the first stop before it is
-/// killed (docker stop's default).
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The first Ctrl-C, SIGTERM or SIGHUP shuts the container down (SIGTERM
-/// to its pid 1); the next one, or [`STOP_TIMEOUT`] later, terminates it.
-async fn stop(
-    client: &Client,
-    id: &str,
-    stops: &mut u32,
-    kill_after: std::pin::Pin<&mut tokio::time::Sleep>,
-) {
-    *stops += 1;
-    if *stops == 1 {
-        kill_after.reset(tokio::time::Instant::now() + STOP_TIMEOUT);
+/// An error and its causes on one line, as `{:#}` of anyhow prints them.
+fn chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text = format!("{text}: {cause}");
+        next = cause.source();
     }
-    let signal = if *stops == 1 { 15 } else { 9 };
-    tracing::debug!(container = id, signal, "stopping on request");
-    if let Err(e) = client.signal(id, signal).await {
-        tracing::warn!("{e}");
-    }
+    text
 }
 
 /// Makes container `id`'s own scratch folder; one that exists belongs to
-/// another container of that name (running, or kept with `--keep`).
+/// another container of that name (running, kept, or left by a killed
+/// hcsrun).
 fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
     if let Some(parent) = scratch.parent() {
         std::fs::create_dir_all(parent)
@@ -237,8 +271,9 @@ fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
     }
     match std::fs::create_dir(scratch) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::anyhow!(
-            "container {id}: its scratch folder {} already exists (a container of that name \
-             is running or was kept): choose another --name, or remove the folder",
+            "container {id} already exists (its scratch folder {} is there): choose another \
+             --name, or if that container no longer runs, remove the folder (`hcsrun rm {id}` \
+             will do this)",
             scratch.display()
         )),
         result => {

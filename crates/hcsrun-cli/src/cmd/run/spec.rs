@@ -2,11 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-use hcsrun::translate::{CreateOptions, LayerOption, NetworkOption, Spec};
+use anyhow::{bail, Context, Error};
+use hcsrun::translate::{read_document, CreateOptions, LayerOption, NetworkOption, Spec};
 use serde_json::{json, Map, Value};
 
-use super::{args::Args, volume::Volume};
+use super::{
+    args::Args,
+    parse::MAX_HOSTNAME,
+    place::check_scratch,
+    volume::{check_destination, Volume},
+};
 
 /// `PATH` for a container when the flags give none.
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -15,8 +20,10 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 pub struct Plan {
     pub spec: Spec,
     pub options: CreateOptions,
-    /// The scratch folder, and whether hcsrun made it (and so removes it).
-    pub scratch: PathBuf,
+    /// The scratch folder, made if missing (`None` where the spec's
+    /// `windows.layerFolders` name it), and whether it is hcsrun's own
+    /// (made by this run, which removes it unless --keep).
+    pub scratch: Option<PathBuf>,
     pub scratch_is_ours: bool,
 }
 
@@ -35,18 +42,18 @@ pub fn plan(
             bail!("layer {} does not exist", layer.display());
         }
     }
-    let (scratch, scratch_is_ours) = match &args.scratch {
+    let (mut scratch, mut scratch_is_ours) = match &args.scratch {
         Some(dir) => (dir.clone(), false),
         None => (PathBuf::from("/var/lib/hcsrun/scratch").join(id), true),
     };
-    let (mut spec, bundle_root) = match &args.bundle {
+    let (spec, bundle_root) = match &args.bundle {
         Some(bundle) => bundle_spec(bundle, args)?,
         None => (flags_spec(id, args, host_cpus, console)?, None),
     };
     let mut options = match &args.options {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                read_document(path).with_context(|| format!("reading {}", path.display()))?;
             CreateOptions::from_json(&text)
                 .with_context(|| format!("create options {}", path.display()))?
         }
@@ -72,19 +79,31 @@ pub fn plan(
                 .map(|l| l.to_string_lossy().into_owned())
                 .collect(),
         });
+    } else {
+        // The options file's layers, or the spec's: their scratch folder is
+        // the user's, made if it is a (Unix) path that does not exist yet.
+        scratch_is_ours = false;
+        scratch = options
+            .layers
+            .as_ref()
+            .map(|l| PathBuf::from(&l.layer_folder_path))
+            .unwrap_or_default();
+    }
+    if let Some(layers) = options.layers.as_ref() {
+        if !layers.layer_folder_path.is_empty() {
+            let paths: Vec<PathBuf> = layers.layer_paths.iter().map(PathBuf::from).collect();
+            check_scratch(Path::new(&layers.layer_folder_path), &paths).map_err(Error::msg)?;
+        }
     }
     if options.ignore_flushes_during_boot.is_none() && scratch_is_ours && !args.keep {
         // The scratch folder is deleted at exit: syncing it is wasted work.
         options.ignore_flushes_during_boot = Some(true);
     }
     if args.isolation == "hyperv" {
+        // Where the service emulates Hyper-V isolation (the Linux one), no
+        // utility VM is needed; where it runs one, translation finds it in
+        // the layers or the spec names it.
         options.hyperv = Some(hcsrun::translate::HypervOption { is_hyperv: true });
-        // The Linux compute service starts no utility VM, but a Hyper-V
-        // configuration names one: an empty folder in the scratch.
-        if spec.pointer("/windows/hyperv/utilityVMPath").is_none() {
-            let uvm = scratch.join("UtilityVM");
-            windows_section(&mut spec).insert("hyperv".into(), json!({"utilityVMPath": uvm}));
-        }
     }
     match args.network.as_str() {
         "none" => {}
@@ -102,7 +121,7 @@ pub fn plan(
     Ok(Plan {
         spec,
         options,
-        scratch,
+        scratch: scratch.is_absolute().then_some(scratch),
         scratch_is_ours,
     })
 }
@@ -207,9 +226,48 @@ fn resources(args: &Args, host_cpus: u64) -> Map<String, Value> {
         resources.insert("cpu".into(), Value::Object(cpu));
     }
     if let Some(bytes) = args.memory {
-        resources.insert("memory".into(), json!({"limit": bytes}));
+        // The Windows schema's limit is whole MiB (MemoryMaximumInMB), which
+        // translation reaches by rounding down: round up here, so that the
+        // container never gets less than asked.
+        let limit = bytes.div_ceil(1 << 20) << 20;
+        if limit != bytes {
+            tracing::debug!(asked = bytes, limit, "memory limit rounded up to whole MiB");
+        }
+        resources.insert("memory".into(), json!({"limit": limit}));
     }
     resources
+}
+
+/// Keeps a bundle's bind mounts, whose destinations must be allowed, and
+/// drops the file systems a `runc spec` lists (`proc`, `tmpfs`, `sysfs`,
+/// ...): the Linux compute service makes a container's own `/proc`, `/dev`
+/// and `/sys` itself.
+fn bundle_mounts(mounts: &mut Vec<Value>) -> anyhow::Result<()> {
+    let is_bind = |mount: &Value| {
+        mount.get("type").and_then(Value::as_str) == Some("bind")
+            || mount
+                .get("options")
+                .and_then(Value::as_array)
+                .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind"))
+            || mount.get("type").is_none_or(Value::is_null)
+    };
+    let mut kept = Vec::new();
+    for mount in mounts.drain(..) {
+        let destination = mount
+            .get("destination")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if !is_bind(&mount) {
+            tracing::debug!(destination, "leaving a typed mount to the compute service");
+            continue;
+        }
+        check_destination(&destination)
+            .map_err(|why| anyhow::anyhow!("mount {destination}: {why}"))?;
+        kept.push(mount);
+    }
+    *mounts = kept;
+    Ok(())
 }
 
 /// A bundle's config.json, and its root folder (`root.path`, relative to the
@@ -218,8 +276,7 @@ fn resources(args: &Args, host_cpus: u64) -> Map<String, Value> {
 /// section describes what the Linux compute service does its own way.
 fn bundle_spec(bundle: &Path, args: &Args) -> anyhow::Result<(Value, Option<PathBuf>)> {
     let path = bundle.join("config.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_document(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut spec: Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let object = spec
@@ -227,6 +284,18 @@ fn bundle_spec(bundle: &Path, args: &Args) -> anyhow::Result<(Value, Option<Path
         .with_context(|| format!("{} is not a JSON object", path.display()))?;
     if object.remove("linux").is_some() {
         tracing::debug!("running the Linux bundle as a Windows-schema container");
+    }
+    if let Some(hostname) = object.get("hostname").and_then(Value::as_str) {
+        if hostname.contains('\0') || hostname.len() > MAX_HOSTNAME {
+            bail!(
+                "{}: the hostname {hostname:?} is not one the kernel takes (no NUL, at most \
+                 {MAX_HOSTNAME} bytes)",
+                path.display()
+            );
+        }
+    }
+    if let Some(mounts) = object.get_mut("mounts").and_then(Value::as_array_mut) {
+        bundle_mounts(mounts).with_context(|| path.display().to_string())?;
     }
     if !args.command.is_empty() {
         object

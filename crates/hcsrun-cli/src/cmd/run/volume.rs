@@ -40,12 +40,64 @@ impl Volume {
         if parts[0].is_empty() || parts[1].is_empty() {
             bail!("volume {text:?}: expected SRC:DST[:ro]");
         }
+        if let Err(why) = check_destination(&parts[1]) {
+            bail!("volume {text:?}: {why}");
+        }
         Ok(Self {
             source: parts[0].clone(),
             destination: parts[1].clone(),
             read_only,
         })
     }
+}
+
+/// The container's own file systems, made by the compute service: a
+/// volume cannot take their place.
+const RESERVED: [&str; 4] = ["/", "/dev", "/proc", "/sys"];
+
+/// A mount destination must be an absolute path (`/data`, `C:\data`) or a
+/// named pipe, and not one of [`RESERVED`] (however spelt: `/proc/`,
+/// `//sys`, `/x/../dev`, `C:\`).
+pub fn check_destination(destination: &str) -> Result<(), String> {
+    if destination.starts_with(r"\\.\pipe\") {
+        return Ok(());
+    }
+    let unix = match destination.as_bytes() {
+        [drive, b':', rest @ ..] if drive.is_ascii_alphabetic() => {
+            String::from_utf8_lossy(rest).replace('\\', "/")
+        }
+        _ => destination.to_owned(),
+    };
+    if !unix.starts_with('/') {
+        return Err(format!(
+            "the destination {destination} is not an absolute path"
+        ));
+    }
+    let normal = normalize(&unix);
+    if RESERVED.contains(&normal.as_str()) {
+        let what = if normal == "/" {
+            "the container's root".to_owned()
+        } else {
+            format!("the container's own {normal}, which the compute service makes")
+        };
+        return Err(format!("{normal} cannot be mounted over: it is {what}"));
+    }
+    Ok(())
+}
+
+/// `path` (absolute, `/`-separated) without empty, `.` and `..` components.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 #[cfg(test)]
@@ -82,6 +134,41 @@ mod tests {
             Volume::parse(r"/run/docker.sock:\\.\pipe\docker_engine").unwrap(),
             v("/run/docker.sock", r"\\.\pipe\docker_engine", false)
         );
+    }
+
+    #[test]
+    fn reserved_destinations_are_refused_however_spelt() {
+        for dst in [
+            "/",
+            "//",
+            "/dev",
+            "/dev/",
+            "/proc",
+            "/proc/.",
+            "//sys",
+            "/x/../dev",
+            "/..",
+            r"C:\",
+            r"C:\dev",
+            "c:/proc",
+        ] {
+            let err = check_destination(dst).unwrap_err();
+            assert!(err.contains("cannot be mounted over"), "{dst}: {err}");
+        }
+        for dst in [
+            "/data",
+            "/dev/shm/x",
+            "/proc2",
+            "/sysfs",
+            r"C:\data",
+            r"\\.\pipe\p",
+        ] {
+            assert_eq!(check_destination(dst), Ok(()), "{dst}");
+        }
+        assert!(check_destination("data")
+            .unwrap_err()
+            .contains("not an absolute path"));
+        assert!(Volume::parse("/srv:/dev").is_err());
     }
 
     #[test]

@@ -316,3 +316,40 @@ fn pipe_mounts_are_refused_before_build_16210() {
         "creating container c1: named pipe mounts are not supported by the test compute service"
     );
 }
+
+#[test]
+fn hyperv_where_it_is_emulated_needs_no_utility_vm() {
+    // The Linux compute service's Hyper-V isolation has no hypervisor: a
+    // missing utility VM is no reason to refuse, and none is named.
+    let emulated = crate::translate::HostFacts {
+        hyperv: hcs::HypervIsolation::Emulated,
+        ..host()
+    };
+    let with = |text: &str, opts: &str| {
+        crate::translate::container_config(
+            "c1",
+            &spec(text),
+            &options(opts),
+            &emulated,
+            &windows_guids,
+        )
+    };
+    let c = with(&windows(r#","hyperv":{}"#), "{}").unwrap();
+    assert!(c.hv_partition);
+    assert_eq!(c.hv_runtime, None);
+    // One found in the layers, or named, is still passed on.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("base/UtilityVM")).unwrap();
+    let base = dir.path().join("base");
+    let opts = format!(
+        r#"{{"hyperv":{{"is_hyperv":true}},"layers":{{"layer_folder_path":"s","layer_paths":[{:?}]}}}}"#,
+        base.to_str().unwrap()
+    );
+    let c = with("{}", &opts).unwrap();
+    assert_eq!(
+        c.hv_runtime.unwrap().image_path,
+        format!("{}/UtilityVM", base.to_str().unwrap())
+    );
+    let c = with(&windows(r#","hyperv":{"utilityVMPath":"C:\\uvm"}"#), "{}").unwrap();
+    assert_eq!(c.hv_runtime.unwrap().image_path, r"C:\uvm");
+}
