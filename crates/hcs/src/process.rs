@@ -15,6 +15,10 @@ pub type StdioHandle = std::os::windows::io::OwnedHandle;
 
 /// The caller's ends of a process's standard streams: those the process was
 /// created with (`CreateStd*Pipe`), none of the others.
+///
+/// Each end is a handle of its own: dropping it closes that handle only.
+/// A pipe ends for the process when every handle of its caller's end is
+/// closed, wherever its duplicates are.
 #[derive(Debug, Default)]
 pub struct Stdio {
     /// The write end of its stdin.
@@ -23,6 +27,20 @@ pub struct Stdio {
     pub stdout: Option<StdioHandle>,
     /// The read end of its stderr.
     pub stderr: Option<StdioHandle>,
+}
+
+impl Stdio {
+    /// New handles for the same ends: `dup` (close-on-exec, numbered above
+    /// the standard three) on Unix, `DuplicateHandle` (not inheritable) on
+    /// Windows.
+    pub fn try_clone(&self) -> std::io::Result<Stdio> {
+        let dup = |h: &Option<StdioHandle>| h.as_ref().map(StdioHandle::try_clone).transpose();
+        Ok(Stdio {
+            stdin: dup(&self.stdin)?,
+            stdout: dup(&self.stdout)?,
+            stderr: dup(&self.stderr)?,
+        })
+    }
 }
 
 /// A handle to a process in a compute system.
@@ -50,11 +68,37 @@ pub trait Process: Send + Sync {
     /// Resizes the process's console.
     async fn resize_console(&self, width: u16, height: u16) -> Result<()>;
 
-    /// Hands over the caller's ends of the standard streams. The first call
-    /// gets them; later calls get none.
+    /// New handles for the caller's ends of the standard streams, on every
+    /// call, as vmcompute.dll's `HcsGetProcessInfo` hands them out (seed
+    /// 004's `Stdio()`: "it should be possible to call this multiple times
+    /// to get multiple interfaces"). Each is a duplicate the caller owns:
+    /// closing it closes no other. The ends duplicated are those the
+    /// service keeps for the process: none for a stream it was created
+    /// without, nor for stdin once [`close_stdin`](Self::close_stdin) closed
+    /// it. The Linux service keeps them in this handle, so once
+    /// [`take_stdio`](Self::take_stdio) handed them over, or for a process
+    /// this handle opened rather than created, there are none; vmcompute.dll
+    /// (and libvmcompute.so) keep them for every handle of the process until
+    /// that handle is closed.
+    async fn stdio(&self) -> Result<Stdio>;
+
+    /// Hands over the ends this handle keeps, the convenience for a caller
+    /// that attaches once: the first call gets them, later calls get none.
+    /// On the Linux service the handle then keeps nothing, so closing what
+    /// it returned is all that ends the process's stdin; through vmcompute
+    /// the service still keeps its own, which
+    /// [`close_stdin`](Self::close_stdin) closes.
     fn take_stdio(&self) -> Result<Stdio>;
 
     /// Closes the process's stdin so that it reads end of file.
+    ///
+    /// A console's input ends at once (its end-of-file character is
+    /// written). A pipe ends when its last write end closes: this closes the
+    /// one the handle and the service keep, but a duplicate the caller
+    /// still holds from [`stdio`](Self::stdio) or
+    /// [`take_stdio`](Self::take_stdio) keeps the pipe open until the caller
+    /// closes it too (nothing can revoke a pipe end held elsewhere). So:
+    /// close the writers you hold, then call this.
     async fn close_stdin(&self) -> Result<()>;
 
     /// Releases this handle; the process keeps running.
