@@ -30,11 +30,13 @@ pub fn terminate(raw: Handle) -> Result<Hresult, Failure> {
     Ok(abi::S_OK)
 }
 
-/// `HcsGetProcessInfo`: the pid, and the pipes not handed out yet (the
-/// Linux service hands each out once).
+/// `HcsGetProcessInfo`: the pid, and new descriptors for the pipes on
+/// every call (duplicates of the ends the process handle keeps: none for
+/// an opened process, nor for stdin once it was closed).
 pub fn info(raw: Handle, out: *mut ProcessInformation) -> Result<Hresult, Failure> {
     let entry = handles::process(raw, "HcsGetProcessInfo")?;
-    let stdio = entry.process.take_stdio()?;
+    let process = entry.process.clone();
+    let stdio = block(async move { process.stdio().await })?;
     // SAFETY: checked non-NULL by the export.
     unsafe { *out = information(entry.process.pid(), stdio) };
     Ok(abi::S_OK)
