@@ -148,6 +148,12 @@ impl Client {
 }
 
 /// The embedder's streams of `process`.
+///
+/// The ends are taken from the handle (`take_stdio`), not duplicated
+/// (`stdio`), so that the handle keeps no copy: the embedder's writer is
+/// then the last write end of stdin the client holds, and closing it (then
+/// `close_stdin`, which closes the one a service such as vmcompute keeps)
+/// ends the process's input.
 pub(crate) fn io_pipe(
     process: &dyn Process,
     shared: Arc<dyn Process>,
