@@ -72,14 +72,14 @@ pub trait Process: Send + Sync {
     /// call, as vmcompute.dll's `HcsGetProcessInfo` hands them out (seed
     /// 004's `Stdio()`: "it should be possible to call this multiple times
     /// to get multiple interfaces"). Each is a duplicate the caller owns:
-    /// closing it closes no other. The ends duplicated are those the
-    /// service keeps for the process: none for a stream it was created
-    /// without, nor for stdin once [`close_stdin`](Self::close_stdin) closed
-    /// it. The Linux service keeps them in this handle, so once
-    /// [`take_stdio`](Self::take_stdio) handed them over, or for a process
-    /// this handle opened rather than created, there are none; vmcompute.dll
-    /// (and libvmcompute.so) keep them for every handle of the process until
-    /// that handle is closed.
+    /// closing it closes no other. The ends duplicated are those kept for
+    /// the process: none for a stream it was created without, nor for stdin
+    /// once [`close_stdin`](Self::close_stdin) closed it. The Linux service
+    /// keeps them in the handle that created the process, so once
+    /// [`take_stdio`](Self::take_stdio) handed them over, or on a handle
+    /// that opened the process, there are none; through vmcompute each call
+    /// asks `HcsGetProcessInfo`, whose service keeps its ends until its
+    /// process handle is closed (libvmcompute.so: on the creating handle).
     async fn stdio(&self) -> Result<Stdio>;
 
     /// Hands over the ends this handle keeps, the convenience for a caller
