@@ -211,6 +211,19 @@ impl Process for LinuxProcess {
             .map(drop)
     }
 
+    async fn close_stdout(&self) -> Result<()> {
+        // The holder keeps none of the caller's ends: only this handle's.
+        self.check_open("CloseStdout")?;
+        self.stdio.lock().unwrap().stdout = None;
+        Ok(())
+    }
+
+    async fn close_stderr(&self) -> Result<()> {
+        self.check_open("CloseStderr")?;
+        self.stdio.lock().unwrap().stderr = None;
+        Ok(())
+    }
+
     async fn close(&self) -> Result<()> {
         self.check_open("Close")?;
         self.closed.send_replace(true);

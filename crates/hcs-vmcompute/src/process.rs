@@ -4,7 +4,7 @@ use std::{sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
 use hcs::{ErrorCode, ErrorKind, Process, Result, Stdio, StdioHandle, Subject};
-use hcs_schema::{ProcessModifyRequest, ProcessStatus};
+use hcs_schema::{ProcessModifyRequest, ProcessStatus, STD_ERR, STD_OUT};
 
 use crate::{
     abi::{self, Handle},
@@ -268,6 +268,24 @@ impl Process for VmComputeProcess {
         // over, and the service's, which it closes when asked.
         self.stdio.lock().unwrap().stdin = None;
         self.modify(operation, ProcessModifyRequest::close_stdin())
+            .await
+    }
+
+    async fn close_stdout(&self) -> Result<()> {
+        let operation = "CloseStdout";
+        self.handle.check_open(operation)?;
+        // Ours, if not handed over (all hcsshim's CloseStdout closes), and
+        // the service's.
+        self.stdio.lock().unwrap().stdout = None;
+        self.modify(operation, ProcessModifyRequest::close_handle(STD_OUT))
+            .await
+    }
+
+    async fn close_stderr(&self) -> Result<()> {
+        let operation = "CloseStderr";
+        self.handle.check_open(operation)?;
+        self.stdio.lock().unwrap().stderr = None;
+        self.modify(operation, ProcessModifyRequest::close_handle(STD_ERR))
             .await
     }
 

@@ -101,6 +101,30 @@ pub trait Process: Send + Sync {
     /// close the writers you hold, then call this.
     async fn close_stdin(&self) -> Result<()>;
 
+    /// Releases the stdout end kept for the process (hcsshim's
+    /// `CloseStdout`, which closes the pipe it cached): the one this handle
+    /// keeps for [`take_stdio`](Self::take_stdio) and, through vmcompute,
+    /// the service's, which `HcsModifyProcess` `CloseHandle` `StdOut` asks
+    /// it to close. The caller's handles keep working; later
+    /// [`stdio`](Self::stdio) requests hand out no stdout.
+    ///
+    /// A pipe's writer fails (`EPIPE`, and `SIGPIPE` unless ignored) only
+    /// once every read end is closed: so once the caller has taken or been
+    /// handed the handles it reads, releasing the kept ones lets a process
+    /// whose reader went away end, rather than block on a full pipe. A
+    /// console's stdout is its master, which the console keeps: releasing it
+    /// ends nothing.
+    ///
+    /// hcsshim's `CloseStdout` sends no request: `StdOut` is a handle the
+    /// schema's `CloseHandle` names, which libvmcompute.so honours, but
+    /// whether vmcompute.dll does is not known. A caller for which the
+    /// release is an optimisation should ignore its errors.
+    async fn close_stdout(&self) -> Result<()>;
+
+    /// The same as [`close_stdout`](Self::close_stdout), for stderr
+    /// (`CloseHandle` `StdErr`).
+    async fn close_stderr(&self) -> Result<()>;
+
     /// Releases this handle; the process keeps running.
     async fn close(&self) -> Result<()>;
 }

@@ -509,6 +509,44 @@ async fn stdio_asks_the_service_for_new_handles_on_every_call() {
 }
 
 #[tokio::test]
+async fn close_stdout_and_stderr_release_ours_and_ask_the_service() {
+    let id = "process-close-output-1";
+    let system = create(id).await;
+    let config = ProcessConfig {
+        command_line: "cmd /c more".into(),
+        create_std_in_pipe: true,
+        create_std_out_pipe: true,
+        ..Default::default()
+    };
+    let process = system.create_process(&config).await.unwrap();
+    // Before: the service hands out stdout.
+    assert!(process.stdio().await.unwrap().stdout.is_some());
+    process.close_stdout().await.unwrap();
+    process.close_stderr().await.unwrap();
+    // The handle's own end is gone (hcsshim's CloseStdout closes its
+    // cached pipe), stdin is not; the service hands out no stdout either.
+    let kept = process.take_stdio().unwrap();
+    assert!(kept.stdout.is_none() && kept.stdin.is_some());
+    let later = process.stdio().await.unwrap();
+    assert!(later.stdout.is_none() && later.stdin.is_some());
+    process.close().await.unwrap();
+    assert!(process
+        .close_stdout()
+        .await
+        .unwrap_err()
+        .is_already_closed());
+    system.close().await.unwrap();
+    let log = fake::log_of(id);
+    for handle in ["StdOut", "StdErr"] {
+        let request = format!(
+            r#"modify process {{"Operation":"CloseHandle","CloseHandle":{{"Handle":"{handle}"}}}}"#
+        );
+        assert!(log.contains(&request), "{log:?}");
+    }
+    assert_clean(id);
+}
+
+#[tokio::test]
 async fn open_enumerate_and_service_calls() {
     let svc = service(Duration::from_secs(30));
     let err = svc

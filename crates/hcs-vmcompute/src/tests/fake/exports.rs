@@ -383,8 +383,14 @@ pub(super) unsafe extern "system" fn modify_process(
     };
     let settings = text(settings);
     log(&id, format!("modify process {settings}"));
-    if settings.contains(r#""Handle":"StdIn""#) {
-        fake().handles.get_mut(&(h as usize)).unwrap().caller[0] = None;
+    let closes = |handle: &str| settings.contains(&format!(r#""Handle":"{handle}""#));
+    let mut f = fake();
+    let caller = &mut f.handles.get_mut(&(h as usize)).unwrap().caller;
+    if closes("StdIn") {
+        caller[0] = None;
+    }
+    if closes("StdOut") {
+        caller[1] = None;
     }
     abi::S_OK
 }
