@@ -176,7 +176,8 @@ pub type HcsGetProcessProperties = unsafe extern "system" fn(
     process_properties: *mut Pwstr,
     result: *mut Pwstr,
 ) -> Hresult;
-/// `HcsModifyProcess`: resizes a process's console or closes its stdin.
+/// `HcsModifyProcess`: resizes a process's console or closes one of its
+/// standard handles.
 pub type HcsModifyProcess =
     unsafe extern "system" fn(process: Handle, settings: Pcwstr, result: *mut Pwstr) -> Hresult;
 /// `HcsGetServiceProperties`: the service's own properties.

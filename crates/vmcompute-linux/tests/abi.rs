@@ -7,6 +7,7 @@
 
 use std::{
     ffi::c_void,
+    fs::File,
     os::fd::{FromRawFd, OwnedFd},
     ptr,
     sync::{mpsc, Mutex, OnceLock},
@@ -15,10 +16,10 @@ use std::{
 };
 
 use hcs::{ErrorCode, Guid, Stdio};
-use hcs_schema::HcsResult;
+use hcs_schema::{HcsResult, ProcessStatus};
 use hcs_testkit::{
     artifacts, host, require_root,
-    stdio::{read_rest, readable, Ends},
+    stdio::{read_line, read_rest, readable, Ends},
     vmcompute::{self, Settings},
     Sandbox, ServiceKind,
 };
@@ -37,6 +38,7 @@ struct Abi {
     close_process: abi::HcsCloseProcess,
     process_info: abi::HcsGetProcessInfo,
     modify_process: abi::HcsModifyProcess,
+    process_properties: abi::HcsGetProcessProperties,
     register_process: abi::HcsRegisterCallback,
     properties: abi::HcsGetComputeSystemProperties,
     name_to_guid: abi::NameToGuid,
@@ -66,6 +68,7 @@ impl Abi {
                 close_process: *lib.get(b"HcsCloseProcess").unwrap(),
                 process_info: *lib.get(b"HcsGetProcessInfo").unwrap(),
                 modify_process: *lib.get(b"HcsModifyProcess").unwrap(),
+                process_properties: *lib.get(b"HcsGetProcessProperties").unwrap(),
                 register_process: *lib.get(b"HcsRegisterProcessCallback").unwrap(),
                 properties: *lib.get(b"HcsGetComputeSystemProperties").unwrap(),
                 name_to_guid: *lib.get(b"NameToGuid").unwrap(),
@@ -159,6 +162,15 @@ impl Abi {
             assert!(hr < 0, "a result document with success: {text}");
         }
         hr
+    }
+
+    /// `HcsGetProcessProperties`, which must succeed.
+    fn process_status(&self, h: Handle) -> ProcessStatus {
+        let (mut props, mut result): (Pwstr, Pwstr) = (ptr::null_mut(), ptr::null_mut());
+        // SAFETY: as the impl says.
+        let hr = unsafe { (self.process_properties)(h, &mut props, &mut result) };
+        assert_eq!(hr, 0, "{:?}", self.take(result));
+        hcs_schema::from_str(&self.take(props).unwrap()).unwrap()
     }
 
     fn properties(&self, h: Handle, query: &str, props: &mut Pwstr, result: &mut Pwstr) -> Hresult {
@@ -404,6 +416,110 @@ fn stdio_on_every_call() {
     assert_eq!(a.release(a.close_process, process), 0);
     drop(sets);
     assert_eq!(host::fds_of(&pipes), Vec::<i32>::new(), "descriptors left");
+    stop_system(&a, started);
+}
+
+/// What `CloseHandle StdOut` and `StdErr` are for: the library keeps a read
+/// end of each output pipe for `HcsGetProcessInfo`, so a process writing to
+/// a stream whose handles the caller has all closed blocks once the pipe is
+/// full, rather than failing with `EPIPE`; closing the library's end too
+/// lets it end (`SIGPIPE`: 128 + 13), and later calls hand out none of that
+/// stream. Every set handed out before works until then. `All` closes all
+/// three; another name is refused.
+#[test]
+#[ignore = "needs root"]
+fn close_handle_stdout_and_stderr_let_a_writer_without_readers_end() {
+    require_root();
+    let sandbox = Sandbox::new("abiclose", ServiceKind::VmCompute);
+    let a = Abi::load(&sandbox);
+    let started = start_system(&a, &sandbox, "abiclose1");
+    let pipes = r#""CreateStdOutPipe":true,"CreateStdErrPipe":true"#;
+    for (handle, command, line) in [
+        ("StdOut", r#"yes"#, "y\n"),
+        ("StdErr", r#"sh -c \"exec yes err >&2\""#, "err\n"),
+    ] {
+        let params = format!(r#"{{"CommandLine":"{command}",{pipes}}}"#);
+        let (mut info, mut process, mut result) = (
+            abi::ProcessInformation::default(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
+        let hr = a.create_process(started.0, &params, &mut info, &mut process, &mut result);
+        assert_eq!(hr, 0, "{:?}", a.take(result));
+        let mut more = abi::ProcessInformation::default();
+        assert_eq!(a.process_info(process, &mut more), 0);
+        let (first, second) = (owned(&info), owned(&more));
+        let stream = |s: Stdio| {
+            let (out, err) = (s.stdout.unwrap(), s.stderr.unwrap());
+            match handle {
+                "StdOut" => (File::from(out), err),
+                _ => (File::from(err), out),
+            }
+        };
+        let ((first, first_other), (second, second_other)) = (stream(first), stream(second));
+        // Both sets work before the close.
+        assert_eq!(read_line(&first), line);
+        assert_eq!(read_line(&second), line);
+        drop((first, second));
+
+        let (pcontext, prx) = inbox();
+        let mut preg: Handle = ptr::null_mut();
+        assert_eq!(
+            a.register(a.register_process, process, pcontext, &mut preg),
+            0
+        );
+        assert!(
+            prx.recv_timeout(Duration::from_millis(500)).is_err(),
+            "{handle}: the library's end keeps the writer blocked"
+        );
+        let close =
+            format!(r#"{{"Operation":"CloseHandle","CloseHandle":{{"Handle":"{handle}"}}}}"#);
+        assert_eq!(a.modify_process(process, &close), 0);
+        let (kind, status, _, _) = next(&prx);
+        assert_eq!((kind, status), (n::PROCESS_EXITED, 0), "{handle}");
+        let exit = a.process_status(process);
+        assert!(exit.exited);
+        assert_eq!(exit.exit_code, 128 + 13, "{handle}: killed by SIGPIPE");
+        let mut after = abi::ProcessInformation::default();
+        assert_eq!(a.process_info(process, &mut after), 0);
+        let after = owned(&after);
+        match handle {
+            "StdOut" => assert!(after.stdout.is_none() && after.stderr.is_some()),
+            _ => assert!(after.stderr.is_none() && after.stdout.is_some()),
+        }
+        drop((after, first_other, second_other));
+        assert_eq!(a.release(a.unregister, preg), 0);
+        assert_eq!(a.release(a.close_process, process), 0);
+    }
+
+    // All: stdin ends (once the caller's is closed), and nothing is handed
+    // out after; the caller's output handles still read to the end.
+    let params =
+        format!(r#"{{"CommandLine":"sh -c \"cat; echo done\"","CreateStdInPipe":true,{pipes}}}"#);
+    let (mut info, mut process, mut result) = (
+        abi::ProcessInformation::default(),
+        ptr::null_mut(),
+        ptr::null_mut(),
+    );
+    let hr = a.create_process(started.0, &params, &mut info, &mut process, &mut result);
+    assert_eq!(hr, 0, "{:?}", a.take(result));
+    let set = Ends::of(owned(&info));
+    drop(set.stdin);
+    let bogus = r#"{"Operation":"CloseHandle","CloseHandle":{"Handle":"StdFoo"}}"#;
+    assert_eq!(
+        ErrorCode::from_hresult(a.modify_process(process, bogus)),
+        ErrorCode::NOT_SUPPORTED
+    );
+    let all = r#"{"Operation":"CloseHandle","CloseHandle":{"Handle":"All"}}"#;
+    assert_eq!(a.modify_process(process, all), 0);
+    assert_eq!(read_rest(&set.stdout), "done\n");
+    let mut after = abi::ProcessInformation::default();
+    assert_eq!(a.process_info(process, &mut after), 0);
+    assert!(
+        after.std_input.is_null() && after.std_output.is_null() && after.std_error.is_null(),
+        "nothing handed out after All"
+    );
+    assert_eq!(a.release(a.close_process, process), 0);
     stop_system(&a, started);
 }
 
