@@ -227,3 +227,46 @@ pub async fn console_requests_and_close_stdin(system: &dyn ComputeSystem) {
     assert_eq!(process.exit_code().await.unwrap(), 0);
     process.close().await.unwrap();
 }
+
+/// `close_stdout` and `close_stderr` release the output ends kept for the
+/// process: requests made before work as ever, later ones hand out no
+/// stdout or stderr, the caller's handles still read; and once the caller
+/// closes its own, a process writing ends by `SIGPIPE` (128 + 13) instead
+/// of blocking on a full pipe. The same after `take_stdio`, as the runtime
+/// client does it.
+pub async fn closing_output_lets_a_writer_without_readers_end(system: &dyn ComputeSystem) {
+    let sigpipe = 128 + 13;
+    let process = system.create_process(&sh("exec yes")).await.unwrap();
+    let mut sets = Vec::new();
+    for _ in 0..2 {
+        sets.push(Ends::of(process.stdio().await.unwrap()));
+    }
+    for set in &sets {
+        assert_eq!(read_line(&set.stdout), "y\n", "requests before the close");
+    }
+    process.close_stdout().await.unwrap();
+    process.close_stderr().await.unwrap();
+    let later = process.stdio().await.unwrap();
+    assert!(
+        later.stdout.is_none() && later.stderr.is_none(),
+        "no output handed out after the close: {later:?}"
+    );
+    for set in &sets {
+        assert_eq!(read_line(&set.stdout), "y\n", "the caller's still read");
+    }
+    drop(sets);
+    process.wait_timeout(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(process.exit_code().await.unwrap(), sigpipe);
+    process.close().await.unwrap();
+
+    let process = system.create_process(&sh("exec yes >&2")).await.unwrap();
+    let taken = process.take_stdio().unwrap();
+    process.close_stdout().await.unwrap();
+    process.close_stderr().await.unwrap();
+    let stderr = File::from(taken.stderr.expect("a stderr pipe"));
+    assert_eq!(read_line(&stderr), "y\n");
+    drop((stderr, taken.stdout));
+    process.wait_timeout(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(process.exit_code().await.unwrap(), sigpipe);
+    process.close().await.unwrap();
+}

@@ -58,6 +58,7 @@ async fn stdio_is_handed_out_on_every_request() {
     hcs_testkit::stdio::every_request_gets_working_pipes(&*system).await;
     hcs_testkit::stdio::take_after_requests_still_ends_stdin(&*system).await;
     hcs_testkit::stdio::console_requests_and_close_stdin(&*system).await;
+    hcs_testkit::stdio::closing_output_lets_a_writer_without_readers_end(&*system).await;
     fx.remove(system).await;
 }
 
