@@ -8,7 +8,10 @@ use std::{
 
 use async_trait::async_trait;
 use hcs::{ErrorCode, ErrorKind, HcsError, Process, Result, Stdio};
-use hcsrun_shim_protocol::message::{Op, Reply};
+use hcsrun_shim_protocol::{
+    errno::io_code,
+    message::{Op, Reply},
+};
 use tokio::sync::watch;
 
 use crate::{
@@ -22,7 +25,9 @@ pub struct LinuxProcess {
     host_pid: u32,
     conn: Arc<Connection>,
     state: watch::Receiver<ProcessState>,
-    stdio: Mutex<Option<Stdio>>,
+    /// The caller's ends the holder handed over (it keeps none): each
+    /// `stdio` request gets duplicates, `take_stdio` these.
+    stdio: Mutex<Stdio>,
     closed: watch::Sender<bool>,
 }
 
@@ -69,7 +74,7 @@ impl LinuxProcess {
             host_pid,
             state: conn.watch_process(pid),
             conn: conn.clone(),
-            stdio: Mutex::new(Some(stdio)),
+            stdio: Mutex::new(stdio),
             closed: watch::Sender::new(false),
         }))
     }
@@ -184,26 +189,51 @@ impl Process for LinuxProcess {
         self.request("ResizeConsole", op).await.map(drop)
     }
 
+    async fn stdio(&self) -> Result<Stdio> {
+        self.check_open("Stdio")?;
+        self.stdio.lock().unwrap().try_clone().map_err(|e| {
+            process_error(
+                &self.system_id,
+                self.pid,
+                "Stdio",
+                io_code(&e),
+                format!("duplicating stdio: {e}"),
+            )
+        })
+    }
+
     fn take_stdio(&self) -> Result<Stdio> {
         self.check_open("Stdio")?;
-        Ok(self.stdio.lock().unwrap().take().unwrap_or_default())
+        Ok(std::mem::take(&mut *self.stdio.lock().unwrap()))
     }
 
     async fn close_stdin(&self) -> Result<()> {
         self.check_open("CloseStdin")?;
-        // A pipe ends when its write end closes: ours, if not handed over.
-        if let Some(stdio) = self.stdio.lock().unwrap().as_mut() {
-            stdio.stdin = None;
-        }
+        // A pipe ends when its last write end closes: the one kept here
+        // (the holder keeps none), and any the caller was handed.
+        self.stdio.lock().unwrap().stdin = None;
         self.request("CloseStdin", Op::CloseStdin { pid: self.pid })
             .await
             .map(drop)
     }
 
+    async fn close_stdout(&self) -> Result<()> {
+        // The holder keeps none of the caller's ends: only this handle's.
+        self.check_open("CloseStdout")?;
+        self.stdio.lock().unwrap().stdout = None;
+        Ok(())
+    }
+
+    async fn close_stderr(&self) -> Result<()> {
+        self.check_open("CloseStderr")?;
+        self.stdio.lock().unwrap().stderr = None;
+        Ok(())
+    }
+
     async fn close(&self) -> Result<()> {
         self.check_open("Close")?;
         self.closed.send_replace(true);
-        self.stdio.lock().unwrap().take();
+        std::mem::take(&mut *self.stdio.lock().unwrap());
         self.conn.release_process(self.pid);
         Ok(())
     }

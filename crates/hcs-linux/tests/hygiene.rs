@@ -1,6 +1,6 @@
-//! Nothing outlives a system: after create, start, terminate and close,
-//! no process, mount, loop device, cgroup, record or descriptor of it is
-//! left. Its own test binary, so that no other test's systems interfere;
+//! Nothing outlives a system: after create, start, stdio requests,
+//! terminate and close, no process, mount, loop device, cgroup, record or
+//! descriptor of it is left. Its own test binary, so that no other test's systems interfere;
 //! and only what this test made is counted, so that it holds while
 //! anything else on the machine mounts or attaches loop devices.
 
@@ -33,6 +33,10 @@ async fn two_hundred_cycles_leave_nothing_behind() {
             let (code, out, _) = run(&*system, &sh("cat /from-vhd")).await;
             assert_eq!((code, out.as_str()), (0, "layer file\n"));
             let sleeper = system.create_process(&sh("exec sleep 60")).await.unwrap();
+            // Stdio requests: new descriptors each time, one set still held
+            // when the handle closes; the handle's own ends close with it.
+            drop(sleeper.stdio().await.unwrap());
+            let held = sleeper.stdio().await.unwrap();
             match system.terminate().await {
                 Ok(()) => {}
                 Err(e) if e.is_pending() => {
@@ -42,6 +46,7 @@ async fn two_hundred_cycles_leave_nothing_behind() {
             }
             sleeper.wait().await.unwrap();
             sleeper.close().await.unwrap();
+            drop(held);
             system.close().await.unwrap();
             std::fs::remove_dir_all(fx.sandbox.scratch_root().join(&id)).unwrap();
         }

@@ -98,6 +98,19 @@ async fn close_stdin_ends_input_the_handle_still_holds() {
 
 #[tokio::test]
 #[ignore = "needs root"]
+async fn stdio_is_handed_out_on_every_request() {
+    require_root();
+    let fx = Fixture::new("stdio", ServiceKind::Linux);
+    let system = fx.start_default("stdio").await;
+    hcs_testkit::stdio::every_request_gets_working_pipes(&*system).await;
+    hcs_testkit::stdio::take_after_requests_still_ends_stdin(&*system).await;
+    hcs_testkit::stdio::console_requests_and_close_stdin(&*system).await;
+    hcs_testkit::stdio::closing_output_lets_a_writer_without_readers_end(&*system).await;
+    fx.remove(system).await;
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
 async fn console_size_and_resize() {
     require_root();
     let fx = Fixture::new("console", ServiceKind::Linux);

@@ -22,7 +22,7 @@ pub use modify::{
 };
 pub use process::{
     CloseHandle, ConsoleSize, ProcessConfig, ProcessModifyRequest, ProcessStatus,
-    MODIFY_CLOSE_HANDLE, MODIFY_CONSOLE_SIZE, STD_ERR, STD_IN, STD_OUT,
+    MODIFY_CLOSE_HANDLE, MODIFY_CONSOLE_SIZE, STD_ALL, STD_ERR, STD_IN, STD_OUT,
 };
 pub use properties::{
     ComputeSystemQuery, ContainerProperties, MappedVirtualDiskController, MemoryStats,

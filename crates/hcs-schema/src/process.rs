@@ -120,12 +120,15 @@ pub struct ProcessStatus {
     pub last_wait_result: i32,
 }
 
-/// The handles a process can have; `CloseHandle` names one.
+/// The handles a process can have; `CloseHandle` names one (the schema's
+/// `StdHandle`; hcsshim's `guestrequest.STDIOHandle`).
 pub const STD_IN: &str = "StdIn";
 /// Standard output.
 pub const STD_OUT: &str = "StdOut";
 /// Standard error.
 pub const STD_ERR: &str = "StdErr";
+/// All three.
+pub const STD_ALL: &str = "All";
 
 /// A request to `HcsModifyProcess`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,15 +159,21 @@ impl ProcessModifyRequest {
         }
     }
 
-    /// Close the process's stdin so that it reads end of file.
-    pub fn close_stdin() -> Self {
+    /// Close one of the process's standard handles in the service
+    /// ([`STD_IN`], [`STD_OUT`], [`STD_ERR`] or [`STD_ALL`]).
+    pub fn close_handle(handle: &str) -> Self {
         Self {
             operation: MODIFY_CLOSE_HANDLE.to_owned(),
             console_size: None,
             close_handle: Some(CloseHandle {
-                handle: STD_IN.to_owned(),
+                handle: handle.to_owned(),
             }),
         }
+    }
+
+    /// Close the process's stdin so that it reads end of file.
+    pub fn close_stdin() -> Self {
+        Self::close_handle(STD_IN)
     }
 }
 

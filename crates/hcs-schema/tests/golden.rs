@@ -291,6 +291,14 @@ fn process_modify_requests() {
         r#"{"Operation":"CloseHandle","CloseHandle":{"Handle":"StdIn"}}"#
     );
     assert_eq!(
+        json(&ProcessModifyRequest::close_handle(STD_OUT)),
+        r#"{"Operation":"CloseHandle","CloseHandle":{"Handle":"StdOut"}}"#
+    );
+    assert_eq!(
+        json(&ProcessModifyRequest::close_handle(STD_ERR)),
+        r#"{"Operation":"CloseHandle","CloseHandle":{"Handle":"StdErr"}}"#
+    );
+    assert_eq!(
         json(&ProcessModifyRequest::console_size(80, 24)),
         r#"{"Operation":"ConsoleSize","ConsoleSize":{"Height":24,"Width":80}}"#
     );

@@ -5,6 +5,10 @@
 
 use std::{
     fs,
+    os::{
+        fd::{AsFd, AsRawFd},
+        unix::fs::MetadataExt,
+    },
     path::{Path, PathBuf},
 };
 
@@ -48,6 +52,29 @@ pub fn children() -> Vec<i32> {
 /// This process's open descriptors.
 pub fn open_fds() -> usize {
     fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// What a descriptor refers to (device and inode): a pipe's is the pipe's,
+/// whichever end and duplicate.
+pub fn file_of(fd: impl AsFd) -> (u64, u64) {
+    let meta = fs::metadata(format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())).unwrap();
+    (meta.dev(), meta.ino())
+}
+
+/// This process's descriptors that refer to one of `files` (see
+/// [`file_of`]): those of the pipes a test made, whatever other threads
+/// open meanwhile.
+pub fn fds_of(files: &[(u64, u64)]) -> Vec<i32> {
+    fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let fd = e.file_name().to_str()?.parse::<i32>().ok()?;
+            // A descriptor closed meanwhile is gone from the count too.
+            let meta = fs::metadata(e.path()).ok()?;
+            files.contains(&(meta.dev(), meta.ino())).then_some(fd)
+        })
+        .collect()
 }
 
 /// The mounts this process sees that concern `dirs`: mounted on a path

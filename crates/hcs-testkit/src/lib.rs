@@ -15,8 +15,10 @@
 //!   configuration on the host's root; [`client`]: the same for the runtime
 //!   client, with an embedder that records its events;
 //! - [`vmcompute`]: private, configured instances of `libvmcompute.so`;
-//! - [`process`]: running a process to its end; [`host`]: counting what a
-//!   test itself left on the host; [`vhd`]: `layer.vhd` images.
+//! - [`process`]: running a process to its end; [`stdio`]: the stdio
+//!   contract both backends keep, checked through the trait; [`host`]:
+//!   counting what a test itself left on the host; [`vhd`]: `layer.vhd`
+//!   images.
 //!
 //! Linux only, as the tests it supports are.
 
@@ -30,6 +32,7 @@ pub mod host;
 pub mod process;
 mod root;
 mod sandbox;
+pub mod stdio;
 pub mod vhd;
 pub mod vmcompute;
 

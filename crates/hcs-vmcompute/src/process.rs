@@ -4,7 +4,7 @@ use std::{sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
 use hcs::{ErrorCode, ErrorKind, Process, Result, Stdio, StdioHandle, Subject};
-use hcs_schema::{ProcessModifyRequest, ProcessStatus};
+use hcs_schema::{ProcessModifyRequest, ProcessStatus, STD_ERR, STD_OUT};
 
 use crate::{
     abi::{self, Handle},
@@ -19,7 +19,9 @@ pub(crate) struct VmComputeProcess {
     system_id: String,
     pid: u32,
     handle: HcsHandle,
-    stdio: Mutex<Option<Stdio>>,
+    /// The ends `HcsCreateProcess` (or, for an opened process,
+    /// `HcsGetProcessInfo`) handed out, until `take_stdio` hands them on.
+    stdio: Mutex<Stdio>,
 }
 
 impl VmComputeProcess {
@@ -42,7 +44,7 @@ impl VmComputeProcess {
                 system_id,
                 pid,
                 handle,
-                stdio: Mutex::new(Some(stdio)),
+                stdio: Mutex::new(stdio),
             }),
             Err(e) => {
                 // SAFETY: `raw` is live and nobody else holds it.
@@ -61,16 +63,8 @@ impl VmComputeProcess {
         raw: Handle,
         operation: &'static str,
     ) -> Result<Self> {
-        let mut info = abi::ProcessInformation::default();
-        // SAFETY: `raw` is live; `info` is written by the call; the result
-        // is read and freed.
-        let (hr, result) = unsafe {
-            with_result(lib, |result| {
-                (lib.exports.process_info)(raw, &mut info, result)
-            })
-        };
-        // SAFETY: the handles in `info` are ours now, each owned once.
-        let stdio = unsafe { stdio_from(&info) };
+        // SAFETY: `raw` is live.
+        let (hr, stdio, result) = unsafe { process_info(lib, raw) };
         if hr < 0 {
             // SAFETY: a live handle nobody else has.
             unsafe { close_raw(lib, HandleKind::Process, raw) };
@@ -120,6 +114,26 @@ impl VmComputeProcess {
             .await;
         error::from_wait(self.subject(), operation, waited)
     }
+}
+
+/// `HcsGetProcessInfo`: its HRESULT, the pipe ends it handed out (owned, so
+/// that they are closed whatever becomes of the call) and its result
+/// document (blocking).
+///
+/// # Safety
+/// `raw` is a live process handle of `lib`.
+unsafe fn process_info(lib: &Library, raw: Handle) -> (abi::Hresult, Stdio, Option<String>) {
+    let mut info = abi::ProcessInformation::default();
+    // SAFETY: `raw` is live (the caller's promise); `info` is written by
+    // the call; the result is read and freed.
+    let (hr, result) = unsafe {
+        with_result(lib, |result| {
+            (lib.exports.process_info)(raw, &mut info, result)
+        })
+    };
+    // SAFETY: the handles in `info` are ours now, each owned once.
+    let stdio = unsafe { stdio_from(&info) };
+    (hr, stdio, result)
 }
 
 /// Takes ownership of the pipe ends in `info` (0 means none).
@@ -227,25 +241,57 @@ impl Process for VmComputeProcess {
         .await
     }
 
+    async fn stdio(&self) -> Result<Stdio> {
+        // New handles from the service on every call, as hcsshim's Stdio()
+        // gets them once its cached pipes are handed out.
+        let operation = "Stdio";
+        let (hr, stdio, result) = self
+            .handle
+            .call(operation, |lib, h| {
+                // SAFETY: `h` is live for the call.
+                unsafe { process_info(lib, h) }
+            })
+            .await?;
+        error::check(self.subject(), operation, hr, result.as_deref())?;
+        Ok(stdio)
+    }
+
     fn take_stdio(&self) -> Result<Stdio> {
         self.handle.check_open("Stdio")?;
-        Ok(self.stdio.lock().unwrap().take().unwrap_or_default())
+        Ok(std::mem::take(&mut *self.stdio.lock().unwrap()))
     }
 
     async fn close_stdin(&self) -> Result<()> {
         let operation = "CloseStdin";
         self.handle.check_open(operation)?;
-        // A pipe ends when its write end closes: ours, if not handed over.
-        if let Some(stdio) = self.stdio.lock().unwrap().as_mut() {
-            stdio.stdin = None;
-        }
+        // A pipe ends when its last write end closes: ours, if not handed
+        // over, and the service's, which it closes when asked.
+        self.stdio.lock().unwrap().stdin = None;
         self.modify(operation, ProcessModifyRequest::close_stdin())
+            .await
+    }
+
+    async fn close_stdout(&self) -> Result<()> {
+        let operation = "CloseStdout";
+        self.handle.check_open(operation)?;
+        // Ours, if not handed over (all hcsshim's CloseStdout closes), and
+        // the service's.
+        self.stdio.lock().unwrap().stdout = None;
+        self.modify(operation, ProcessModifyRequest::close_handle(STD_OUT))
+            .await
+    }
+
+    async fn close_stderr(&self) -> Result<()> {
+        let operation = "CloseStderr";
+        self.handle.check_open(operation)?;
+        self.stdio.lock().unwrap().stderr = None;
+        self.modify(operation, ProcessModifyRequest::close_handle(STD_ERR))
             .await
     }
 
     async fn close(&self) -> Result<()> {
         let closed = self.handle.close().await;
-        self.stdio.lock().unwrap().take();
+        std::mem::take(&mut *self.stdio.lock().unwrap());
         closed
     }
 }

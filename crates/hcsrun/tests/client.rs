@@ -17,7 +17,7 @@ use hcsrun::{
     client::{ClientErrorKind, State, INIT_PROCESS},
     translate::CreateOptions,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 hcs_testkit::for_each_backend!(
     needs_root: [
@@ -25,6 +25,7 @@ hcs_testkit::for_each_backend!(
         exec_exit_code_is_reported,
         missing_command_fails_create_and_leaves_nothing,
         stdin_reaches_cat_and_closing_it_ends_the_process,
+        a_writer_ends_once_the_embedder_stops_reading,
         cwd_env_and_hostname_reach_the_process,
         summary_lists_exec_processes_and_stats_grow,
         pause_only_for_hyperv,
@@ -138,6 +139,54 @@ async fn stdin_reaches_cat_and_closing_it_ends_the_process(kind: ServiceKind) {
         Harness::stdout(&attached).await,
         "echoed through cat\nafter-eof\n"
     );
+}
+
+/// An attach callback that reads the first two bytes of the process's
+/// stdout (or stderr), sends them on, and then drops the reader.
+fn read_two_then_stop(
+    stderr: bool,
+) -> (
+    impl FnOnce(hcsrun::client::IoPipe) -> Result<(), hcsrun::client::AttachError> + Send,
+    tokio::sync::oneshot::Receiver<[u8; 2]>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let attach = move |pipes: hcsrun::client::IoPipe| {
+        let mut reader = if stderr { pipes.stderr } else { pipes.stdout }.unwrap();
+        tokio::spawn(async move {
+            let mut first = [0u8; 2];
+            reader.read_exact(&mut first).await.unwrap();
+            let _ = tx.send(first);
+        });
+        Ok(())
+    };
+    (attach, rx)
+}
+
+/// The service keeps no reader of its own once the client took the
+/// streams: a process writing to a stream the embedder stopped reading
+/// ends by SIGPIPE (128 + 13), init and exec alike, rather than blocking.
+async fn a_writer_ends_once_the_embedder_stops_reading(kind: ServiceKind) {
+    let h = Harness::new("epipe", kind);
+    let (attach, first) = read_two_then_stop(false);
+    h.client
+        .create("epipe", &spec(&["yes"]), &h.options("epipe"), attach)
+        .await
+        .unwrap();
+    assert_eq!(&first.await.unwrap(), b"y\n");
+    let exit = h.events.wait("epipe", State::Exit, "").await;
+    assert_eq!(exit.exit_code, 128 + 13);
+
+    h.run("epipe2", "sleep 60").await;
+    let (attach, first) = read_two_then_stop(true);
+    h.client
+        .add_process("epipe2", "e1", &exec(&["sh", "-c", "exec yes >&2"]), attach)
+        .await
+        .unwrap();
+    assert_eq!(&first.await.unwrap(), b"y\n");
+    let exit = h.events.wait("epipe2", State::ExitProcess, "e1").await;
+    assert_eq!(exit.exit_code, 128 + 13);
+    h.client.signal("epipe2", 9).await.unwrap();
+    h.events.wait("epipe2", State::Exit, "").await;
 }
 
 async fn cwd_env_and_hostname_reach_the_process(kind: ServiceKind) {

@@ -163,7 +163,8 @@ pub type HcsCloseProcess = unsafe extern "system" fn(process: Handle) -> Hresult
 /// `HcsTerminateProcess`: ends a process.
 pub type HcsTerminateProcess =
     unsafe extern "system" fn(process: Handle, result: *mut Pwstr) -> Hresult;
-/// `HcsGetProcessInfo`: a process's pid and (on the first call) pipes.
+/// `HcsGetProcessInfo`: a process's pid and new handles for its pipes
+/// (each call hands out its own).
 pub type HcsGetProcessInfo = unsafe extern "system" fn(
     process: Handle,
     process_information: *mut ProcessInformation,
@@ -175,7 +176,8 @@ pub type HcsGetProcessProperties = unsafe extern "system" fn(
     process_properties: *mut Pwstr,
     result: *mut Pwstr,
 ) -> Hresult;
-/// `HcsModifyProcess`: resizes a process's console or closes its stdin.
+/// `HcsModifyProcess`: resizes a process's console or closes one of its
+/// standard handles.
 pub type HcsModifyProcess =
     unsafe extern "system" fn(process: Handle, settings: Pcwstr, result: *mut Pwstr) -> Hresult;
 /// `HcsGetServiceProperties`: the service's own properties.

@@ -2,7 +2,8 @@
 
 use hcs::{ErrorCode, ErrorKind};
 use hcs_schema::{
-    ProcessModifyRequest, ProcessStatus, MODIFY_CLOSE_HANDLE, MODIFY_CONSOLE_SIZE, STD_IN,
+    ProcessModifyRequest, ProcessStatus, MODIFY_CLOSE_HANDLE, MODIFY_CONSOLE_SIZE, STD_ALL,
+    STD_ERR, STD_IN, STD_OUT,
 };
 use vmcompute_abi::{self as abi, Handle, Hresult, ProcessInformation};
 
@@ -30,11 +31,13 @@ pub fn terminate(raw: Handle) -> Result<Hresult, Failure> {
     Ok(abi::S_OK)
 }
 
-/// `HcsGetProcessInfo`: the pid, and the pipes not handed out yet (the
-/// Linux service hands each out once).
+/// `HcsGetProcessInfo`: the pid, and new descriptors for the pipes on
+/// every call (duplicates of the ends the process handle keeps: none for
+/// an opened process, nor for stdin once it was closed).
 pub fn info(raw: Handle, out: *mut ProcessInformation) -> Result<Hresult, Failure> {
     let entry = handles::process(raw, "HcsGetProcessInfo")?;
-    let stdio = entry.process.take_stdio()?;
+    let process = entry.process.clone();
+    let stdio = block(async move { process.stdio().await })?;
     // SAFETY: checked non-NULL by the export.
     unsafe { *out = information(entry.process.pid(), stdio) };
     Ok(abi::S_OK)
@@ -61,7 +64,8 @@ pub fn properties(raw: Handle) -> Result<String, Failure> {
     Ok(hcs_schema::to_string(&status).expect("a process status always encodes"))
 }
 
-/// `HcsModifyProcess`: console size, or closing stdin.
+/// `HcsModifyProcess`: console size, or closing a standard handle the
+/// library keeps (`CloseHandle` `StdIn`, `StdOut`, `StdErr` or `All`).
 pub fn modify(raw: Handle, settings: &str) -> Result<Hresult, Failure> {
     let export = "HcsModifyProcess";
     let request: ProcessModifyRequest = parse(export, "settings", settings)?;
@@ -75,14 +79,36 @@ pub fn modify(raw: Handle, settings: &str) -> Result<Hresult, Failure> {
         (MODIFY_CONSOLE_SIZE, Some(size), _) => {
             block(async move { process.resize_console(size.width, size.height).await })?
         }
-        (MODIFY_CLOSE_HANDLE, _, Some(h)) if h.handle.eq_ignore_ascii_case(STD_IN) => {
-            block(async move { process.close_stdin().await })?
-        }
         (MODIFY_CLOSE_HANDLE, _, Some(h)) => {
-            return Err(Failure::new(
-                ErrorCode::NOT_SUPPORTED,
-                format!("({export}: only StdIn can be closed, not {:?})", h.handle),
-            ))
+            let is = |name: &str| h.handle.eq_ignore_ascii_case(name);
+            let (stdin, stdout, stderr) = if is(STD_ALL) {
+                (true, true, true)
+            } else {
+                (is(STD_IN), is(STD_OUT), is(STD_ERR))
+            };
+            if !(stdin || stdout || stderr) {
+                return Err(Failure::new(
+                    ErrorCode::NOT_SUPPORTED,
+                    format!(
+                        "({export}: no such handle {:?}: StdIn, StdOut, StdErr or All)",
+                        h.handle
+                    ),
+                ));
+            }
+            // The output ends are only the process handle's own: release
+            // them first, whatever becomes of stdin.
+            block(async move {
+                if stdout {
+                    process.close_stdout().await?;
+                }
+                if stderr {
+                    process.close_stderr().await?;
+                }
+                if stdin {
+                    process.close_stdin().await?;
+                }
+                Ok::<_, hcs::HcsError>(())
+            })?
         }
         (op, _, _) => {
             return Err(Failure::new(

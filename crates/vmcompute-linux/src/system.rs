@@ -183,12 +183,21 @@ pub fn create_process(
     let export = "HcsCreateProcess";
     let config: ProcessConfig = parse(export, "process parameters", parameters)?;
     let entry = handles::system(raw, export)?;
-    let process: Arc<dyn Process> = block(async move {
+    let (process, stdio) = block(async move {
         let system = entry.system().await?;
-        let process = system.create_process(&config).await?;
-        Ok::<_, Failure>(Arc::from(process))
+        let process: Arc<dyn Process> = Arc::from(system.create_process(&config).await?);
+        // The process handle keeps its ends; the caller gets duplicates,
+        // here and from every HcsGetProcessInfo.
+        match process.stdio().await {
+            Ok(stdio) => Ok::<_, Failure>((process, stdio)),
+            Err(e) => {
+                // No handle to it will exist: do not leave it running.
+                let _ = process.kill().await;
+                let _ = process.close().await;
+                Err(e.into())
+            }
+        }
     })?;
-    let stdio = process.take_stdio()?;
     let process = ProcessHandle::new(process);
     // SAFETY: both checked non-NULL by the export.
     unsafe {

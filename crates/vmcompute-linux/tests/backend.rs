@@ -51,6 +51,19 @@ async fn processes_stdio_and_exit_codes() {
 
 #[tokio::test]
 #[ignore = "needs root"]
+async fn stdio_is_handed_out_on_every_request() {
+    require_root();
+    let fx = Fixture::new("stdio", ServiceKind::VmCompute);
+    let system = fx.start_default("stdio").await;
+    hcs_testkit::stdio::every_request_gets_working_pipes(&*system).await;
+    hcs_testkit::stdio::take_after_requests_still_ends_stdin(&*system).await;
+    hcs_testkit::stdio::console_requests_and_close_stdin(&*system).await;
+    hcs_testkit::stdio::closing_output_lets_a_writer_without_readers_end(&*system).await;
+    fx.remove(system).await;
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
 async fn exit_code_kill_and_a_second_handle() {
     require_root();
     let fx = Fixture::new("kill", ServiceKind::VmCompute);
@@ -72,6 +85,7 @@ async fn exit_code_kill_and_a_second_handle() {
         other.take_stdio().unwrap().stdout.is_none(),
         "the pipes went to the creator"
     );
+    assert!(other.stdio().await.unwrap().stdout.is_none());
     process.kill().await.unwrap();
     other.wait_timeout(Duration::from_secs(30)).await.unwrap();
     assert_eq!(other.exit_code().await.unwrap(), 128 + 9);

@@ -1,11 +1,17 @@
 //! `hcsrun --service vmcompute=<libvmcompute.so>`: the CLI's layer GUIDs
-//! come through the library's NameToGuid.
+//! come through the library's NameToGuid, and a container's output ends
+//! when its reader does.
 
 #![cfg(target_os = "linux")]
 
-use std::process::Command;
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
 
-use hcs_testkit::artifacts;
+use hcs_testkit::{artifacts, require_root};
 
 #[test]
 fn layer_id_through_the_library() {
@@ -45,4 +51,53 @@ fn layer_id_through_the_library() {
         "hcsrun: layer-id: compute service encountered an error during Load: HCS is not available \
          on this host: /nonexistent/libvmcompute.so does not exist\n"
     );
+}
+
+/// `hcsrun --service vmcompute=... run -- yes | head -1` ends: once the
+/// reader of hcsrun's stdout is gone, the container's writer gets `EPIPE`,
+/// because the library keeps no reader of its own once the runtime client
+/// took the streams (`CloseHandle` `StdOut`).
+#[test]
+#[ignore = "needs root"]
+fn a_container_writing_to_a_closed_pipeline_ends() {
+    require_root();
+    let mut child = Command::new(artifacts::hcsrun())
+        .arg(format!(
+            "--service=vmcompute={}",
+            artifacts::vmcompute_library().display()
+        ))
+        .args(["run", "--", "sh", "-c", "yes; echo yes-ended >&2"])
+        .env_remove("HCSRUN_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 2];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"y\n");
+    drop(stdout);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hcsrun still runs 30 s after its reader closed");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    // `yes` ended by SIGPIPE, and the script went on.
+    assert_eq!(stderr, "yes-ended\n");
+    assert_eq!(status.code(), Some(0));
 }

@@ -449,6 +449,104 @@ async fn processes_stdio_exit_and_close() {
 }
 
 #[tokio::test]
+async fn stdio_asks_the_service_for_new_handles_on_every_call() {
+    use std::os::fd::AsRawFd;
+
+    let id = "process-stdio-1";
+    let system = create(id).await;
+    let config = ProcessConfig {
+        command_line: "cmd /c more".into(),
+        create_std_in_pipe: true,
+        create_std_out_pipe: true,
+        ..Default::default()
+    };
+    let process = system.create_process(&config).await.unwrap();
+    // The create's handles, then two more sets from HcsGetProcessInfo.
+    let created = process.take_stdio().unwrap();
+    let second = process.stdio().await.unwrap();
+    let third = process.stdio().await.unwrap();
+    assert!(second.stderr.is_none() && third.stderr.is_none());
+    let fds: Vec<i32> = [&created, &second, &third]
+        .iter()
+        .flat_map(|s| [s.stdin.as_ref().unwrap(), s.stdout.as_ref().unwrap()])
+        .map(|fd| fd.as_raw_fd())
+        .collect();
+    let mut distinct = fds.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), fds.len(), "each set is new: {fds:?}");
+
+    // Each set works, and closing one closes no other.
+    let mut seen = fake::stdin_of(id).unwrap();
+    let mut second_in = File::from(second.stdin.unwrap());
+    second_in.write_all(b"2").unwrap();
+    drop(second_in);
+    File::from(third.stdin.unwrap()).write_all(b"3").unwrap();
+    File::from(created.stdin.unwrap()).write_all(b"c").unwrap();
+    let mut got = [0u8; 3];
+    seen.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"23c");
+    drop(second.stdout);
+    let mut out = String::new();
+    File::from(third.stdout.unwrap())
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "hello from the fake\n");
+
+    // Once stdin is closed the service hands out no stdin, still stdout.
+    process.close_stdin().await.unwrap();
+    let after = process.stdio().await.unwrap();
+    assert!(after.stdin.is_none() && after.stdout.is_some());
+    process.close().await.unwrap();
+    assert!(process.stdio().await.unwrap_err().is_already_closed());
+    system.close().await.unwrap();
+    let infos = fake::log_of(id)
+        .iter()
+        .filter(|l| *l == "process info")
+        .count();
+    assert_eq!(infos, 3, "one HcsGetProcessInfo per stdio() call");
+    assert_clean(id);
+}
+
+#[tokio::test]
+async fn close_stdout_and_stderr_release_ours_and_ask_the_service() {
+    let id = "process-close-output-1";
+    let system = create(id).await;
+    let config = ProcessConfig {
+        command_line: "cmd /c more".into(),
+        create_std_in_pipe: true,
+        create_std_out_pipe: true,
+        ..Default::default()
+    };
+    let process = system.create_process(&config).await.unwrap();
+    // Before: the service hands out stdout.
+    assert!(process.stdio().await.unwrap().stdout.is_some());
+    process.close_stdout().await.unwrap();
+    process.close_stderr().await.unwrap();
+    // The handle's own end is gone (hcsshim's CloseStdout closes its
+    // cached pipe), stdin is not; the service hands out no stdout either.
+    let kept = process.take_stdio().unwrap();
+    assert!(kept.stdout.is_none() && kept.stdin.is_some());
+    let later = process.stdio().await.unwrap();
+    assert!(later.stdout.is_none() && later.stdin.is_some());
+    process.close().await.unwrap();
+    assert!(process
+        .close_stdout()
+        .await
+        .unwrap_err()
+        .is_already_closed());
+    system.close().await.unwrap();
+    let log = fake::log_of(id);
+    for handle in ["StdOut", "StdErr"] {
+        let request = format!(
+            r#"modify process {{"Operation":"CloseHandle","CloseHandle":{{"Handle":"{handle}"}}}}"#
+        );
+        assert!(log.contains(&request), "{log:?}");
+    }
+    assert_clean(id);
+}
+
+#[tokio::test]
 async fn open_enumerate_and_service_calls() {
     let svc = service(Duration::from_secs(30));
     let err = svc

@@ -80,7 +80,7 @@ impl Client {
         }
 
         let pid = process.pid();
-        let pipes = match io_pipe(&*process, process.clone(), init_config.emulate_console) {
+        let pipes = match io_pipe(&*process, process.clone(), init_config.emulate_console).await {
             Ok(pipes) => pipes,
             Err(e) => {
                 supervise::kill(&*process, KILL_WAIT).await;
@@ -149,13 +149,24 @@ impl Client {
 }
 
 /// The embedder's streams of `process`.
-pub(crate) fn io_pipe(
+///
+/// The ends are taken from the handle (`take_stdio`), not duplicated
+/// (`stdio`), so that the handle keeps no copy: the embedder's writer is
+/// then the last write end of stdin the client holds, and closing it (then
+/// `close_stdin`, which closes the one a service such as vmcompute keeps)
+/// ends the process's input.
+///
+/// Likewise the output ends the service keeps are released
+/// (`close_stdout`, `close_stderr`), so that the embedder's readers are the
+/// only ones: a process writing to a stream the embedder stopped reading
+/// gets `EPIPE` instead of blocking once the pipe is full.
+pub(crate) async fn io_pipe(
     process: &dyn Process,
     shared: Arc<dyn Process>,
     terminal: bool,
 ) -> std::io::Result<IoPipe> {
     let stdio = process.take_stdio().map_err(std::io::Error::other)?;
-    Ok(IoPipe {
+    let pipes = IoPipe {
         stdin: stdio
             .stdin
             .map(|h| StdinWriter::new(h, shared))
@@ -163,5 +174,27 @@ pub(crate) fn io_pipe(
         stdout: stdio.stdout.map(OutputReader::new).transpose()?,
         stderr: stdio.stderr.map(OutputReader::new).transpose()?,
         terminal,
-    })
+    };
+    // A console's output is its master, which the console keeps anyway.
+    if !terminal {
+        release_output(process, pipes.stdout.is_some(), pipes.stderr.is_some()).await;
+    }
+    Ok(pipes)
+}
+
+/// Releases the output ends the service keeps for `process`. Best effort:
+/// a failure only leaves a writer without readers blocked rather than
+/// ended, and a service may not know the request (hcsshim never sends it
+/// to vmcompute.dll), so it is logged, not returned.
+async fn release_output(process: &dyn Process, stdout: bool, stderr: bool) {
+    if stdout {
+        if let Err(e) = process.close_stdout().await {
+            debug!(pid = process.pid(), "releasing the kept stdout: {e}");
+        }
+    }
+    if stderr {
+        if let Err(e) = process.close_stderr().await {
+            debug!(pid = process.pid(), "releasing the kept stderr: {e}");
+        }
+    }
 }

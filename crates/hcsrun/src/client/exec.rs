@@ -51,6 +51,7 @@ impl Client {
             .into();
         let pid = created.pid();
         let attached = io_pipe(&*created, created.clone(), config.emulate_console)
+            .await
             .map_err(|e| ClientError::new(OP, id, ClientErrorKind::Io(e)))
             .and_then(|pipes| {
                 attach(pipes).map_err(|e| ClientError::new(OP, id, ClientErrorKind::Attach(e)))

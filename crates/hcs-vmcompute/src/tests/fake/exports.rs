@@ -83,6 +83,7 @@ pub(super) unsafe extern "system" fn close(h: Handle) -> Hresult {
     let mut f = fake();
     let entry = f.handles.get_mut(&(h as usize)).unwrap();
     entry.open = false;
+    entry.caller = [None, None];
     let registered = entry.callback.is_some();
     f.log.push((id.clone(), "close".into()));
     if registered {
@@ -274,7 +275,15 @@ pub(super) unsafe extern "system" fn create_process(
     stdout_ours.write_all(b"hello from the fake\n").unwrap();
     drop(stdout_ours);
     let p = new_handle(&id);
-    fake().handles.get_mut(&(p as usize)).unwrap().stdin = Some(stdin_ours);
+    {
+        let mut f = fake();
+        let entry = f.handles.get_mut(&(p as usize)).unwrap();
+        entry.stdin = Some(stdin_ours);
+        entry.caller = [
+            Some(stdin_theirs.try_clone().unwrap()),
+            Some(stdout_theirs.try_clone().unwrap()),
+        ];
+    }
     // SAFETY: the backend passes writable pointers; the descriptors become
     // the caller's.
     unsafe {
@@ -328,8 +337,25 @@ pub(super) unsafe extern "system" fn process_info(
         return hr(ErrorCode::INVALID_HANDLE);
     };
     log(&id, "process info");
-    // SAFETY: the backend passes a writable pointer.
-    unsafe { *info = abi::ProcessInformation::default() };
+    // New descriptors for the ends kept, on every call.
+    let give = |end: &Option<UnixStream>| -> Handle {
+        end.as_ref().map_or(std::ptr::null_mut(), |s| {
+            s.try_clone().unwrap().into_raw_fd() as usize as Handle
+        })
+    };
+    let f = fake();
+    let [stdin, stdout] = &f.handles[&(h as usize)].caller;
+    // SAFETY: the backend passes a writable pointer; the descriptors become
+    // the caller's.
+    unsafe {
+        *info = abi::ProcessInformation {
+            process_id: 77,
+            reserved: 0,
+            std_input: give(stdin),
+            std_output: give(stdout),
+            std_error: std::ptr::null_mut(),
+        }
+    };
     abi::S_OK
 }
 
@@ -355,7 +381,17 @@ pub(super) unsafe extern "system" fn modify_process(
     let Some(id) = id_of(h, "modify process") else {
         return hr(ErrorCode::INVALID_HANDLE);
     };
-    log(&id, format!("modify process {}", text(settings)));
+    let settings = text(settings);
+    log(&id, format!("modify process {settings}"));
+    let closes = |handle: &str| settings.contains(&format!(r#""Handle":"{handle}""#));
+    let mut f = fake();
+    let caller = &mut f.handles.get_mut(&(h as usize)).unwrap().caller;
+    if closes("StdIn") {
+        caller[0] = None;
+    }
+    if closes("StdOut") {
+        caller[1] = None;
+    }
     abi::S_OK
 }
 

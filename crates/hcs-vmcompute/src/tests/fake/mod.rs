@@ -41,6 +41,9 @@ struct Entry {
     exited: bool,
     /// The fake's end of a process's stdin.
     stdin: Option<UnixStream>,
+    /// The caller's ends of a process's stdin and stdout, kept as HCS keeps
+    /// them: `HcsGetProcessInfo` hands out duplicates.
+    caller: [Option<UnixStream>; 2],
 }
 
 #[derive(Default)]
@@ -129,6 +132,7 @@ fn new_handle(id: &str) -> Handle {
             queue: Vec::new(),
             exited: false,
             stdin: None,
+            caller: [None, None],
         },
     );
     h as Handle
