@@ -7,7 +7,7 @@ use std::{
 
 use hcs::{ComputeSystem, Process};
 
-use crate::translate::{Platform, Spec};
+use crate::translate::{LinuxSpec, Platform, Spec};
 
 /// A process of a container, by friendly name.
 #[derive(Clone)]
@@ -20,9 +20,9 @@ pub struct Container {
     pub id: String,
     pub system: Arc<dyn ComputeSystem>,
     /// The spec it was created from: exec'd processes fall back to its
-    /// working directory.
-    pub spec: Spec,
-    pub platform: Platform,
+    /// working directory (and, for a Linux container, its user and
+    /// security settings).
+    pub spec: CreatedFrom,
     /// Hyper-V isolated (`HvPartition`): only those can be paused.
     pub hyperv: bool,
     pub init: ProcessEntry,
@@ -31,6 +31,19 @@ pub struct Container {
     /// A stop was asked for through the client (the seed's
     /// `manualStopRequested`), told with the exit.
     pub stop_requested: AtomicBool,
+}
+
+/// The spec a container was created from.
+pub enum CreatedFrom {
+    /// An OCI spec for one of the seed's paths (`platform` says which).
+    Oci {
+        /// The spec.
+        spec: Box<Spec>,
+        /// Which of the seed's paths it took.
+        platform: Platform,
+    },
+    /// A Linux spec the service runs natively.
+    Linux(Box<LinuxSpec>),
 }
 
 impl Container {

@@ -7,13 +7,13 @@ use hcs::{ComputeSystem, Process};
 use tracing::debug;
 
 use super::{
-    container::{Container, ProcessEntry},
+    container::{Container, CreatedFrom, ProcessEntry},
     error::{ClientError, ClientErrorKind, Result},
     events::{State, StateInfo},
     stdio::{IoPipe, OutputReader, StdinWriter},
     supervise, AttachError, Client,
 };
-use crate::translate::{self, CreateOptions, Platform, Spec};
+use crate::translate::{self, CreateOptions, LinuxSpec, Platform, Spec};
 
 const OP: &str = "create";
 
@@ -51,7 +51,61 @@ impl Client {
             .map_err(translate_err)?;
         let init_config =
             translate::init_process_config(id, spec, options).map_err(translate_err)?;
+        let from = CreatedFrom::Oci {
+            spec: Box::new(spec.clone()),
+            platform,
+        };
+        self.create_translated(id, config, init_config, from, attach)
+            .await
+    }
 
+    /// Creates the Linux container `id` from `spec`, on a service that runs
+    /// Linux containers natively (the Linux compute service), as
+    /// [`create`](Self::create) does for the seed's specs: the
+    /// `ContainerConfig` and init `ProcessConfig` come from
+    /// [`translate::linux`], whose `OCISpecification` carries what the
+    /// service applies in the container.
+    pub async fn create_linux<F>(
+        &self,
+        id: &str,
+        spec: &LinuxSpec,
+        options: &CreateOptions,
+        attach: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(IoPipe) -> Result<(), AttachError> + Send,
+    {
+        let inner = &self.inner;
+        let _lock = inner.locks.lock(id).await;
+        if inner.containers.lock().unwrap().contains_key(id) {
+            return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
+        }
+        let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
+        let name_to_guid = |name: &str| inner.service.name_to_guid(name);
+        let config =
+            translate::linux::container_config(id, spec, options, &inner.host, &name_to_guid)
+                .map_err(translate_err)?;
+        let init_config =
+            translate::linux::init_process_config(id, spec, options).map_err(translate_err)?;
+        let from = CreatedFrom::Linux(Box::new(spec.clone()));
+        self.create_translated(id, config, init_config, from, attach)
+            .await
+    }
+
+    /// Creates, starts and supervises a container from its translated
+    /// documents; the caller holds the id's lock.
+    async fn create_translated<F>(
+        &self,
+        id: &str,
+        config: hcs_schema::ContainerConfig,
+        init_config: hcs_schema::ProcessConfig,
+        from: CreatedFrom,
+        attach: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(IoPipe) -> Result<(), AttachError> + Send,
+    {
+        let inner = &self.inner;
         let system: Arc<dyn ComputeSystem> = inner
             .service
             .create_system(id, &config)
@@ -96,8 +150,7 @@ impl Client {
         let container = Arc::new(Container {
             id: id.to_owned(),
             system,
-            spec: spec.clone(),
-            platform,
+            spec: from,
             hyperv: config.hv_partition,
             init: ProcessEntry { pid, process },
             processes: std::sync::Mutex::new(HashMap::new()),

@@ -48,6 +48,9 @@ pub enum ClientErrorKind {
     /// The seed's Resize message.
     #[error("Resize could not find containerID {0} to resize")]
     ResizeNotFound(String),
+    /// The process to add breaks the Linux-spec rules (the field and why).
+    #[error("process spec: {0}")]
+    InvalidProcess(String),
     /// `add_process` with a friendly name already in use.
     #[error("process {0} already exists")]
     ProcessExists(String),

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use hcs::Process;
 
 use super::{
-    container::ProcessEntry,
+    container::{CreatedFrom, ProcessEntry},
     create::{io_pipe, KILL_WAIT},
     error::{ClientError, ClientErrorKind, Result},
     events::INIT_PROCESS,
     stdio::IoPipe,
     supervise, AttachError, Client,
 };
-use crate::translate::{self, OciProcess};
+use crate::translate::{self, ExecProcess, OciProcess};
 
 const OP: &str = "add process";
 
@@ -41,8 +41,18 @@ impl Client {
                 ClientErrorKind::ProcessExists(name.to_owned()),
             ));
         }
-        let config =
-            translate::exec_process_config(id, process, &container.spec, container.platform);
+        let config = match &container.spec {
+            CreatedFrom::Oci { spec, platform } => {
+                translate::exec_process_config(id, process, spec, *platform)
+            }
+            CreatedFrom::Linux(init) => {
+                let exec = serde_json::to_string(process)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| ExecProcess::from_json(&text).map_err(|e| e.to_string()))
+                    .map_err(|e| ClientError::new(OP, id, ClientErrorKind::InvalidProcess(e)))?;
+                translate::linux::exec_process_config(id, &exec, init)
+            }
+        };
         let created: Arc<dyn Process> = container
             .system
             .create_process(&config)
