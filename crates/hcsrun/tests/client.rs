@@ -165,11 +165,18 @@ fn read_two_then_stop(
 /// The service keeps no reader of its own once the client took the
 /// streams: a process writing to a stream the embedder stopped reading
 /// ends by SIGPIPE (128 + 13), init and exec alike, rather than blocking.
+/// (`yes` runs under a shell: as the container's pid 1 it would be immune
+/// to a SIGPIPE it does not handle, and exit 1 on EPIPE instead.)
 async fn a_writer_ends_once_the_embedder_stops_reading(kind: ServiceKind) {
     let h = Harness::new("epipe", kind);
     let (attach, first) = read_two_then_stop(false);
     h.client
-        .create("epipe", &spec(&["yes"]), &h.options("epipe"), attach)
+        .create(
+            "epipe",
+            &spec(&["sh", "-c", "yes; exit $?"]),
+            &h.options("epipe"),
+            attach,
+        )
         .await
         .unwrap();
     assert_eq!(&first.await.unwrap(), b"y\n");

@@ -435,6 +435,23 @@ fn close_handle_stdout_and_stderr_let_a_writer_without_readers_end() {
     let sandbox = Sandbox::new("abiclose", ServiceKind::VmCompute);
     let a = Abi::load(&sandbox);
     let started = start_system(&a, &sandbox, "abiclose1");
+    // The system's first process is its pid 1 and the system ends with it:
+    // a sleeper holds it open while the processes under test come and go
+    // (as processes added to it, none of them pid 1, which would be immune
+    // to a SIGPIPE it does not handle).
+    let (mut info, mut sleeper, mut result) = (
+        abi::ProcessInformation::default(),
+        ptr::null_mut(),
+        ptr::null_mut(),
+    );
+    let hr = a.create_process(
+        started.0,
+        r#"{"CommandLine":"sleep 600"}"#,
+        &mut info,
+        &mut sleeper,
+        &mut result,
+    );
+    assert_eq!(hr, 0, "{:?}", a.take(result));
     let pipes = r#""CreateStdOutPipe":true,"CreateStdErrPipe":true"#;
     for (handle, command, line) in [
         ("StdOut", r#"yes"#, "y\n"),
@@ -522,6 +539,7 @@ fn close_handle_stdout_and_stderr_let_a_writer_without_readers_end() {
         "nothing handed out after All"
     );
     assert_eq!(a.release(a.close_process, process), 0);
+    assert_eq!(a.release(a.close_process, sleeper), 0);
     stop_system(&a, started);
 }
 
