@@ -18,7 +18,7 @@
 //! - [`process`]: running a process to its end; [`stdio`]: the stdio
 //!   contract both backends keep, checked through the trait; [`host`]:
 //!   counting what a test itself left on the host; [`vhd`]: `layer.vhd`
-//!   images.
+//!   images; [`rootfs`]: busybox roots.
 //!
 //! Linux only, as the tests it supports are.
 
@@ -31,6 +31,7 @@ mod fixture;
 pub mod host;
 pub mod process;
 mod root;
+pub mod rootfs;
 mod sandbox;
 pub mod stdio;
 pub mod vhd;

@@ -39,7 +39,10 @@ pub fn main() -> ! {
         Err(e) => {
             // The service's log is shared by every holder: name the system.
             let id = std::env::args().nth(1).unwrap_or_default();
-            eprintln!("hcsrun-shim {id}: {e}");
+            // One write: the service may kill this holder as soon as its
+            // bootstrap socket closes, and a line in pieces would be cut.
+            let line = format!("hcsrun-shim {id}: {e}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             std::process::exit(1)
         }
     }
