@@ -31,6 +31,8 @@ mod devices;
 #[cfg(target_os = "linux")]
 mod exec;
 #[cfg(target_os = "linux")]
+mod filters;
+#[cfg(target_os = "linux")]
 mod holder;
 #[cfg(target_os = "linux")]
 mod init;

@@ -24,7 +24,7 @@ use super::{Holder, Proc, Starting, Stopping, Token};
 use crate::{
     container::ContainerSetup,
     context::{self, Context},
-    devices, exec,
+    devices, exec, filters,
     init::InitExec,
     stdio,
 };
@@ -164,9 +164,26 @@ impl Holder {
         } else {
             None
         };
-        let Some(spec) = spec else {
-            return Ok((Context::docker_default(self.oom_score_adj), None));
+        let runtime_dir = self.dir.runtime_dir.as_fd();
+        let internal = |message: String| WireError {
+            code: ErrorCode::INTERNAL_ERROR.0,
+            message,
         };
+        let Some(spec) = spec else {
+            let seccomp = match &self.docker_seccomp {
+                Some(program) => program.clone(),
+                None => filters::docker_default_program(runtime_dir).map_err(internal)?,
+            };
+            return Ok((Context::docker_default(self.oom_score_adj, seccomp), None));
+        };
+        let seccomp = spec
+            .seccomp()
+            .map(|s| filters::program(s, runtime_dir))
+            .transpose()
+            .map_err(|e| WireError {
+                code: ErrorCode::INVALID_PARAMETER.0,
+                message: format!("OCISpecification: linux.seccomp: {e}"),
+            })?;
         // The spec's device allow-list replaces docker's before anything
         // of the spec runs (pid 1, parked, is the container's only
         // process).
@@ -181,7 +198,7 @@ impl Holder {
                 message: format!("the device allow-list: {e}"),
             })?;
         Ok((
-            Context::of_spec(&spec, self.oom_score_adj),
+            Context::of_spec(&spec, self.oom_score_adj, seccomp),
             Some(ContainerSetup::of_spec(&spec)),
         ))
     }
