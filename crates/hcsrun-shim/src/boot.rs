@@ -251,6 +251,7 @@ fn start_init(
                 id: &bootstrap.id,
                 system_dir: Path::new(&bootstrap.system_dir),
                 config: &bootstrap.config,
+                hidden: &bootstrap.hidden,
                 netns,
                 sock: theirs,
                 holder: holder.as_fd(),

@@ -1,7 +1,9 @@
 //! What a Linux spec asks of the whole container, which the system's pid 1
 //! applies when the first process arrives (the spec travels with it), in
 //! the root it built at start, before it becomes that process: the device
-//! nodes of `linux.devices`, and last of all, the root made read-only
+//! nodes of `linux.devices`, `linux.readonlyPaths` and `linux.maskedPaths`
+//! (on top of docker's, which every container has), and last of all, the
+//! root made read-only
 //! (`root.readonly`), once every mount is in place. And for any system
 //! whose first process has a console, `/dev/console` is that console.
 //!
@@ -27,6 +29,8 @@ use nix::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::{masks, root::Root};
+
 /// A device node of `linux.devices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
@@ -45,6 +49,10 @@ pub struct Node {
 pub struct ContainerSetup {
     /// `linux.devices`.
     pub devices: Vec<Node>,
+    /// `linux.readonlyPaths`.
+    pub read_only_paths: Vec<String>,
+    /// `linux.maskedPaths`.
+    pub masked_paths: Vec<String>,
     /// `root.readonly`.
     pub root_readonly: bool,
 }
@@ -76,8 +84,15 @@ impl ContainerSetup {
                 gid: d.gid.unwrap_or(0),
             })
             .collect();
+        let paths = |list: &[PathBuf]| {
+            list.iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        };
         Self {
             devices,
+            read_only_paths: paths(spec.readonly_paths()),
+            masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
         }
     }
@@ -87,6 +102,26 @@ impl ContainerSetup {
         for node in &self.devices {
             make_node(node)
                 .map_err(|e| failed(format_args!("creating device {}", node.path.display()), e))?;
+        }
+        if !self.read_only_paths.is_empty() || !self.masked_paths.is_empty() {
+            let root = Root::open(Path::new("/")).map_err(|e| {
+                failed(
+                    "opening the root",
+                    Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+                )
+            })?;
+            for path in &self.read_only_paths {
+                masks::read_only(&root, path).map_err(|e| {
+                    failed(
+                        format_args!("making {path} read-only (linux.readonlyPaths)"),
+                        e,
+                    )
+                })?;
+            }
+            for path in &self.masked_paths {
+                masks::mask(&root, path, "/dev/null")
+                    .map_err(|e| failed(format_args!("masking {path} (linux.maskedPaths)"), e))?;
+            }
         }
         if self.root_readonly {
             set_read_only("/", false).map_err(|e| WireError {

@@ -57,6 +57,8 @@ pub struct InitArgs<'a> {
     pub id: &'a str,
     pub system_dir: &'a Path,
     pub config: &'a ContainerConfig,
+    /// Host directories to hide (`Bootstrap::hidden`).
+    pub hidden: &'a [String],
     /// The network namespace to join instead of making one.
     pub netns: Option<&'a OwnedFd>,
     /// Its end of the socket to the holder.
@@ -123,7 +125,13 @@ fn prepare(args: &InitArgs<'_>) -> Result<OwnedFd, WireError> {
         setns(netns, CloneFlags::CLONE_NEWNET)
             .map_err(fail("joining the shared network namespace"))?;
     }
-    setup::prepare(args.id, args.system_dir, args.config, args.netns.is_some())?;
+    setup::prepare(
+        args.id,
+        args.system_dir,
+        args.config,
+        args.netns.is_some(),
+        args.hidden,
+    )?;
     open(
         "/dev/pts/ptmx",
         OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,

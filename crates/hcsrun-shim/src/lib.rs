@@ -39,6 +39,8 @@ mod init;
 #[cfg(target_os = "linux")]
 mod loopdev;
 #[cfg(target_os = "linux")]
+mod masks;
+#[cfg(target_os = "linux")]
 mod net;
 #[cfg(target_os = "linux")]
 mod record;
