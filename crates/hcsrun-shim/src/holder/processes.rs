@@ -26,7 +26,7 @@ use crate::{
     context::{self, Context},
     devices, exec, filters,
     init::InitExec,
-    stdio,
+    resources, stdio,
 };
 
 fn stopped() -> WireError {
@@ -184,6 +184,11 @@ impl Holder {
                 code: ErrorCode::INVALID_PARAMETER.0,
                 message: format!("OCISpecification: linux.seccomp: {e}"),
             })?;
+        // The spec's resources, exactly, before anything of it runs.
+        resources::apply(&self.cgroups.dirs, spec.resources()).map_err(|message| WireError {
+            code: ErrorCode::INVALID_PARAMETER.0,
+            message: format!("OCISpecification: {message}"),
+        })?;
         // The spec's device allow-list replaces docker's before anything
         // of the spec runs (pid 1, parked, is the container's only
         // process).
