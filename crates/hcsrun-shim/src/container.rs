@@ -1,9 +1,9 @@
 //! What a Linux spec asks of the whole container, which the system's pid 1
 //! applies when the first process arrives (the spec travels with it), in
-//! the root it built at start, before it becomes that process: the device
-//! nodes of `linux.devices`, `linux.readonlyPaths` and `linux.maskedPaths`
-//! (on top of docker's, which every container has), and last of all, the
-//! root made read-only
+//! the root it built at start, before it becomes that process: the spec's
+//! `mounts` (`mounts.rs`), the device nodes of `linux.devices`,
+//! `linux.readonlyPaths` and `linux.maskedPaths` (on top of docker's,
+//! which every container has), and last of all, the root made read-only
 //! (`root.readonly`), once every mount is in place. And for any system
 //! whose first process has a console, `/dev/console` is that console.
 //!
@@ -29,7 +29,11 @@ use nix::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{masks, root::Root};
+use crate::{
+    masks,
+    mounts::{self, SpecMount},
+    root::Root,
+};
 
 /// A device node of `linux.devices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +53,8 @@ pub struct Node {
 pub struct ContainerSetup {
     /// `linux.devices`.
     pub devices: Vec<Node>,
+    /// `mounts`: bind flags and kernel file systems beyond the service's.
+    pub mounts: Vec<SpecMount>,
     /// `linux.readonlyPaths`.
     pub read_only_paths: Vec<String>,
     /// `linux.maskedPaths`.
@@ -91,6 +97,7 @@ impl ContainerSetup {
         };
         Self {
             devices,
+            mounts: mounts::of_spec(spec),
             read_only_paths: paths(spec.readonly_paths()),
             masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
@@ -99,6 +106,7 @@ impl ContainerSetup {
 
     /// Applies it in pid 1, whose root is the container's.
     pub fn apply(&self) -> Result<(), WireError> {
+        mounts::apply_all(&self.mounts).map_err(|(what, e)| failed(what, e))?;
         for node in &self.devices {
             make_node(node)
                 .map_err(|e| failed(format_args!("creating device {}", node.path.display()), e))?;

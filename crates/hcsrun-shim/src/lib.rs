@@ -41,6 +41,8 @@ mod loopdev;
 #[cfg(target_os = "linux")]
 mod masks;
 #[cfg(target_os = "linux")]
+mod mounts;
+#[cfg(target_os = "linux")]
 mod net;
 #[cfg(target_os = "linux")]
 mod record;

@@ -1,0 +1,65 @@
+//! A Linux spec's `mounts`: a bind mount's `nosuid`, `nodev` and `noexec`
+//! are in force (the service bound it as a mapped directory), and a kernel
+//! file system the spec asks for beyond the standard ones is mounted with
+//! its flags and data.
+//! Tests that run systems need root: `cargo test -- --include-ignored`.
+
+use std::os::unix::fs::PermissionsExt;
+
+use hcs_schema::MappedDir;
+use hcs_testkit::{linux, process::*, require_root, rootfs, Fixture, ServiceKind};
+use serde_json::json;
+
+/// Prints the mount options and file system of each mount point, then
+/// tries the volume's program.
+const REPORT: &str = "for p in /data /scratch; do \
+    grep \" $p \" /proc/self/mountinfo | tail -n 1 | awk '{ print $5, $6, $(NF-2), $NF }'; done; \
+    /data/hello.sh; echo exec $?";
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_specs_bind_flags_and_kernel_mounts_are_applied() {
+    require_root();
+    let id = "spec-mounts";
+    let fx = Fixture::new(id, ServiceKind::Linux);
+    let root = rootfs::busybox(&fx.sandbox.scratch("root"));
+    let volume = fx.sandbox.scratch("volume");
+    let program = volume.join("hello.sh");
+    std::fs::write(&program, "#!/bin/sh\necho hello\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut spec = linux::spec(
+        &root,
+        json!({"args": ["/bin/sh", "-c", REPORT], "cwd": "/"}),
+    );
+    spec["mounts"] = json!([
+        {"destination": "/data", "type": "bind", "source": volume,
+         "options": ["rbind", "nosuid", "nodev", "noexec"]},
+        {"destination": "/scratch", "type": "tmpfs", "source": "scratchfs",
+         "options": ["nosuid", "nodev", "size=1m", "mode=700"]}
+    ]);
+    let mut config = linux::config(&fx, id, &root);
+    config.mapped_directories = vec![MappedDir {
+        host_path: volume.to_string_lossy().into_owned(),
+        container_path: "/data".into(),
+        ..Default::default()
+    }];
+    let system = fx.start_parked(id, &config).await;
+    let (code, out, err) = run(&*system, &linux::init(&spec)).await;
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let data: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(data[0], "/data", "{out}");
+    for flag in ["nosuid", "nodev", "noexec"] {
+        assert!(data[1].split(',').any(|f| f == flag), "{flag}: {out}");
+    }
+    let scratch: Vec<&str> = lines[1].split(' ').collect();
+    assert_eq!(&scratch[..3], ["/scratch", scratch[1], "tmpfs"], "{out}");
+    assert!(scratch[1].contains("nosuid") && scratch[1].contains("nodev"));
+    assert!(
+        scratch[3].contains("size=1024k") && scratch[3].contains("mode=700"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "exec 126", "noexec: {out}{err}");
+    fx.remove(system).await;
+}
