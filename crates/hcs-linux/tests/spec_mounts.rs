@@ -1,7 +1,8 @@
 //! A Linux spec's `mounts`: a bind mount's `nosuid`, `nodev` and `noexec`
 //! are in force (the service bound it as a mapped directory), and a kernel
 //! file system the spec asks for beyond the standard ones is mounted with
-//! its flags and data.
+//! its flags and data; its `linux.sysctl` and `domainname` are set in the
+//! container's own namespaces.
 //! Tests that run systems need root: `cargo test -- --include-ignored`.
 
 use std::os::unix::fs::PermissionsExt;
@@ -61,5 +62,35 @@ async fn a_specs_bind_flags_and_kernel_mounts_are_applied() {
         "{out}"
     );
     assert_eq!(lines[2], "exec 126", "noexec: {out}{err}");
+    fx.remove(system).await;
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_specs_sysctl_and_domainname_are_set_in_its_namespaces() {
+    require_root();
+    let id = "spec-sysctl";
+    let fx = Fixture::new(id, ServiceKind::Linux);
+    let root = rootfs::busybox(&fx.sandbox.scratch("root"));
+    let host_msgmax = std::fs::read_to_string("/proc/sys/kernel/msgmax").unwrap();
+    let script = "cat /proc/sys/kernel/msgmax /proc/sys/net/ipv4/ip_forward \
+                  /proc/sys/kernel/domainname; \
+                  awk '$5 == \"/proc/sys\" { split($6, o, \",\"); print o[1] }' /proc/self/mountinfo";
+    let mut spec = linux::spec(
+        &root,
+        json!({"args": ["/bin/sh", "-c", script], "cwd": "/"}),
+    );
+    spec["domainname"] = json!("example.org");
+    spec["linux"]["sysctl"] = json!({"kernel.msgmax": "4321", "net.ipv4.ip_forward": "1"});
+    let config = linux::config(&fx, id, &root);
+    let system = fx.start_parked(id, &config).await;
+    let (code, out, err) = run(&*system, &linux::init(&spec)).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "4321\n1\nexample.org\nro\n");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/msgmax").unwrap(),
+        host_msgmax,
+        "the host's own is untouched"
+    );
     fx.remove(system).await;
 }

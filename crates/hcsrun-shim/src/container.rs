@@ -55,6 +55,11 @@ pub struct ContainerSetup {
     pub devices: Vec<Node>,
     /// `mounts`: bind flags and kernel file systems beyond the service's.
     pub mounts: Vec<SpecMount>,
+    /// `linux.sysctl`: each key, its value (namespaced keys only: the
+    /// spec refuses the others).
+    pub sysctl: Vec<(String, String)>,
+    /// `domainname`.
+    pub domainname: Option<String>,
     /// `linux.readonlyPaths`.
     pub read_only_paths: Vec<String>,
     /// `linux.maskedPaths`.
@@ -98,6 +103,12 @@ impl ContainerSetup {
         Self {
             devices,
             mounts: mounts::of_spec(spec),
+            sysctl: spec
+                .sysctl()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            domainname: spec.domainname().map(str::to_owned),
             read_only_paths: paths(spec.readonly_paths()),
             masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
@@ -107,6 +118,17 @@ impl ContainerSetup {
     /// Applies it in pid 1, whose root is the container's.
     pub fn apply(&self) -> Result<(), WireError> {
         mounts::apply_all(&self.mounts).map_err(|(what, e)| failed(what, e))?;
+        if let Some(name) = &self.domainname {
+            // SAFETY: setdomainname reads `len` bytes of `name`.
+            let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+            if rc < 0 {
+                return Err(failed(
+                    "setting the domain name (domainname)",
+                    Errno::last(),
+                ));
+            }
+        }
+        self.write_sysctl()?;
         for node in &self.devices {
             make_node(node)
                 .map_err(|e| failed(format_args!("creating device {}", node.path.display()), e))?;
@@ -138,6 +160,36 @@ impl ContainerSetup {
             })?;
         }
         Ok(())
+    }
+}
+
+impl ContainerSetup {
+    /// Writes `linux.sysctl` in the container's namespaces (pid 1's: the
+    /// kernel picks the network, IPC and UTS namespace of the writer).
+    /// `/proc/sys` is read-only (docker's list): the bind is taken off for
+    /// the writes and put back.
+    fn write_sysctl(&self) -> Result<(), WireError> {
+        if self.sysctl.is_empty() {
+            return Ok(());
+        }
+        nix::mount::umount2("/proc/sys", nix::mount::MntFlags::MNT_DETACH)
+            .map_err(|e| failed("unlocking /proc/sys for linux.sysctl", e))?;
+        for (key, value) in &self.sysctl {
+            let path = format!("/proc/sys/{}", key.replace('.', "/"));
+            std::fs::write(&path, value).map_err(|e| {
+                failed(
+                    format_args!("linux.sysctl: writing {value:?} to {key}"),
+                    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+                )
+            })?;
+        }
+        let root = Root::open(Path::new("/")).map_err(|e| {
+            failed(
+                "opening the root",
+                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            )
+        })?;
+        masks::read_only(&root, "/proc/sys").map_err(|e| failed("making /proc/sys read-only", e))
     }
 }
 
