@@ -94,3 +94,48 @@ async fn a_specs_sysctl_and_domainname_are_set_in_its_namespaces() {
     );
     fx.remove(system).await;
 }
+
+/// `net:[4026531840]` for this process's namespace `name`.
+fn own_namespace(name: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{name}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_specs_namespaces_are_the_hosts_joined_or_new() {
+    require_root();
+    let id = "spec-ns";
+    let fx = Fixture::new(id, ServiceKind::Linux);
+    let root = rootfs::busybox(&fx.sandbox.scratch("root"));
+    let script = "for n in net ipc uts cgroup; do readlink /proc/self/ns/$n; done";
+    let mut spec = linux::spec(
+        &root,
+        json!({"args": ["/bin/sh", "-c", script], "cwd": "/"}),
+    );
+    // No network entry: the host's. IPC joined by path. UTS and cgroup new.
+    spec["linux"]["namespaces"] = json!([
+        {"type": "pid"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"},
+        {"type": "ipc", "path": format!("/proc/{}/ns/ipc", std::process::id())}
+    ]);
+    let config = linux::config(&fx, id, &root);
+    let system = fx.start_parked(id, &config).await;
+    let init = system
+        .create_process(&linux::init(&json!({
+            "ociVersion": spec["ociVersion"], "root": spec["root"], "linux": spec["linux"],
+            "process": {"args": ["/bin/sleep", "100"], "cwd": "/"}
+        })))
+        .await
+        .unwrap();
+    let (code, out, err) = run(&*system, &linux::exec(&["/bin/sh", "-c", script], None)).await;
+    assert_eq!(code, 0, "{err}");
+    let seen: Vec<&str> = out.lines().collect();
+    assert_eq!(seen[0], own_namespace("net"), "the host's network: {out}");
+    assert_eq!(seen[1], own_namespace("ipc"), "the joined IPC: {out}");
+    assert_ne!(seen[2], own_namespace("uts"), "a new UTS: {out}");
+    assert_ne!(seen[3], own_namespace("cgroup"), "a new cgroup: {out}");
+    init.close().await.unwrap();
+    fx.remove(system).await;
+}

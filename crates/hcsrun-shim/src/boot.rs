@@ -344,13 +344,14 @@ fn start_init(
     ))
 }
 
-/// Pid 1's namespaces, as later processes join them: the mount namespace
-/// last, since it moves the root.
-fn open_namespaces(pid: u32) -> nix::Result<Vec<(OwnedFd, CloneFlags)>> {
+/// Pid 1's namespaces, as later processes join them (after its cgroups):
+/// the mount namespace last, since it moves the root.
+pub(crate) fn open_namespaces(pid: u32) -> nix::Result<Vec<(OwnedFd, CloneFlags)>> {
     [
         ("ipc", CloneFlags::CLONE_NEWIPC),
         ("uts", CloneFlags::CLONE_NEWUTS),
         ("net", CloneFlags::CLONE_NEWNET),
+        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
         ("mnt", CloneFlags::CLONE_NEWNS),
     ]
     .into_iter()

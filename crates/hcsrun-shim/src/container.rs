@@ -19,7 +19,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use hcsrun_linux_spec::{DeviceKind, LinuxSpec};
+use hcsrun_linux_spec::{DeviceKind, LinuxSpec, Namespace};
 use hcsrun_shim_protocol::{errno::errno_code, message::WireError};
 use nix::{
     errno::Errno,
@@ -66,6 +66,9 @@ pub struct ContainerSetup {
     pub masked_paths: Vec<String>,
     /// `root.readonly`.
     pub root_readonly: bool,
+    /// A cgroup namespace of the container's own (`linux.namespaces`),
+    /// made once pid 1 is in its cgroups.
+    pub cgroup_ns: bool,
 }
 
 fn failed(what: impl std::fmt::Display, e: Errno) -> WireError {
@@ -112,11 +115,16 @@ impl ContainerSetup {
             read_only_paths: paths(spec.readonly_paths()),
             masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
+            cgroup_ns: spec.namespaces().cgroup == Namespace::New,
         }
     }
 
     /// Applies it in pid 1, whose root is the container's.
     pub fn apply(&self) -> Result<(), WireError> {
+        if self.cgroup_ns {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .map_err(|e| failed("creating the cgroup namespace", e))?;
+        }
         mounts::apply_all(&self.mounts).map_err(|(what, e)| failed(what, e))?;
         if let Some(name) = &self.domainname {
             // SAFETY: setdomainname reads `len` bytes of `name`.
