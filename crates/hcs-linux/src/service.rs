@@ -15,7 +15,7 @@ use hcs::{
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
 use hcsrun_shim_protocol::{
     errno::io_code,
-    record::{ExitRecord, SystemRecord},
+    record::{ExitRecord, SystemRecord, CGROUPS_FILE},
 };
 
 use crate::{
@@ -228,7 +228,8 @@ impl ServiceInner {
             Err(e) => return Err(system_io_error(id, op, "recording the system", &e)),
         }
         let cgroup = Cgroup::new(&record.cgroup_parent, id)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?
+            .moved_by(self.runtime.system_dir(id).join(CGROUPS_FILE));
         Ok((record, cgroup))
     }
 
@@ -247,7 +248,8 @@ impl ServiceInner {
             .config()
             .map_err(|e| system_io_error(id, op, "reading the system record", &e))?;
         let cgroup = Cgroup::new(&record.cgroup_parent, id)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?
+            .moved_by(self.runtime.system_dir(id).join(CGROUPS_FILE));
         let holder = self.runtime.connect(id).ok().map(|fd| {
             let started = std::fs::metadata(self.runtime.socket(id))
                 .and_then(|m| m.modified())
