@@ -33,9 +33,10 @@ use crate::{
 pub const DEFAULT_RUNTIME_DIR: &str = "/run/hcsrun";
 /// The cgroup (in each hierarchy) that systems' cgroups go under.
 pub const DEFAULT_CGROUP_PARENT: &str = "hcsrun";
-/// Host directories no container sees, besides the runtime directory: the
-/// CLI's scratch root and image store (their default places).
-pub const DEFAULT_HIDDEN: &[&str] = &["/var/lib/hcsrun/scratch", "/var/lib/hcsrun/images"];
+/// Host directories no container sees, besides the runtime directory:
+/// hcsrun's state root, which holds the CLI's scratch root, its image store
+/// and its container records (their default places).
+pub const DEFAULT_HIDDEN: &[&str] = &["/var/lib/hcsrun"];
 /// The holder's file name.
 pub const SHIM_NAME: &str = "hcsrun-shim";
 
