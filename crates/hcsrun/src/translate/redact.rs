@@ -32,6 +32,18 @@ pub(crate) fn spec(spec: &Spec) -> String {
     value.to_string()
 }
 
+/// A Linux spec as JSON (normalized), with the values of `process.env`
+/// replaced.
+pub(crate) fn linux_spec(spec: &hcsrun_linux_spec::LinuxSpec) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(&spec.to_json()) else {
+        return REDACTED.to_owned();
+    };
+    if let Some(env) = value.pointer_mut("/process/env") {
+        redact_env(env);
+    }
+    value.to_string()
+}
+
 fn redact_env(env: &mut Value) {
     match env {
         Value::Array(entries) => {
