@@ -4,11 +4,13 @@ mod args;
 mod errors;
 mod exit;
 mod io;
+mod linux;
 mod parse;
 mod place;
 mod spec;
 mod stop;
 mod volume;
+mod windows;
 
 use std::{error::Error, process::ExitCode, sync::Arc, time::Duration};
 
@@ -110,7 +112,15 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
-    let plan = spec::plan(&id, &args, host_cpu_count(), console)?;
+    // What the service runs decides the spec: a Linux one where it runs
+    // Linux containers natively. Its facts need no root.
+    let facts = service::facts(choice);
+    let host = spec::Host {
+        service: facts.features().service,
+        native_linux: facts.features().native_linux,
+        cpus: host_cpu_count(),
+    };
+    let plan = spec::plan(&id, &args, &host, console)?;
     let service = service::open(choice)?;
     if service.features().needs_root && !nix::unistd::geteuid().is_root() {
         return Err(anyhow::anyhow!(
@@ -201,7 +211,11 @@ async fn run_container(
         }
         Ok(())
     };
-    if let Err(e) = client.create(id, &plan.spec, &plan.options, attach).await {
+    let created = match &plan.container {
+        spec::Container::Windows(spec) => client.create(id, spec, &plan.options, attach).await,
+        spec::Container::Linux(spec) => client.create_linux(id, spec, &plan.options, attach).await,
+    };
+    if let Err(e) = created {
         drop(raw_terminal);
         // The compute service's own words, for --debug.
         tracing::debug!(container = id, "creating the container: {}", chain(&e));
