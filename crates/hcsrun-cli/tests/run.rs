@@ -350,14 +350,15 @@ fn environment_workdir_user_and_hostname() {
 #[ignore = "needs root"]
 fn bundles_run_as_given() {
     require_root();
+    // A Linux bundle whose root is the host's, read-only, used in place.
     let dir = tempfile::tempdir().unwrap();
     let spec = serde_json::json!({
         "ociVersion": "1.0.2",
         "process": {"user": {"uid": 0, "gid": 0}, "args": ["sh", "-c", "echo from-bundle $(hostname)"], "cwd": "/",
                     "env": ["PATH=/usr/bin:/bin"]},
-        "root": {"path": "/"},
+        "root": {"path": "/", "readonly": true},
         "hostname": "bundled",
-        "linux": {"namespaces": [{"type": "pid"}]},
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]},
     });
     fs::write(dir.path().join("config.json"), spec.to_string()).unwrap();
     let out = hcsrun(&["run", "--bundle", dir.path().to_str().unwrap()]);
