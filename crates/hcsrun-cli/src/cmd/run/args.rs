@@ -52,7 +52,8 @@ pub struct Args {
     #[arg(short, long = "workdir", value_name = "DIR")]
     pub workdir: Option<String>,
 
-    /// User to run as: a name from the container's /etc/passwd, or uid[:gid].
+    /// User to run as: NAME or UID, with :GROUP or :GID, looked up in the
+    /// container's /etc/passwd and /etc/group.
     #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
 
@@ -63,7 +64,8 @@ pub struct Args {
 
     /// Map a host path into the container: SRC:DST[:ro|rw]. DST is absolute
     /// and not /, /dev, /proc or /sys (the container's own). A destination
-    /// \\.\pipe\NAME maps the host unix socket SRC as a named pipe.
+    /// \\.\pipe\NAME maps the host unix socket SRC as a named pipe, seen
+    /// at /run/pipe/NAME.
     #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:ro]")]
     pub volumes: Vec<String>,
 
@@ -95,8 +97,9 @@ pub struct Args {
     pub memory_swap: Option<Swap>,
 
     /// CPUs' worth of processor time, 0.01 to the host's processors, e.g.
-    /// 0.5 or 1.5 (a share of the host's processors, as docker does on
-    /// Windows).
+    /// 0.5 or 1.5: a CFS quota for a Linux container, as docker's; a share
+    /// of the host's processors for a Windows-schema one, as docker does
+    /// on Windows.
     #[arg(long, value_name = "N", value_parser = parse_cpus, allow_negative_numbers = true,
           conflicts_with = "cpu_maximum")]
     pub cpus: Option<f64>,
@@ -113,7 +116,8 @@ pub struct Args {
     pub cpu_shares: Option<u64>,
 
     /// Maximum processor use, in hundredths of a percent of the host
-    /// (1 to 10000).
+    /// (1 to 10000; for a Linux container a CFS quota of at least 0.01
+    /// CPUs).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=10000))]
     pub cpu_maximum: Option<u16>,
 
