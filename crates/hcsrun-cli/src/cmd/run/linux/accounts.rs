@@ -57,8 +57,12 @@ impl RootFiles {
     /// opaque directory (overlayfs' deletions).
     fn read(&self, relative: &str) -> Result<Found, String> {
         for folder in &self.folders {
-            if !folder.is_dir() {
-                return Ok(Found::Unreadable(folder.clone()));
+            match fs::metadata(folder) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => return Ok(Found::Unreadable(folder.clone())),
+                // Not there (an options file's path for another host): the
+                // compute service says so; nothing is read from it here.
+                Err(_) => continue,
             }
             match read_in(folder, relative)? {
                 Layered::Here(text) => return Ok(Found::Text(text)),
