@@ -1,6 +1,9 @@
 //! The container's capabilities, as docker decides them: its default
 //! set, `--cap-add` and `--cap-drop` (names with or without `CAP_`, any
-//! case, `ALL`), and `--privileged` (every capability this kernel has).
+//! case, `ALL`), and `--privileged` (every capability there is to give:
+//! the kernel's that hcsrun itself may hold, its bounding set, as moby's
+//! `GetAllCapabilities` takes "the capabilities available in the current
+//! environment").
 
 use hcsrun_linux_spec::{capability_of_number, CapSet, Capability};
 
@@ -48,23 +51,28 @@ fn read(name: &str, last_cap: u8) -> Result<Name, String> {
         .ok_or_else(|| format!("unknown capability: {full:?}"))
 }
 
-/// Every capability this kernel has.
-pub fn all(last_cap: u8) -> CapSet {
-    (0..=last_cap).filter_map(capability_of_number).collect()
+/// What `ALL` and `--privileged` give: the capabilities of `available`
+/// this kernel has.
+pub fn all(last_cap: u8, available: CapSet) -> CapSet {
+    (0..=last_cap)
+        .filter_map(capability_of_number)
+        .filter(|c| available.contains(*c))
+        .collect()
 }
 
 /// The capabilities of a container, as docker's `TweakCapabilities`:
-/// privileged gets all; `ALL` added gives all but those dropped; `ALL`
-/// dropped gives only those added; otherwise the defaults less those
-/// dropped, plus those added.
+/// privileged gets all (of `available`); `ALL` added gives all but those
+/// dropped; `ALL` dropped gives only those added; otherwise the defaults
+/// less those dropped, plus those added.
 pub fn tweak(
     adds: &[String],
     drops: &[String],
     privileged: bool,
     last_cap: u8,
+    available: CapSet,
 ) -> Result<CapSet, String> {
     if privileged {
-        return Ok(all(last_cap));
+        return Ok(all(last_cap, available));
     }
     let adds = adds
         .iter()
@@ -84,7 +92,7 @@ pub fn tweak(
     };
     let (added, dropped) = (named(&adds), named(&drops));
     let mut caps = if adds.contains(&Name::All) {
-        all(last_cap)
+        all(last_cap, available)
     } else if drops.contains(&Name::All) {
         return Ok(added);
     } else {
@@ -114,6 +122,20 @@ mod tests {
 
     fn s(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Every capability oci-spec knows.
+    fn every() -> CapSet {
+        (0..=40).filter_map(capability_of_number).collect()
+    }
+
+    fn tweak(
+        adds: &[String],
+        drops: &[String],
+        privileged: bool,
+        last: u8,
+    ) -> Result<CapSet, String> {
+        super::tweak(adds, drops, privileged, last, every())
     }
 
     #[test]
@@ -148,7 +170,7 @@ mod tests {
 
     #[test]
     fn all_as_docker_reads_it() {
-        assert_eq!(tweak(&s(&["ALL"]), &[], false, 40).unwrap(), all(40));
+        assert_eq!(tweak(&s(&["ALL"]), &[], false, 40).unwrap(), every());
         let caps = tweak(&s(&["all"]), &s(&["sys_admin"]), false, 40).unwrap();
         assert_eq!(caps.iter().count(), 40);
         assert!(!caps.contains(Capability::SysAdmin));
@@ -161,11 +183,19 @@ mod tests {
     }
 
     #[test]
-    fn privileged_is_every_capability_of_the_kernel() {
+    fn privileged_is_every_capability_there_is_to_give() {
         assert_eq!(
             tweak(&[], &s(&["ALL"]), true, 40).unwrap().iter().count(),
             41
         );
-        assert_eq!(all(37).highest(), Some(37));
+        assert_eq!(all(37, every()).highest(), Some(37));
+        // Not one that hcsrun's own bounding set lacks.
+        let mut available = every();
+        available.remove(Capability::SysResource);
+        let caps = super::tweak(&[], &[], true, 40, available).unwrap();
+        assert_eq!(caps.iter().count(), 40);
+        assert!(!caps.contains(Capability::SysResource));
+        let caps = super::tweak(&s(&["ALL"]), &s(&["kill"]), false, 40, available).unwrap();
+        assert_eq!(caps.iter().count(), 39);
     }
 }

@@ -1,6 +1,6 @@
 //! What the Linux spec `hcsrun run` builds depends on about this host.
 
-use hcsrun_linux_spec::{HostProbe, ThisHost};
+use hcsrun_linux_spec::{capability_of_number, CapSet, HostProbe, ThisHost};
 use hcsrun_seccomp::{native_arch, running_kernel, Arch, KernelVersion};
 
 /// The host's facts, read once; tests state them.
@@ -13,6 +13,9 @@ pub struct Facts {
     pub swap_limit: bool,
     /// The kernel's last capability (`cap_last_cap`).
     pub last_cap: u8,
+    /// The capabilities there are to give: this process's bounding set
+    /// (`--privileged` and `--cap-add ALL` give these, as docker's).
+    pub available_caps: CapSet,
     /// The seccomp architecture profiles are resolved for.
     pub arch: Arch,
     /// The running kernel, for profiles' `minKernel` and for `rro`.
@@ -32,12 +35,31 @@ impl Facts {
             cgroup2,
             swap_limit: swap_limit(cgroup2),
             last_cap: ThisHost.last_capability().unwrap_or(40),
+            available_caps: bounding_set(),
             arch: native_arch(),
             kernel: running_kernel().map_err(|e| e.to_string())?,
             cpus: allowed_cpus(),
             host_cpus,
         })
     }
+}
+
+/// This process's bounding set (`CapBnd` of `/proc/self/status`); every
+/// capability if it cannot be read.
+fn bounding_set() -> CapSet {
+    let mask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX);
+    (0..64u8)
+        .filter(|n| mask & (1 << n) != 0)
+        .filter_map(capability_of_number)
+        .collect()
 }
 
 /// Whether the memory controller limits swap on this host, as docker's
@@ -110,6 +132,9 @@ mod tests {
     fn this_host_is_probed() {
         let facts = Facts::probe(2).unwrap();
         assert!(facts.last_cap >= 36);
+        assert!(facts
+            .available_caps
+            .contains(hcsrun_linux_spec::Capability::Kill));
         assert!(!facts.cpus.is_empty());
     }
 }

@@ -87,6 +87,7 @@ pub fn build(
         &args.cap_drop,
         args.privileged,
         facts.last_cap,
+        facts.available_caps,
     )
     .map_err(anyhow::Error::msg)?;
     let hostname = args

@@ -28,6 +28,9 @@ fn facts() -> Facts {
         cgroup2: false,
         swap_limit: true,
         last_cap: 40,
+        available_caps: (0..=40)
+            .filter_map(hcsrun_linux_spec::capability_of_number)
+            .collect(),
         arch: Arch::ScmpArchX86_64,
         kernel: KernelVersion { major: 6, minor: 1 },
         cpus: vec![0, 1, 2, 3],
