@@ -27,7 +27,14 @@ pub struct Args {
     #[arg(long, visible_alias = "id", value_name = "ID", value_parser = container_id)]
     pub name: Option<String>,
 
-    /// Remove the container's scratch folder when it exits (the default).
+    /// Run the container in the background: print its id and return once
+    /// it is started; its output goes to its log (`hcsrun logs`).
+    #[arg(short, long)]
+    pub detach: bool,
+
+    /// Remove the container's scratch folder when it exits (the default in
+    /// the foreground; a detached or created container is kept until
+    /// `hcsrun rm`).
     #[arg(long, conflicts_with = "keep")]
     pub rm: bool,
 

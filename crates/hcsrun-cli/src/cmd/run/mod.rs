@@ -1,11 +1,12 @@
 //! `hcsrun run`: a container in the foreground, as a new user meets it.
 
 mod args;
+pub mod detach;
 mod errors;
-mod exit;
-mod io;
+pub(crate) mod exit;
+pub(crate) mod io;
 mod linux;
-mod parse;
+pub(crate) mod parse;
 mod place;
 mod spec;
 mod stop;
@@ -31,9 +32,11 @@ use tokio::{
 };
 
 /// A failure before the container's own exit code is known.
-struct Failure {
-    code: u8,
-    error: anyhow::Error,
+pub(crate) struct Failure {
+    /// hcsrun's exit code.
+    pub(crate) code: u8,
+    /// What went wrong.
+    pub(crate) error: anyhow::Error,
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -45,15 +48,36 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+/// What a run does with the container once it is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Runs it in the foreground (`hcsrun run`).
+    Foreground,
+    /// Starts it and returns (`hcsrun run -d`).
+    Detached,
+    /// Only creates it (`hcsrun create`).
+    Create,
+}
+
 /// Runs the command on the compute service `choice` names, printing its
 /// own errors; returns the exit code.
 pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
+    let mode = if args.detach {
+        Mode::Detached
+    } else {
+        Mode::Foreground
+    };
+    main_as(args, choice, mode, "run")
+}
+
+/// [`main`] in `mode`; `verb` names the command in errors.
+pub fn main_as(args: Args, choice: &ServiceChoice, mode: Mode, verb: &str) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
         Ok(runtime) => {
-            let result = runtime.block_on(run(args, choice));
+            let result = runtime.block_on(run(args, choice, mode));
             // A read of this process's stdin may still be blocked in the
             // runtime's pool: do not wait for it.
             runtime.shutdown_background();
@@ -64,7 +88,7 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            crate::output::error_line(&format!("hcsrun: run: {:#}", failure.error));
+            crate::output::error_line(&format!("hcsrun: {verb}: {:#}", failure.error));
             ExitCode::from(failure.code)
         }
     }
@@ -104,7 +128,7 @@ impl Backend for Events {
     }
 }
 
-async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
+async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
     let id = match &args.name {
@@ -120,7 +144,7 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         native_linux: facts.features().native_linux,
         cpus: host_cpu_count(),
     };
-    let plan = spec::plan(&id, &args, &host, console)?;
+    let plan = spec::plan(&id, &args, &host, console, mode != Mode::Foreground)?;
     let service = service::open(choice)?;
     if service.features().needs_root && !nix::unistd::geteuid().is_root() {
         return Err(anyhow::anyhow!(
@@ -143,15 +167,26 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         }
         _ => {}
     }
-    let result = run_container(&id, &args, &plan, service, choice, signals).await;
-    // Only a folder this run made is ever removed.
+    let result = match mode {
+        Mode::Foreground => run_container(&id, &args, &plan, service, choice, signals).await,
+        Mode::Detached | Mode::Create => {
+            drop(signals);
+            run_detached(&id, &args, &plan, &*service, choice, mode).await
+        }
+    };
+    // Only a folder this run made is ever removed; a detached container's
+    // goes with `hcsrun rm`.
+    let keep = args.keep || (mode != Mode::Foreground && result.is_ok());
     if let Some(scratch) = plan
         .scratch
         .as_ref()
-        .filter(|_| plan.scratch_is_ours && !args.keep)
+        .filter(|_| plan.scratch_is_ours && !keep)
     {
-        if let Err(e) = std::fs::remove_dir_all(scratch) {
-            tracing::warn!("removing {}: {e}", scratch.display());
+        match std::fs::remove_dir_all(scratch) {
+            // `rm` removed it (a detached start that failed).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("removing {}: {e}", scratch.display()),
+            Ok(()) => {}
         }
     }
     result
@@ -262,6 +297,33 @@ async fn run_container(
         tracing::debug!(container = id, "stopping the container: {error}");
     }
     Ok(exit::for_exit(exit.exit_code))
+}
+
+/// `run -d` and `create`: the container recorded and created, and started
+/// for `run -d`; its id printed. A start that fails removes it again.
+async fn run_detached(
+    id: &str,
+    args: &Args,
+    plan: &spec::Plan,
+    service: &dyn ComputeService,
+    choice: &ServiceChoice,
+    mode: Mode,
+) -> Result<u8, Failure> {
+    let (record, system) = detach::create(id, args, plan, service, choice).await?;
+    if mode == Mode::Detached {
+        let found = crate::containers::Found {
+            id: id.to_owned(),
+            record: Some(record),
+            system: Some(hcs_schema::ContainerProperties::default()),
+            status: crate::containers::Status::Created,
+        };
+        if let Err(failure) = detach::start(service, &found, Some(system)).await {
+            crate::cmd::rm::remove(service, &found, true).await.ok();
+            return Err(failure);
+        }
+    }
+    crate::output::print(&format!("{id}\n"))?;
+    Ok(0)
 }
 
 /// An error and its causes on one line, as `{:#}` of anyhow prints them.

@@ -57,12 +57,15 @@ pub struct Host<'a> {
     pub cpus: u64,
 }
 
-/// Builds the spec and options for container `id`.
+/// Builds the spec and options for container `id`; `kept` when the
+/// container outlives the command (`run -d`, `create`), so its scratch
+/// folder is not deleted at its exit.
 pub fn plan(
     id: &str,
     args: &Args,
     host: &Host<'_>,
     console: Option<ConsoleSize>,
+    kept: bool,
 ) -> anyhow::Result<Plan> {
     for layer in &args.layers {
         if !layer.exists() {
@@ -132,7 +135,7 @@ pub fn plan(
             check_scratch(Path::new(&layers.layer_folder_path), &paths).map_err(Error::msg)?;
         }
     }
-    if options.ignore_flushes_during_boot.is_none() && scratch_is_ours && !args.keep {
+    if options.ignore_flushes_during_boot.is_none() && scratch_is_ours && !args.keep && !kept {
         // The scratch folder is deleted at exit: syncing it is wasted work.
         options.ignore_flushes_during_boot = Some(true);
     }
