@@ -371,3 +371,33 @@ fn pausing_a_process_isolated_windows_container_is_refused_with_the_hint() {
     ok(&["rm", "-f", id]);
     assert_no_state(id);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn update_changes_a_running_containers_memory_limit() {
+    require_root();
+    let id = "wpf-update-1";
+    clean(&[id]);
+    ok(&[
+        "run", "-d", "--memory", "64m", "--name", id, "--", "sleep", "60",
+    ]);
+    let limit = || {
+        let v1 = format!("/sys/fs/cgroup/memory/hcsrun/{id}/memory.limit_in_bytes");
+        let v2 = format!("/sys/fs/cgroup/hcsrun/{id}/memory.max");
+        std::fs::read_to_string(&v1)
+            .or_else(|_| std::fs::read_to_string(&v2))
+            .unwrap()
+    };
+    assert_eq!(limit().trim(), (64u64 << 20).to_string());
+    assert_eq!(ok(&["update", "--memory", "128m", id]), format!("{id}\n"));
+    assert_eq!(limit().trim(), (128u64 << 20).to_string());
+    let inspect: serde_json::Value = serde_json::from_str(&ok(&["inspect", id])).unwrap();
+    assert_eq!(
+        inspect[0]["Limits"]["Linux"]["memory"]["limit"],
+        128u64 << 20
+    );
+    // Nothing to change is a usage error.
+    assert_ne!(hcsrun(&["update", id]).status.code(), Some(0));
+    ok(&["rm", "-f", id]);
+    assert_no_state(id);
+}

@@ -312,22 +312,22 @@ fn the_readmes_container_verbs_run_as_shown() {
     require_root();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for id in ["web1", "web2", "job1"] {
+    for id in ["app1", "app2", "job1"] {
         shell(d, &format!("hcsrun rm -f {id}"));
     }
     prints(
         d,
-        "hcsrun run -d --name web1 -- sh -c 'echo started; sleep 600'",
-        Some("web1\n"),
+        "hcsrun run -d --name app1 -- sh -c 'echo started; sleep 600'",
+        Some("app1\n"),
     );
-    prints(d, "hcsrun exec web1 hostname", Some("web1\n"));
-    prints(d, "hcsrun exec web1 sh -c 'exit 3'; echo $?", Some("3\n"));
-    prints(d, "hcsrun logs web1", Some("started\n"));
-    prints(d, "hcsrun stop -t 1 web1", Some("web1\n"));
-    prints(d, "hcsrun wait web1", Some("137\n"));
-    prints(d, "hcsrun rm web1", Some("web1\n"));
+    prints(d, "hcsrun exec app1 hostname", Some("app1\n"));
+    prints(d, "hcsrun exec app1 sh -c 'exit 3'; echo $?", Some("3\n"));
+    prints(d, "hcsrun logs app1", Some("started\n"));
+    prints(d, "hcsrun stop -t 1 app1", Some("app1\n"));
+    prints(d, "hcsrun wait app1", Some("137\n"));
+    prints(d, "hcsrun rm app1", Some("app1\n"));
     // The table, row by row.
-    prints(d, "hcsrun run -d --name web2 -- sleep 600", Some("web2\n"));
+    prints(d, "hcsrun run -d --name app2 -- sleep 600", Some("app2\n"));
     prints(
         d,
         "hcsrun create --name job1 -- sh -c 'echo done'",
@@ -335,19 +335,20 @@ fn the_readmes_container_verbs_run_as_shown() {
     );
     prints(d, "hcsrun start job1", Some("job1\n"));
     prints(d, "hcsrun ps -a", None);
-    prints(d, "hcsrun exec -u daemon web2 id -u", Some("1\n"));
+    prints(d, "hcsrun exec -u daemon app2 id -u", Some("1\n"));
     prints(d, "hcsrun wait job1", Some("0\n"));
     prints(d, "hcsrun logs --tail 5 job1", Some("done\n"));
-    let (_, top, _) = example(d, "hcsrun top web2");
+    let (_, top, _) = example(d, "hcsrun top app2");
     assert!(top.contains("sleep"), "{top}");
-    let (_, stats, _) = example(d, "hcsrun stats --no-stream web2");
-    assert!(stats.contains("web2"), "{stats}");
-    prints(d, "hcsrun pause web2", Some("web2\n"));
-    prints(d, "hcsrun unpause web2", Some("web2\n"));
-    prints(d, "hcsrun kill -s HUP web2", Some("web2\n"));
-    prints(d, "hcsrun stop -t 1 web2", Some("web2\n"));
+    let (_, stats, _) = example(d, "hcsrun stats --no-stream app2");
+    assert!(stats.contains("app2"), "{stats}");
+    prints(d, "hcsrun pause app2", Some("app2\n"));
+    prints(d, "hcsrun unpause app2", Some("app2\n"));
+    prints(d, "hcsrun update --memory 512m app2", Some("app2\n"));
+    prints(d, "hcsrun kill -s HUP app2", Some("app2\n"));
+    prints(d, "hcsrun stop -t 1 app2", Some("app2\n"));
     let (code, inspect, err) = example(d, "hcsrun inspect job1");
     assert_eq!(code, Some(0), "{err}");
     assert!(inspect.contains("\"ExitCode\": 0"), "{inspect}");
-    prints(d, "hcsrun rm -f web2 job1", Some("web2\njob1\n"));
+    prints(d, "hcsrun rm -f app2 job1", Some("app2\njob1\n"));
 }

@@ -28,6 +28,16 @@ pub async fn target(
 ) -> anyhow::Result<(Arc<dyn ComputeService>, Found)> {
     let service = containers::open_service(choice)?;
     let found = containers::find(&*service, choice, query).await?;
+    own_service(service, choice, found)
+}
+
+/// `found` with the service it runs on: `service` (the one `choice`
+/// names) unless its record names another.
+fn own_service(
+    service: Arc<dyn ComputeService>,
+    choice: &ServiceChoice,
+    found: Found,
+) -> anyhow::Result<(Arc<dyn ComputeService>, Found)> {
     let own = containers::service_of(found.record.as_ref(), choice);
     if own == *choice {
         return Ok((service, found));
@@ -60,10 +70,22 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let mut failed = false;
+    // The containers are listed once, however many are named.
+    let listed = match containers::open_service(choice) {
+        Ok(service) => containers::all(&*service, choice)
+            .await
+            .map(|all| (service, all)),
+        Err(e) => Err(e),
+    };
     for query in queries {
-        let done = match target(choice, query).await {
-            Ok((service, found)) => each(service, found).await,
-            Err(e) => Err(e),
+        let done = match &listed {
+            Ok((service, all)) => match containers::pick(all, query)
+                .and_then(|found| own_service(service.clone(), choice, found))
+            {
+                Ok((service, found)) => each(service, found).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
         };
         match done {
             Ok(()) => {

@@ -29,6 +29,8 @@ mod stop;
 mod top;
 mod translate;
 #[cfg(unix)]
+mod update;
+#[cfg(unix)]
 mod wait;
 
 use std::process::ExitCode;
@@ -62,6 +64,8 @@ pub enum Command {
     Kill(stop::KillArgs),
     #[cfg(unix)]
     Rm(rm::Args),
+    #[cfg(unix)]
+    Update(update::Args),
     #[cfg(unix)]
     Wait(wait::Args),
     #[cfg(unix)]
@@ -105,6 +109,8 @@ impl Command {
             Command::Kill(args) => stop::kill(args, choice),
             #[cfg(unix)]
             Command::Rm(args) => rm::run(args, choice),
+            #[cfg(unix)]
+            Command::Update(args) => update::run(args, choice),
             #[cfg(unix)]
             Command::Wait(args) => wait::run(args, choice).context("wait"),
             #[cfg(unix)]

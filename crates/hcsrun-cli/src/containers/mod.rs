@@ -149,25 +149,25 @@ pub async fn find(
     query: &str,
 ) -> anyhow::Result<Found> {
     let found = all(service, choice).await?;
-    pick(found, query)
+    pick(&found, query)
 }
 
 /// The container of `found` that `query` names.
-fn pick(found: Vec<Found>, query: &str) -> anyhow::Result<Found> {
+pub fn pick(found: &[Found], query: &str) -> anyhow::Result<Found> {
     if query.is_empty() {
         anyhow::bail!("no such container: \"\"");
     }
-    if let Some(exact) = found.iter().position(|f| f.id == query) {
-        return Ok(found.into_iter().nth(exact).expect("found above"));
+    if let Some(exact) = found.iter().find(|f| f.id == query) {
+        return Ok(exact.clone());
     }
-    let mut matches: Vec<Found> = found
-        .into_iter()
-        .filter(|f| f.id.starts_with(query))
-        .collect();
-    match matches.len() {
-        0 => anyhow::bail!("no such container: {query}"),
-        1 => Ok(matches.remove(0)),
-        n => anyhow::bail!("{query} is ambiguous: it begins {n} containers' ids"),
+    let matches: Vec<&Found> = found.iter().filter(|f| f.id.starts_with(query)).collect();
+    match matches.as_slice() {
+        [] => anyhow::bail!("no such container: {query}"),
+        [one] => Ok((*one).clone()),
+        many => anyhow::bail!(
+            "{query} is ambiguous: it begins {} containers' ids",
+            many.len()
+        ),
     }
 }
 
@@ -191,16 +191,16 @@ mod tests {
 
     #[test]
     fn ids_are_found_by_unique_prefix_as_docker_finds_them() {
-        let all = || vec![found("abc123"), found("abd456"), found("ab")];
-        assert_eq!(pick(all(), "abc").unwrap().id, "abc123");
+        let all = [found("abc123"), found("abd456"), found("ab")];
+        assert_eq!(pick(&all, "abc").unwrap().id, "abc123");
         // An exact id wins over the ids it begins.
-        assert_eq!(pick(all(), "ab").unwrap().id, "ab");
+        assert_eq!(pick(&all, "ab").unwrap().id, "ab");
         assert_eq!(
-            pick(all(), "a").unwrap_err().to_string(),
+            pick(&all, "a").unwrap_err().to_string(),
             "a is ambiguous: it begins 3 containers' ids"
         );
         assert_eq!(
-            pick(all(), "zz").unwrap_err().to_string(),
+            pick(&all, "zz").unwrap_err().to_string(),
             "no such container: zz"
         );
     }
