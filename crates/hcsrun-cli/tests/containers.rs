@@ -401,3 +401,32 @@ fn update_changes_a_running_containers_memory_limit() {
     ok(&["rm", "-f", id]);
     assert_no_state(id);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn a_foreground_container_is_found_by_the_other_verbs_and_rm_d_goes_by_itself() {
+    require_root();
+    let (fg, auto) = ("wpf-fg-2", "wpf-auto-1");
+    clean(&[fg, auto]);
+    let (mut child, _out) = common::started(
+        &["run", "--name", fg, "--", "sh", "-c", "echo up; sleep 60"],
+        "up",
+    );
+    assert_eq!(ok(&["exec", fg, "echo", "inside"]), "inside\n");
+    assert!(ok(&["ps"]).lines().any(|l| l.starts_with(fg)));
+    ok(&["kill", fg]);
+    assert_eq!(child.wait().unwrap().code(), Some(137));
+    // The foreground run removed what it made, its record too.
+    assert!(!record_dir(fg).exists());
+    assert_no_state(fg);
+
+    // run -d --rm: removed once it exits.
+    ok(&["run", "-d", "--rm", "--name", auto, "--", "true"]);
+    eventually("the --rm container is removed", || {
+        !record_dir(auto).exists()
+    });
+    eventually("its system is removed", || {
+        !Path::new("/run/hcsrun").join(auto).exists()
+    });
+    assert_no_state(auto);
+}

@@ -17,6 +17,7 @@ use std::{
     os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd},
     path::{Path, PathBuf},
     process::{Command, ExitCode, Stdio},
+    time::Duration,
 };
 
 use anyhow::Context;
@@ -26,7 +27,9 @@ use nix::{
     poll::{poll, PollFd, PollFlags, PollTimeout},
 };
 
-use crate::containers::{now_rfc3339, store};
+use hcsrun::service::ServiceChoice;
+
+use crate::containers::{self, now_rfc3339, store};
 
 /// A log file's size before it is rotated.
 pub const MAX_SIZE: u64 = 10 * 1024 * 1024;
@@ -100,7 +103,10 @@ pub fn main(args: Args) -> ExitCode {
     );
     let path = store::log_path(&args.id);
     match relay(&path, stdout, stderr) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            auto_remove(&args.id);
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // Nobody reads this process's stderr: the error goes in the log.
             if let Ok(mut log) = Log::open(&path) {
@@ -109,6 +115,30 @@ pub fn main(args: Args) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `run -d --rm`: once the container has stopped (its output ended with
+/// it), it is removed, as docker's daemon removes it. Best effort: a
+/// container left behind is still `rm`'s to remove.
+fn auto_remove(id: &str) {
+    let Ok(Some(record)) = store::Record::load(id) else {
+        return;
+    };
+    if !record.auto_remove {
+        return;
+    }
+    let choice: ServiceChoice = record.service.parse().unwrap_or_default();
+    let _ = super::common::block_on(async {
+        let service = containers::open_service(&choice)?;
+        if let Ok(system) = service.open_system(id).await {
+            let _ = system.wait_timeout(Duration::from_secs(30)).await;
+        }
+        let found = containers::find(&*service, &choice, id).await?;
+        if found.status.is_running() {
+            return Ok(());
+        }
+        super::rm::remove(&*service, &found, false).await
+    });
 }
 
 /// Copies both streams into the log until both end.
@@ -265,7 +295,7 @@ fn open_append(path: &Path) -> io::Result<File> {
 
 /// Waits (at most `timeout`) until no relay writes to the log at `path`:
 /// then everything the container wrote is in it.
-pub fn settle(path: &Path, timeout: std::time::Duration) {
+pub fn settle(path: &Path, timeout: Duration) {
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
         let Ok(file) = File::open(path) else {
@@ -274,7 +304,7 @@ pub fn settle(path: &Path, timeout: std::time::Duration) {
         if Flock::lock(file, FlockArg::LockSharedNonblock).is_ok() {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

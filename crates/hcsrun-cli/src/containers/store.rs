@@ -98,9 +98,20 @@ impl Record {
         })
     }
 
-    /// Writes the record atomically, making its directory (mode 0700: the
-    /// process configuration holds the environment).
+    /// Writes the record atomically and durably (synced), making its
+    /// directory (mode 0700: the process configuration holds the
+    /// environment).
     pub fn save(&self) -> anyhow::Result<()> {
+        self.write(true)
+    }
+
+    /// [`save`](Self::save) without the sync: for the record of a
+    /// foreground run, which lives no longer than the command.
+    pub fn save_quickly(&self) -> anyhow::Result<()> {
+        self.write(false)
+    }
+
+    fn write(&self, durable: bool) -> anyhow::Result<()> {
         let dir = dir(&self.id);
         fs::DirBuilder::new()
             .recursive(true)
@@ -108,7 +119,7 @@ impl Record {
             .create(&dir)
             .with_context(|| format!("container {}: creating {}", self.id, dir.display()))?;
         let text = serde_json::to_vec_pretty(self)?;
-        write_atomically(&dir.join(RECORD), &text)
+        write_atomically(&dir.join(RECORD), &text, durable)
             .with_context(|| format!("container {}: writing its record", self.id))
     }
 
@@ -165,8 +176,8 @@ pub fn remove(id: &str) -> anyhow::Result<()> {
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory,
-/// synced and renamed over it.
-fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+/// synced if `durable`, and renamed over it.
+fn write_atomically(path: &Path, data: &[u8], durable: bool) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let result = (|| {
         let mut file = fs::OpenOptions::new()
@@ -176,7 +187,9 @@ fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(data)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -193,8 +206,8 @@ mod tests {
     fn a_record_round_trips_and_is_replaced_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        write_atomically(&path, b"{\"a\":1}").unwrap();
-        write_atomically(&path, b"{}").unwrap();
+        write_atomically(&path, b"{\"a\":1}", true).unwrap();
+        write_atomically(&path, b"{}", false).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"{}");
         // No temporary file is left beside it.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);

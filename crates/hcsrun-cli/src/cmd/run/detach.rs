@@ -37,6 +37,26 @@ pub async fn create(
         )
         .into());
     }
+    let (record, config) = record(id, args, plan, service, choice)?;
+    record.save()?;
+    match service.create_system(id, &config).await {
+        Ok(system) => Ok((record, system.into())),
+        Err(e) => {
+            let _ = store::remove(id);
+            Err(e.into())
+        }
+    }
+}
+
+/// What hcsrun records of container `id` (not yet saved), and the
+/// configuration to create its system with.
+pub fn record(
+    id: &str,
+    args: &Args,
+    plan: &spec::Plan,
+    service: &dyn ComputeService,
+    choice: &ServiceChoice,
+) -> Result<(Record, ContainerConfig), Failure> {
     let host = HostFacts::of_service(service);
     let name_to_guid = |name: &str| service.name_to_guid(name);
     let (config, init, linux_spec) = match &plan.container {
@@ -74,14 +94,7 @@ pub async fn create(
         stop_timeout: args.stop_timeout,
         ..Record::default()
     };
-    record.save()?;
-    match service.create_system(id, &config).await {
-        Ok(system) => Ok((record, system.into())),
-        Err(e) => {
-            let _ = store::remove(id);
-            Err(e.into())
-        }
-    }
+    Ok((record, config))
 }
 
 /// Starts the created (or exited) container `found`: its system (`created`,

@@ -168,7 +168,16 @@ async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failu
         _ => {}
     }
     let result = match mode {
-        Mode::Foreground => run_container(&id, &args, &plan, service, choice, signals).await,
+        Mode::Foreground => {
+            // Recorded while it runs, so that the other verbs (exec, ps,
+            // top…) find it; a run killed leaves the record for `rm`.
+            let recorded = record_foreground(&id, &args, &plan, &*service, choice);
+            let result = run_container(&id, &args, &plan, service, choice, signals).await;
+            if recorded {
+                let _ = crate::containers::store::remove(&id);
+            }
+            result
+        }
         Mode::Detached | Mode::Create => {
             drop(signals);
             run_detached(&id, &args, &plan, &*service, choice, mode).await
@@ -297,6 +306,27 @@ async fn run_container(
         tracing::debug!(container = id, "stopping the container: {error}");
     }
     Ok(exit::for_exit(exit.exit_code))
+}
+
+/// Records the foreground container `id` as started, unless a container of
+/// that name is recorded already (its create then fails as it would). A
+/// failure to record is no failure of the run: its errors are the
+/// client's to report.
+fn record_foreground(
+    id: &str,
+    args: &Args,
+    plan: &spec::Plan,
+    service: &dyn ComputeService,
+    choice: &ServiceChoice,
+) -> bool {
+    if crate::containers::store::dir(id).exists() {
+        return false;
+    }
+    let Ok((mut record, _)) = detach::record(id, args, plan, service, choice) else {
+        return false;
+    };
+    record.started = Some(crate::containers::now_rfc3339());
+    record.save_quickly().is_ok()
 }
 
 /// `run -d` and `create`: the container recorded and created, and started
