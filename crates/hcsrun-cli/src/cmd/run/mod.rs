@@ -322,7 +322,12 @@ fn record_foreground(
     if crate::containers::store::dir(id).exists() {
         return false;
     }
-    let Ok((mut record, _)) = detach::record(id, args, plan, service, choice) else {
+    // Translated again by the client, which logs what it warns of: once.
+    let quiet = tracing::subscriber::NoSubscriber::default();
+    let translated = tracing::subscriber::with_default(quiet, || {
+        detach::record(id, args, plan, service, choice)
+    });
+    let Ok((mut record, _)) = translated else {
         return false;
     };
     record.started = Some(crate::containers::now_rfc3339());
