@@ -39,7 +39,7 @@ pub fn run(args: Args, choice: &ServiceChoice, freeze: bool) -> anyhow::Result<E
                 }
                 if let Some(mut record) = found.record {
                     record.paused = freeze;
-                    record.save()?;
+                    record.persist().await?;
                 }
                 Ok(())
             },

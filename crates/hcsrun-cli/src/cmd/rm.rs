@@ -75,7 +75,11 @@ pub async fn remove(
         None => Some(PathBuf::from(SCRATCH_ROOT).join(id)),
     };
     if let Some(scratch) = scratch {
-        match std::fs::remove_dir_all(&scratch) {
+        let removed = {
+            let scratch = scratch.clone();
+            tokio::task::spawn_blocking(move || std::fs::remove_dir_all(scratch)).await?
+        };
+        match removed {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(anyhow::anyhow!(
                     "container {id}: removing its scratch folder {}: {e}",
@@ -85,5 +89,5 @@ pub async fn remove(
             _ => {}
         }
     }
-    store::remove(id)
+    store::remove_async(id).await
 }

@@ -68,7 +68,7 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
                         if let Some(spec) = record.linux_spec.as_mut() {
                             record_limits(spec, update);
                         }
-                        record.save()?;
+                        record.persist().await?;
                     }
                     Ok(())
                 }

@@ -85,13 +85,24 @@ pub async fn all(
         .into_iter()
         .map(|p| (p.id.clone(), p))
         .collect();
-    let mut ids: Vec<String> = store::list()?;
-    ids.extend(systems.keys().cloned());
-    ids.sort();
-    ids.dedup();
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        let record = Record::load(&id).ok().flatten();
+    let service_ids: Vec<String> = systems.keys().cloned().collect();
+    // The records are read on the blocking pool.
+    let records = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let mut ids = store::list()?;
+        ids.extend(service_ids);
+        ids.sort();
+        ids.dedup();
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let record = Record::load(&id).ok().flatten();
+                (id, record)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await??;
+    let mut found = Vec::with_capacity(records.len());
+    for (id, record) in records {
         let system = systems.get(&id).cloned();
         let status = status(&id, record.as_ref(), system.as_ref(), choice).await;
         found.push(Found {

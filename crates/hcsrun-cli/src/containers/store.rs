@@ -105,6 +105,12 @@ impl Record {
         self.write(true)
     }
 
+    /// [`save`](Self::save) on tokio's blocking pool, for async callers.
+    pub async fn persist(&self) -> anyhow::Result<()> {
+        let record = self.clone();
+        tokio::task::spawn_blocking(move || record.save()).await?
+    }
+
     /// [`save`](Self::save) without the sync: for the record of a
     /// foreground run, which lives no longer than the command.
     pub fn save_quickly(&self) -> anyhow::Result<()> {
@@ -162,6 +168,12 @@ pub fn list() -> io::Result<Vec<String>> {
     }
     ids.sort();
     Ok(ids)
+}
+
+/// [`remove`] on tokio's blocking pool, for async callers.
+pub async fn remove_async(id: &str) -> anyhow::Result<()> {
+    let id = id.to_owned();
+    tokio::task::spawn_blocking(move || remove(&id)).await?
 }
 
 /// Removes container `id`'s directory (its record and logs); one already

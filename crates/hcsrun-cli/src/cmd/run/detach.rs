@@ -38,11 +38,11 @@ pub async fn create(
         .into());
     }
     let (record, config) = record(id, args, plan, service, choice)?;
-    record.save()?;
+    record.persist().await?;
     match service.create_system(id, &config).await {
         Ok(system) => Ok((record, system.into())),
         Err(e) => {
-            let _ = store::remove(id);
+            let _ = store::remove_async(id).await;
             Err(e.into())
         }
     }
@@ -187,7 +187,7 @@ async fn finish(
     record.started = Some(now_rfc3339());
     record.paused = false;
     record.logged = true;
-    record.save()?;
+    record.persist().await?;
     Ok(())
 }
 
