@@ -71,7 +71,7 @@ pub enum Command {
     #[cfg(unix)]
     Pause(pause::Args),
     #[cfg(unix)]
-    Unpause(pause::Args),
+    Unpause(pause::UnpauseArgs),
     Translate(translate::Args),
     LayerId(layer_id::Args),
     /// (hcsrun's own: the log relay of a detached container.)
@@ -114,9 +114,9 @@ impl Command {
             #[cfg(unix)]
             Command::Wait(args) => wait::run(args, choice).context("wait"),
             #[cfg(unix)]
-            Command::Pause(args) => pause::run(args, choice, true),
+            Command::Pause(args) => pause::run(args.containers, choice, true),
             #[cfg(unix)]
-            Command::Unpause(args) => pause::run(args, choice, false),
+            Command::Unpause(args) => pause::run(args.containers, choice, false),
             Command::Translate(args) => translate::run(args, &service::facts(choice))
                 .context("translate")
                 .map(|()| ExitCode::SUCCESS),

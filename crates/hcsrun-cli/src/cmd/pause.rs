@@ -16,18 +16,28 @@ use crate::containers::Found;
 pub struct Args {
     /// Containers: ids or unique prefixes.
     #[arg(required = true, value_name = "CONTAINER")]
-    containers: Vec<String>,
+    pub containers: Vec<String>,
+}
+
+/// Thaw paused containers.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  hcsrun unpause web1")]
+pub struct UnpauseArgs {
+    /// Containers: ids or unique prefixes.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 /// Pauses (`freeze`) or resumes each container named.
-pub fn run(args: Args, choice: &ServiceChoice, freeze: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    containers: Vec<String>,
+    choice: &ServiceChoice,
+    freeze: bool,
+) -> anyhow::Result<ExitCode> {
     let verb = if freeze { "pause" } else { "unpause" };
     block_on(async {
-        Ok(for_each(
-            verb,
-            choice,
-            &args.containers,
-            |service, found| async move {
+        Ok(
+            for_each(verb, choice, &containers, |service, found| async move {
                 if freeze {
                     refuse_windows_process_isolation(&found)?;
                 }
@@ -42,9 +52,9 @@ pub fn run(args: Args, choice: &ServiceChoice, freeze: bool) -> anyhow::Result<E
                     record.persist().await?;
                 }
                 Ok(())
-            },
+            })
+            .await,
         )
-        .await)
     })
 }
 
