@@ -174,7 +174,8 @@ fn process_config(
             None => std::env::var(e).ok().map(|v| format!("{e}={v}")),
         })
         .collect();
-    let mut config = match &record.linux_spec {
+    let documents = record.documents()?;
+    let mut config = match &documents.linux_spec {
         Some(spec) => {
             let init = LinuxSpec::from_json(&spec.to_string(), "/")
                 .with_context(|| format!("container {}: its recorded spec", found.id))?;
@@ -197,7 +198,7 @@ fn process_config(
             translate::linux::exec_process_config(&found.id, &exec, &init)
         }
         None => {
-            let mut config = record.init_config()?;
+            let mut config = documents.init_config()?;
             config.command_args = args.command.clone();
             config.command_line = hcs::cmdline::join(&args.command);
             config.environment.extend(

@@ -8,7 +8,7 @@ use hcsrun::service::ServiceChoice;
 use serde_json::{json, Value};
 
 use super::common::{block_on, target};
-use crate::containers::{Found, Status};
+use crate::containers::{store::Documents, Found, Status};
 
 /// Show containers' state and configuration, as JSON.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,11 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            all.push(describe(&found, pid));
+            let documents = match &found.record {
+                Some(record) => record.load_documents().await.ok(),
+                None => None,
+            };
+            all.push(describe(&found, documents.as_ref(), pid));
         }
         crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&all)?))?;
         Ok(ExitCode::SUCCESS)
@@ -41,9 +45,9 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
 }
 
 /// The container as `inspect` shows it.
-fn describe(found: &Found, pid: Option<u32>) -> Value {
+fn describe(found: &Found, documents: Option<&Documents>, pid: Option<u32>) -> Value {
     let record = found.record.as_ref();
-    let config = record.map(|r| r.config.clone()).unwrap_or(Value::Null);
+    let config = documents.map(|d| d.config.clone()).unwrap_or(Value::Null);
     let exit = match &found.status {
         Status::Exited(e) => Some(e),
         _ => None,
@@ -74,8 +78,8 @@ fn describe(found: &Found, pid: Option<u32>) -> Value {
             "ProcessorCount": config.get("ProcessorCount"),
             "ProcessorWeight": config.get("ProcessorWeight"),
             "ProcessorMaximum": config.get("ProcessorMaximum"),
-            "Linux": record
-                .and_then(|r| r.linux_spec.as_ref())
+            "Linux": documents
+                .and_then(|d| d.linux_spec.as_ref())
                 .and_then(|s| s.pointer("/linux/resources").cloned()),
         },
         "LogPath": record.filter(|r| r.logged).map(|r| r.log_path()),

@@ -39,7 +39,7 @@ pub fn run(
         Ok(
             for_each(verb, choice, &containers, |service, found| async move {
                 if freeze {
-                    refuse_windows_process_isolation(&found)?;
+                    refuse_windows_process_isolation(&found).await?;
                 }
                 let system = running(&*service, &found).await?;
                 if freeze {
@@ -59,11 +59,11 @@ pub fn run(
 }
 
 /// The seed's rule: only a Hyper-V isolated or Linux container can pause.
-fn refuse_windows_process_isolation(found: &Found) -> anyhow::Result<()> {
+async fn refuse_windows_process_isolation(found: &Found) -> anyhow::Result<()> {
     let Some(record) = &found.record else {
         return Ok(());
     };
-    let config = record.container_config()?;
+    let config = record.load_documents().await?.container_config()?;
     if config.container_type.eq_ignore_ascii_case("linux") || config.hv_partition {
         return Ok(());
     }

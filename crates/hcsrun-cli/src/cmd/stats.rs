@@ -9,7 +9,7 @@ use hcs_schema::Statistics;
 use hcsrun::service::ServiceChoice;
 
 use super::{common::block_on, top::table};
-use crate::containers::{self, Found};
+use crate::containers::{self, store::Documents, Found};
 
 /// Show running containers' resource use.
 #[derive(Debug, clap::Args)]
@@ -36,6 +36,14 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
                 chosen.push(containers::find(&*service, choice, query).await?);
             }
         }
+        let mut limits = HashMap::new();
+        for found in &chosen {
+            let documents = match &found.record {
+                Some(record) => record.load_documents().await.ok(),
+                None => None,
+            };
+            limits.insert(found.id.clone(), memory_limit(documents.as_ref()));
+        }
         let mut last = sample(&*service, &chosen).await;
         loop {
             tokio::time::sleep(Duration::from_millis(if args.no_stream {
@@ -61,7 +69,7 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
                 let cpu = last
                     .get(&found.id)
                     .map_or(0.0, |(before, _)| cpu_percent(before, stats));
-                let limit = memory_limit(found);
+                let limit = limits[&found.id];
                 let usage = stats.memory.usage_private_working_set_bytes;
                 rows.push([
                     found.id.clone(),
@@ -121,14 +129,13 @@ fn cpu_percent(before: &Statistics, now: &Statistics) -> f64 {
 }
 
 /// The container's memory limit, else the host's memory.
-fn memory_limit(found: &Found) -> u64 {
-    let record = found.record.as_ref();
-    let spec_limit = record
-        .and_then(|r| r.linux_spec.as_ref())
+fn memory_limit(documents: Option<&Documents>) -> u64 {
+    let spec_limit = documents
+        .and_then(|d| d.linux_spec.as_ref())
         .and_then(|s| s.pointer("/linux/resources/memory/limit"))
         .and_then(serde_json::Value::as_u64);
-    let config_limit = record
-        .and_then(|r| r.config.get("MemoryMaximumInMB"))
+    let config_limit = documents
+        .and_then(|d| d.config.get("MemoryMaximumInMB"))
         .and_then(serde_json::Value::as_u64)
         .filter(|&mb| mb > 0)
         .map(|mb| mb << 20);

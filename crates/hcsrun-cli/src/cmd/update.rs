@@ -64,11 +64,12 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
                     let system = running(&*service, &found).await?;
                     system.modify(request).await?;
                     // What inspect shows follows.
-                    if let Some(mut record) = found.record {
-                        if let Some(spec) = record.linux_spec.as_mut() {
+                    if let Some(record) = found.record {
+                        let mut documents = record.load_documents().await?;
+                        if let Some(spec) = documents.linux_spec.as_mut() {
                             record_limits(spec, update);
+                            documents.persist(&record.id).await?;
                         }
-                        record.persist().await?;
                     }
                     Ok(())
                 }

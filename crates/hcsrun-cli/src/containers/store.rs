@@ -2,9 +2,12 @@
 //! record, as docker's engine keeps its container configs: the command as
 //! typed, when it was created and started, the documents sent to the
 //! service, the scratch folder and whether hcsrun made it, `--rm`, and the
-//! log. One directory per container under [`root`], `config.json` written
-//! atomically (a temporary file renamed over it), so that a reader never
-//! sees half a record and the record outlives `/run` (a reboot).
+//! log. One directory per container under [`root`]: `config.json`, the
+//! small record `ps` reads, and `documents.json`, the documents sent to the
+//! service (tens of kilobytes with a seccomp profile), read only by the
+//! verbs that need them. Each is written atomically (a temporary file
+//! renamed over it), so that a reader never sees half of one, and they
+//! outlive `/run` (a reboot).
 
 use std::{
     fs, io,
@@ -21,6 +24,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_ROOT: &str = "/var/lib/hcsrun/containers";
 /// The record's file name in a container's directory.
 const RECORD: &str = "config.json";
+/// The documents' file name in a container's directory.
+const DOCUMENTS: &str = "documents.json";
 
 /// The directory holding one directory per container.
 pub fn root() -> PathBuf {
@@ -50,14 +55,6 @@ pub struct Record {
     pub isolation: String,
     /// Its read-only layers, top-most first.
     pub layers: Vec<String>,
-    /// The `ContainerConfig` sent to the service (credentials removed).
-    pub config: serde_json::Value,
-    /// The first process's `ProcessConfig`, sent when it is started.
-    pub init: serde_json::Value,
-    /// The Linux spec it runs, where it is a Linux container: later
-    /// processes start from it.
-    #[serde(default)]
-    pub linux_spec: Option<serde_json::Value>,
     /// The scratch folder, if any, and whether hcsrun made it (and so
     /// removes it with the container).
     pub scratch: Option<PathBuf>,
@@ -81,21 +78,73 @@ pub struct Record {
     pub logged: bool,
 }
 
-impl Record {
+/// The documents a container was created from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Documents {
+    /// The `ContainerConfig` sent to the service (credentials removed).
+    pub config: serde_json::Value,
+    /// The first process's `ProcessConfig`, sent when it is started.
+    pub init: serde_json::Value,
+    /// The Linux spec it runs, where it is a Linux container: later
+    /// processes start from it.
+    #[serde(default)]
+    pub linux_spec: Option<serde_json::Value>,
+}
+
+impl Documents {
     /// The configuration as the service received it.
     pub fn container_config(&self) -> anyhow::Result<ContainerConfig> {
-        hcs_schema::from_str(&self.config.to_string())
-            .with_context(|| format!("container {}: reading its recorded configuration", self.id))
+        hcs_schema::from_str(&self.config.to_string()).context("reading the recorded configuration")
     }
 
     /// The first process's configuration.
     pub fn init_config(&self) -> anyhow::Result<ProcessConfig> {
-        hcs_schema::from_str(&self.init.to_string()).with_context(|| {
-            format!(
-                "container {}: reading its recorded process configuration",
-                self.id
-            )
-        })
+        hcs_schema::from_str(&self.init.to_string())
+            .context("reading the recorded process configuration")
+    }
+
+    /// Writes container `id`'s documents atomically, and synced if
+    /// `durable` (not for a foreground run's, which live no longer than
+    /// the command).
+    pub fn save(&self, id: &str, durable: bool) -> anyhow::Result<()> {
+        make_dir(id)?;
+        let text = serde_json::to_vec(self)?;
+        write_atomically(&dir(id).join(DOCUMENTS), &text, durable)
+            .with_context(|| format!("container {id}: writing its documents"))
+    }
+
+    /// [`save`](Self::save) on tokio's blocking pool, for async callers.
+    pub async fn persist(&self, id: &str) -> anyhow::Result<()> {
+        let (documents, id) = (self.clone(), id.to_owned());
+        tokio::task::spawn_blocking(move || documents.save(&id, true)).await?
+    }
+}
+
+/// Makes container `id`'s directory (mode 0700: its documents hold the
+/// environment).
+fn make_dir(id: &str) -> anyhow::Result<()> {
+    let dir = dir(id);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("container {id}: creating {}", dir.display()))
+}
+
+impl Record {
+    /// [`documents`](Self::documents) on tokio's blocking pool.
+    pub async fn load_documents(&self) -> anyhow::Result<Documents> {
+        let record = self.clone();
+        tokio::task::spawn_blocking(move || record.documents()).await?
+    }
+
+    /// The documents it was created from.
+    pub fn documents(&self) -> anyhow::Result<Documents> {
+        let path = dir(&self.id).join(DOCUMENTS);
+        let bytes = fs::read(&path)
+            .with_context(|| format!("container {}: reading its documents", self.id))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("container {}: reading its documents", self.id))
     }
 
     /// Writes the record atomically and durably (synced), making its
@@ -118,14 +167,9 @@ impl Record {
     }
 
     fn write(&self, durable: bool) -> anyhow::Result<()> {
-        let dir = dir(&self.id);
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("container {}: creating {}", self.id, dir.display()))?;
+        make_dir(&self.id)?;
         let text = serde_json::to_vec_pretty(self)?;
-        write_atomically(&dir.join(RECORD), &text, durable)
+        write_atomically(&dir(&self.id).join(RECORD), &text, durable)
             .with_context(|| format!("container {}: writing its record", self.id))
     }
 

@@ -17,7 +17,7 @@ use hcsrun::{
 use super::{args::Args, exit, spec, Failure};
 use crate::{
     cmd::log_relay,
-    containers::{self, now_rfc3339, store, Record, Status},
+    containers::{self, now_rfc3339, store, store::Documents, Record, Status},
 };
 
 /// Translates and records container `id` and creates its system; returns
@@ -37,7 +37,8 @@ pub async fn create(
         )
         .into());
     }
-    let (record, config) = record(id, args, plan, service, choice)?;
+    let (record, documents, config) = record(id, args, plan, service, choice)?;
+    documents.persist(id).await?;
     record.persist().await?;
     match service.create_system(id, &config).await {
         Ok(system) => Ok((record, system.into())),
@@ -48,15 +49,15 @@ pub async fn create(
     }
 }
 
-/// What hcsrun records of container `id` (not yet saved), and the
-/// configuration to create its system with.
+/// What hcsrun records of container `id` and the documents it keeps (not
+/// yet saved), and the configuration to create its system with.
 pub fn record(
     id: &str,
     args: &Args,
     plan: &spec::Plan,
     service: &dyn ComputeService,
     choice: &ServiceChoice,
-) -> Result<(Record, ContainerConfig), Failure> {
+) -> Result<(Record, Documents, ContainerConfig), Failure> {
     let host = HostFacts::of_service(service);
     let name_to_guid = |name: &str| service.name_to_guid(name);
     let (config, init, linux_spec) = match &plan.container {
@@ -83,9 +84,6 @@ pub fn record(
             .as_ref()
             .map(|l| l.layer_paths.clone())
             .unwrap_or_default(),
-        config: document(&redacted(&config))?,
-        init: document(&init)?,
-        linux_spec,
         scratch: plan.scratch.clone(),
         scratch_is_ours: plan.scratch_is_ours,
         auto_remove: args.rm,
@@ -94,7 +92,12 @@ pub fn record(
         stop_timeout: args.stop_timeout,
         ..Record::default()
     };
-    Ok((record, config))
+    let documents = Documents {
+        config: document(&redacted(&config))?,
+        init: document(&init)?,
+        linux_spec,
+    };
+    Ok((record, documents, config))
 }
 
 /// Starts the created (or exited) container `found`: its system (`created`,
@@ -129,7 +132,8 @@ pub async fn start(
         (Status::Created, None) => service.open_system(id).await?.into(),
     };
     system.start().await?;
-    let init: ProcessConfig = record.init_config()?;
+    let documents = record.load_documents().await?;
+    let init: ProcessConfig = documents.init_config()?;
     let process = match system.create_process(&init).await {
         Ok(process) => process,
         Err(e) => {
@@ -196,7 +200,7 @@ async fn recreate(
     service: &dyn ComputeService,
     record: &Record,
 ) -> Result<Arc<dyn ComputeSystem>, Failure> {
-    let config: ContainerConfig = record.container_config()?;
+    let config: ContainerConfig = record.load_documents().await?.container_config()?;
     Ok(service.create_system(&record.id, &config).await?.into())
 }
 

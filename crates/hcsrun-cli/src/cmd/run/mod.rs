@@ -327,11 +327,11 @@ fn record_foreground(
     let translated = tracing::subscriber::with_default(quiet, || {
         detach::record(id, args, plan, service, choice)
     });
-    let Ok((mut record, _)) = translated else {
+    let Ok((mut record, documents, _)) = translated else {
         return false;
     };
     record.started = Some(crate::containers::now_rfc3339());
-    record.save_quickly().is_ok()
+    documents.save(id, false).is_ok() && record.save_quickly().is_ok()
 }
 
 /// `run -d` and `create`: the container recorded and created, and started
