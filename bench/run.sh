@@ -174,6 +174,8 @@ bench/profile.sh "$HCSRUN" "$TOOLS" "$ROOTFS" "$WORK" "$RESULTS/profile"
 
 "$BENCH" report --results "$RESULTS" --criterion "$REPO/target/criterion" \
     --analysis bench/analysis.md --out bench/RESULTS.md
+log "container verbs: exec and ps"
+bench/verbs.sh "$HCSRUN" "$TOOLS" "$ROOTFS" "$WORK" "$EXEC_RUNS"
 rm -rf bench/out/profiles
 mkdir -p bench/out
 cp -r "$RESULTS/profile" bench/out/profiles

@@ -133,6 +133,18 @@ impl Process for LinuxProcess {
             .map(drop)
     }
 
+    async fn signal(&self, signal: i32) -> Result<()> {
+        self.request(
+            "Signal",
+            Op::Signal {
+                pid: self.pid,
+                signal,
+            },
+        )
+        .await
+        .map(drop)
+    }
+
     async fn wait(&self) -> Result<()> {
         self.check_open("Wait")?;
         let mut state = self.state.clone();

@@ -17,8 +17,8 @@ mod time;
 pub use container::{ContainerConfig, HvRuntime, Layer, MappedDir, MappedPipe, MappedVirtualDisk};
 pub use json::{from_str, from_value, to_string, to_writer};
 pub use modify::{
-    ErrorEvent, HcsResult, ResourceModificationRequestResponse, REQUEST_ADD, REQUEST_REMOVE,
-    RESOURCE_NETWORK,
+    ErrorEvent, HcsResult, LimitsUpdate, ResourceModificationRequestResponse, REQUEST_ADD,
+    REQUEST_REMOVE, REQUEST_UPDATE, RESOURCE_LIMITS, RESOURCE_NETWORK,
 };
 pub use process::{
     CloseHandle, ConsoleSize, ProcessConfig, ProcessModifyRequest, ProcessStatus,

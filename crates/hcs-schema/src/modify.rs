@@ -24,6 +24,34 @@ pub struct ResourceModificationRequestResponse {
 
 /// The network resource: an endpoint added or removed.
 pub const RESOURCE_NETWORK: &str = "Network";
+/// hcsrun's own resource: a running system's limits changed in place (the
+/// seed's UpdateResources, which Windows' HCS v1 cannot do). Its settings
+/// are a [`LimitsUpdate`]; the request type is [`REQUEST_UPDATE`].
+pub const RESOURCE_LIMITS: &str = "Limits";
+/// Change the resource in place.
+pub const REQUEST_UPDATE: &str = "Update";
+
+/// The settings of a [`RESOURCE_LIMITS`] update: each limit given is set,
+/// the others are left as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct LimitsUpdate {
+    /// Memory, in bytes; swap beyond it stays what it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// CPU time per period, in microseconds, with the period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota_us: Option<u64>,
+    /// The CPU period, in microseconds (default 100000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period_us: Option<u64>,
+    /// Relative CPU weight as cgroup v1's `cpu.shares` (2 to 262144).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u64>,
+    /// Most processes at once; 0 or less for no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+}
 /// Add the resource.
 pub const REQUEST_ADD: &str = "Add";
 /// Remove the resource.

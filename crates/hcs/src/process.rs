@@ -64,6 +64,22 @@ pub trait Process: Send + Sync {
     /// Ends the process; does not wait for it.
     async fn kill(&self) -> Result<()>;
 
+    /// Delivers signal `signal` (a Linux signal number) to the process,
+    /// where the service can (later hcsshim's `HcsSignalProcess`; the Linux
+    /// service can). By default: not supported, naming the process.
+    async fn signal(&self, signal: i32) -> Result<()> {
+        Err(crate::HcsError::process(
+            self.system_id(),
+            self.pid(),
+            "Signal",
+            crate::ErrorKind::Code(crate::ErrorCode::NOT_SUPPORTED),
+        )
+        .with_extra(format!(
+            "(this compute service cannot deliver signal {signal} to a process; only kill, \
+             shutdown and terminate)"
+        )))
+    }
+
     /// Waits until the process has exited.
     async fn wait(&self) -> Result<()>;
 

@@ -2,6 +2,8 @@
 //! running for real on Linux too.
 
 mod cmd;
+#[cfg(unix)]
+mod containers;
 mod logging;
 mod output;
 mod usage;

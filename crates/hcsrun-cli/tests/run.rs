@@ -281,8 +281,8 @@ fn rm_leaves_nothing_behind() {
 #[ignore = "needs root"]
 fn container_root_lacks_the_hosts_powers() {
     require_root();
-    // docker's default capabilities (CAP_MKNOD too: the device allow-list
-    // makes nodes beyond it useless), bounding set too.
+    // docker's default capabilities, bounding set too; CAP_MKNOD among
+    // them, as docker's: the device rules keep what it makes closed.
     let out = hcsrun(&[
         "run",
         "--",
@@ -297,11 +297,17 @@ fn container_root_lacks_the_hosts_powers() {
         "{}",
         text(&out.stderr)
     );
+    // The disk the host's root is on.
+    let disk = nix::sys::stat::stat("/").unwrap().st_dev;
+    let open_disk = format!(
+        "mknod /tmp/disk b {} {} && head -c1 /tmp/disk >/dev/null",
+        nix::sys::stat::major(disk),
+        nix::sys::stat::minor(disk)
+    );
     // Each of these must fail inside the container.
     for attempt in [
         "mount -t tmpfs none /mnt",
-        // A node can be made (as under docker), not opened.
-        "mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk",
+        &open_disk,
         "echo 3 > /proc/sys/vm/drop_caches",
         // Nothing of hcsrun is inside: pid 1 is the command itself.
         "grep -q hcsrun /proc/[0-9]*/comm",
@@ -352,14 +358,15 @@ fn environment_workdir_user_and_hostname() {
 #[ignore = "needs root"]
 fn bundles_run_as_given() {
     require_root();
+    // A Linux bundle whose root is the host's, read-only, used in place.
     let dir = tempfile::tempdir().unwrap();
     let spec = serde_json::json!({
         "ociVersion": "1.0.2",
         "process": {"user": {"uid": 0, "gid": 0}, "args": ["sh", "-c", "echo from-bundle $(hostname)"], "cwd": "/",
                     "env": ["PATH=/usr/bin:/bin"]},
-        "root": {"path": "/"},
+        "root": {"path": "/", "readonly": true},
         "hostname": "bundled",
-        "linux": {"namespaces": [{"type": "pid"}]},
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]},
     });
     fs::write(dir.path().join("config.json"), spec.to_string()).unwrap();
     let out = hcsrun(&["run", "--bundle", dir.path().to_str().unwrap()]);

@@ -114,7 +114,14 @@ fn bad_input_is_refused_in_one_line_and_makes_nothing() {
         case(&["--cpus", "-1"], "Range of CPUs is from 0.01 to"),
         case(&["--cpus", "NaN"], "Range of CPUs is from 0.01 to"),
         case(&["--cpu-shares", "0"], "--cpu-shares"),
-        case(&["--cpu-shares", "10001"], "--cpu-shares"),
+        // docker's range for a Linux container's shares; the Windows
+        // schema's where the service runs Windows-schema containers.
+        case(&["--cpu-shares", "1"], "CPU shares are 2 to 262144"),
+        case(&["--cpu-shares", "262145"], "--cpu-shares"),
+        case(
+            &["--service", "vmcompute", "--cpu-shares", "10001"],
+            "processor weight is 1 to 10000",
+        ),
         case(&["--cpu-count", "0"], "--cpu-count"),
         // Environment names.
         case(&["-e", "=val"], "invalid environment variable"),
@@ -169,6 +176,153 @@ fn bad_input_is_refused_in_one_line_and_makes_nothing() {
             assert!(!made.exists(), "{full:?} made {}", made.display());
         }
     }
+}
+
+/// Runs each case as `hcsrun run --name ID CASE -- true`: refused, and
+/// nothing made.
+fn refused_making_nothing(cases: Vec<Case>, extra: &[&Path]) {
+    for (n, Case { args, wanted }) in cases.into_iter().enumerate() {
+        let id = format!("linuxusage{n}-{}", std::process::id());
+        let mut full: Vec<String> = vec!["run".into(), "--name".into(), id.clone()];
+        full.extend(args);
+        full.extend(["--".into(), "true".into()]);
+        assert_refused(&full, wanted);
+        for made in [
+            Path::new("/run/hcsrun").join(&id),
+            Path::new("/var/lib/hcsrun/scratch").join(&id),
+        ] {
+            assert!(!made.exists(), "{full:?} made {}", made.display());
+        }
+        for made in extra {
+            assert!(!made.exists(), "{full:?} made {}", made.display());
+        }
+    }
+}
+
+#[test]
+fn linux_options_are_checked_as_docker_checks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().to_str().unwrap().to_owned();
+    let bad_profile = dir.path().join("bad.json");
+    fs::write(&bad_profile, r#"{"defaultAction": "SCMP_ACT_NOPE"}"#).unwrap();
+    let bad_profile = format!("seccomp={}", bad_profile.display());
+    // A Linux bundle (as `runc spec` writes one, in short) and one with a
+    // field hcsrun cannot honour.
+    let linux = |name: &str, extra: &str| {
+        let bundle = dir.path().join(name);
+        fs::create_dir_all(bundle.join("rootfs")).unwrap();
+        fs::write(
+            bundle.join("config.json"),
+            format!(
+                r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},
+                    "process":{{"args":["true"],"cwd":"/","user":{{"uid":0,"gid":0}}}},
+                    "linux":{{{extra}"namespaces":[{{"type":"pid"}},{{"type":"mount"}}]}}}}"#
+            ),
+        )
+        .unwrap();
+        bundle.to_str().unwrap().to_owned()
+    };
+    let bundle = linux("bundle", "");
+    let rdt = linux("rdt", r#""intelRdt":{"closID":"x"},"#);
+    let cases = vec![
+        case(&["--cap-add", "nope"], r#"unknown capability: "CAP_NOPE""#),
+        case(
+            &["--cap-drop", "CAP_FOO"],
+            r#"unknown capability: "CAP_FOO""#,
+        ),
+        case(
+            &["--security-opt", "bogus"],
+            r#"Invalid --security-opt: "bogus""#,
+        ),
+        case(
+            &["--security-opt", "no-new-privileges=maybe"],
+            "Invalid --security-opt",
+        ),
+        case(
+            &["--security-opt", "seccomp=/no/such.json"],
+            "opening seccomp profile (/no/such.json) failed",
+        ),
+        case(&["--security-opt", &bad_profile], "seccomp profile"),
+        case(
+            &["--security-opt", "apparmor=docker-default"],
+            "no AppArmor profiles",
+        ),
+        case(&["--pids-limit", "x"], "--pids-limit"),
+        case(&["--ulimit", "nofile"], "invalid ulimit argument: nofile"),
+        case(&["--ulimit", "files=1"], "invalid ulimit type: files"),
+        case(
+            &["--ulimit", "nofile=300:200"],
+            "ulimit soft limit must be less than or equal to hard limit: 300 > 200",
+        ),
+        case(
+            &["--device", "/dev/null:dev/n"],
+            "dev/n is not an absolute path",
+        ),
+        case(
+            &["--device", "/dev/null:/dev/n:rx"],
+            "bad mode specified: rx",
+        ),
+        case(&["--device", "/etc/hostname"], "not a device node"),
+        case(
+            &["--device", "/no/such"],
+            "error gathering device information while adding custom device",
+        ),
+        case(
+            &["--memory-swap", "1g"],
+            "You should always set the Memory limit when using Memoryswap limit",
+        ),
+        case(
+            &["--memory", "64m", "--memory-swap", "32m"],
+            "Minimum memoryswap limit should be larger than memory limit",
+        ),
+        case(&["--memory-swap", "12q"], "12q"),
+        case(
+            &["--group-add", "no-such-group"],
+            "unable to find group no-such-group: no matching entries in group file",
+        ),
+        case(
+            &["-u", "no-such-user"],
+            "unable to find user no-such-user: no matching entries in passwd file",
+        ),
+        case(&["--tmpfs", "run"], "mount path must be absolute"),
+        case(
+            &["--tmpfs", "/run:bogus"],
+            r#"invalid tmpfs option "bogus""#,
+        ),
+        case(&["--tmpfs", "/proc"], "cannot be mounted over"),
+        case(
+            &["-v", &format!("{src}:/run"), "--tmpfs", "/run"],
+            "Duplicate mount point: /run",
+        ),
+        case(
+            &["--sysctl", "kernel.panic=1"],
+            "sysctl 'kernel.panic=1' is not allowed",
+        ),
+        case(&["-w", "tmp"], "must be an absolute path"),
+        // Linux options where the service runs Windows-schema containers.
+        case(
+            &["--service", "vmcompute", "--cap-add", "kill"],
+            "--cap-add is for Linux containers",
+        ),
+        // A bundle says what its container is.
+        case(
+            &["--bundle", &bundle, "-e", "A=1"],
+            "-e cannot be used with --bundle: set it in the bundle's config.json",
+        ),
+        case(
+            &["--bundle", &bundle, "--read-only"],
+            "--read-only cannot be used with --bundle",
+        ),
+        case(
+            &["--bundle", &bundle, "--layer", &src],
+            "--layer cannot be used with a Linux --bundle",
+        ),
+        case(
+            &["--bundle", &rdt],
+            "config.json: linux.intelRdt: not supported by hcsrun (Intel RDT)",
+        ),
+    ];
+    refused_making_nothing(cases, &[]);
 }
 
 #[test]

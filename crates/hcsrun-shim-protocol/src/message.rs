@@ -41,6 +41,15 @@ pub enum Op {
         /// The process, in the system.
         pid: u32,
     },
+    /// Deliver a signal to a process (`kill(2)` of its host pid, which
+    /// cannot have been reused: the holder has not reaped it). A process
+    /// that has exited answers `PROCESS_ALREADY_STOPPED`.
+    Signal {
+        /// The process, in the system.
+        pid: u32,
+        /// The signal number.
+        signal: i32,
+    },
     /// Resize a process's console.
     ResizeConsole {
         /// The process, in the system.

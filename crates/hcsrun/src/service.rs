@@ -145,6 +145,54 @@ impl ServiceFacts {
     }
 }
 
+/// How a stopped system ended, as its compute service recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExitSummary {
+    /// The first process's exit code (128 + the signal that killed it), or
+    /// the seed's restore code, 2147483648, when nobody saw the end.
+    pub exit_code: u32,
+    /// When it stopped (RFC 3339); `None` when nobody saw the end.
+    pub finished: Option<String>,
+    /// The OOM killer killed one of its processes.
+    pub oom_killed: bool,
+    /// How it ended: `exited`, `shutdown`, `terminate` or `lost`.
+    pub how: String,
+}
+
+/// How system `id` of the service `choice` names ended, once it has
+/// stopped: `None` while it runs or before it ran, and from services that
+/// keep no exit records (vmcompute: a stopped system is gone there once
+/// its last handle closes). Reading the record needs no holder binary and
+/// never removes it.
+pub async fn exit_record(
+    choice: &ServiceChoice,
+    id: &str,
+) -> Result<Option<ExitSummary>, HcsError> {
+    if *choice != ServiceChoice::Linux {
+        return Ok(None);
+    }
+    linux_exit_record(id).await
+}
+
+#[cfg(target_os = "linux")]
+async fn linux_exit_record(id: &str) -> Result<Option<ExitSummary>, HcsError> {
+    // Records are read, never run: the holder's path is not looked up.
+    let service = hcs_linux::LinuxComputeService::builder()
+        .shim(hcs_linux::SHIM_NAME)
+        .build()?;
+    Ok(service.exit_record(id).await?.map(|record| ExitSummary {
+        exit_code: record.exit_code,
+        finished: (!record.finished.is_zero()).then(|| record.finished.to_string()),
+        oom_killed: record.oom_killed,
+        how: format!("{:?}", record.how).to_lowercase(),
+    }))
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn linux_exit_record(_id: &str) -> Result<Option<ExitSummary>, HcsError> {
+    Ok(None)
+}
+
 /// The facts of `choice`, without running anything: the Linux service's
 /// need no root and no holder binary. A vmcompute library that cannot be
 /// loaded still has Windows' features; asking it for a GUID gives the

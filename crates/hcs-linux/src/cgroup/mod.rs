@@ -7,6 +7,7 @@
 
 mod hierarchy;
 mod limits;
+mod update;
 mod v1;
 mod v2;
 

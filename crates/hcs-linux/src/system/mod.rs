@@ -182,6 +182,21 @@ impl LinuxSystem {
     }
 }
 
+impl LinuxSystem {
+    /// A running system's limits changed in place: its cgroup files
+    /// written by the caller, as pausing does.
+    async fn update_limits(&self, request: &ResourceModificationRequestResponse) -> Result<()> {
+        let op = "Modify";
+        self.running(op)?;
+        let update: hcs_schema::LimitsUpdate = serde_json::from_value(request.data.clone())
+            .map_err(|e| system_error(&self.id, op, ErrorCode::INVALID_JSON, e.to_string()))?;
+        let cgroup = self.cgroup.clone();
+        blocking(move || cgroup.update(&update))
+            .await
+            .map_err(|e| system_io_error(&self.id, op, "updating the system's limits", &e))
+    }
+}
+
 #[async_trait]
 impl ComputeSystem for LinuxSystem {
     fn id(&self) -> &str {
@@ -333,6 +348,11 @@ impl ComputeSystem for LinuxSystem {
 
     async fn modify(&self, request: &ResourceModificationRequestResponse) -> Result<()> {
         self.check_open("Modify")?;
+        if request.resource == hcs_schema::RESOURCE_LIMITS
+            && request.request == hcs_schema::REQUEST_UPDATE
+        {
+            return self.update_limits(request).await;
+        }
         Err(system_error(
             &self.id,
             "Modify",

@@ -309,7 +309,13 @@ impl Holder {
                 }
             }
             Op::Kill { pid } => {
-                let result = self.kill(pid);
+                let result = self.kill(pid, Signal::SIGKILL);
+                self.reply(token, id, result, &[]);
+            }
+            Op::Signal { pid, signal } => {
+                let result = Signal::try_from(signal)
+                    .map_err(|e| errno_error(e, "signal"))
+                    .and_then(|signal| self.kill(pid, signal));
                 self.reply(token, id, result, &[]);
             }
             Op::ResizeConsole { pid, width, height } => {
@@ -352,8 +358,8 @@ impl Holder {
         }
     }
 
-    /// SIGKILL to a process that runs; an exited one answers as HCS does.
-    fn kill(&self, pid: u32) -> Result<Reply, WireError> {
+    /// `signal` to a process that runs; an exited one answers as HCS does.
+    fn kill(&self, pid: u32, signal: Signal) -> Result<Reply, WireError> {
         let Some(p) = self.procs.get(&pid) else {
             return Err(not_found(pid));
         };
@@ -364,7 +370,7 @@ impl Holder {
             });
         }
         // An unreaped child's pid cannot have been reused.
-        kill(Pid::from_raw(p.host_pid as i32), Signal::SIGKILL)
+        kill(Pid::from_raw(p.host_pid as i32), signal)
             .map(|()| Reply::Done)
             .map_err(|e| errno_error(e, "kill"))
     }

@@ -41,6 +41,9 @@ pub fn container_config(
 ) -> Result<ContainerConfig, TranslateError> {
     let fail = |kind| TranslateError::new(id, Operation::Create, kind);
     let refuse = |e: SpecFieldError| fail(TranslateErrorKind::LinuxSpec(e));
+    if enabled!(Level::DEBUG) {
+        debug!(container = id, spec = %redact::linux_spec(spec), "translating spec");
+    }
     check_platform(id, options, host, Operation::Create)?;
     check_options(options).map_err(refuse)?;
     for warning in spec.warnings() {

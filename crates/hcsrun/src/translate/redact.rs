@@ -32,6 +32,36 @@ pub(crate) fn spec(spec: &Spec) -> String {
     value.to_string()
 }
 
+/// A Linux spec as JSON (normalized), with the values of `process.env`
+/// and of every hook's `env` replaced.
+pub(crate) fn linux_spec(spec: &hcsrun_linux_spec::LinuxSpec) -> String {
+    match serde_json::from_str::<Value>(&spec.to_json()) {
+        Ok(value) => linux_value(value),
+        Err(_) => REDACTED.to_owned(),
+    }
+}
+
+/// [`linux_spec`] on a spec's JSON value.
+fn linux_value(mut value: Value) -> String {
+    if let Some(env) = value.pointer_mut("/process/env") {
+        redact_env(env);
+    }
+    // Hooks run with environments of their own (a registry's token, say).
+    for (_, hooks) in value
+        .pointer_mut("/hooks")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flatten()
+    {
+        for hook in hooks.as_array_mut().into_iter().flatten() {
+            if let Some(env) = hook.get_mut("env") {
+                redact_env(env);
+            }
+        }
+    }
+    value.to_string()
+}
+
 fn redact_env(env: &mut Value) {
     match env {
         Value::Array(entries) => {
@@ -72,6 +102,22 @@ mod tests {
         }
         assert!(shown.contains(r#""PASSWORD=[redacted]""#), "{shown}");
         assert!(shown.contains(r#""layerFolders":["l"]"#), "{shown}");
+    }
+
+    #[test]
+    fn linux_spec_loses_process_and_hook_environment_values() {
+        let value = serde_json::json!({
+            "process": {"env": ["TOKEN=hunter2", "PATH=/bin"], "args": ["sh"]},
+            "hooks": {"prestart": [{"path": "/bin/h", "env": ["KEY=s3cret"]}],
+                      "poststop": [{"path": "/bin/p"}]},
+        });
+        let shown = linux_value(value);
+        for secret in ["hunter2", "s3cret", "=/bin"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains(r#""TOKEN=[redacted]""#), "{shown}");
+        assert!(shown.contains(r#""KEY=[redacted]""#), "{shown}");
+        assert!(shown.contains(r#""path":"/bin/p""#), "{shown}");
     }
 
     #[test]

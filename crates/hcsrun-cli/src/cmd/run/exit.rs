@@ -11,9 +11,13 @@ pub const NOT_FOUND: u8 = 127;
 
 /// The exit code for a container that could not be created.
 pub fn for_create_error(error: &ClientError) -> u8 {
-    let Some(hcs) = error.hcs_error() else {
-        return FAILED;
-    };
+    error.hcs_error().map_or(FAILED, for_hcs_error)
+}
+
+/// The exit code for the compute service's refusal to create or start a
+/// container or process: 127 for a program not found, 126 for one that
+/// cannot be run, else 125.
+pub fn for_hcs_error(hcs: &hcs::HcsError) -> u8 {
     if hcs.operation() != "CreateProcess" {
         return FAILED;
     }

@@ -26,6 +26,15 @@ pub fn forward(reader: OutputReader, output: RawFd) -> io::Result<u64> {
     let Some(input) = reader.as_raw_fd() else {
         return Ok(0);
     };
+    forward_raw(input, output)
+}
+
+/// [`forward`] from a descriptor of the container's output, closed after.
+pub fn forward_fd(reader: std::os::fd::OwnedFd, output: RawFd) -> io::Result<u64> {
+    forward_raw(reader.as_raw_fd(), output)
+}
+
+fn forward_raw(input: RawFd, output: RawFd) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
         wait(input, PollFlags::POLLIN)?;

@@ -1,14 +1,17 @@
 //! `hcsrun run`: a container in the foreground, as a new user meets it.
 
 mod args;
+pub mod detach;
 mod errors;
-mod exit;
-mod io;
-mod parse;
+pub(crate) mod exit;
+pub(crate) mod io;
+mod linux;
+pub(crate) mod parse;
 mod place;
 mod spec;
 mod stop;
 mod volume;
+mod windows;
 
 use std::{error::Error, process::ExitCode, sync::Arc, time::Duration};
 
@@ -29,9 +32,11 @@ use tokio::{
 };
 
 /// A failure before the container's own exit code is known.
-struct Failure {
-    code: u8,
-    error: anyhow::Error,
+pub(crate) struct Failure {
+    /// hcsrun's exit code.
+    pub(crate) code: u8,
+    /// What went wrong.
+    pub(crate) error: anyhow::Error,
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -43,15 +48,36 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+/// What a run does with the container once it is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Runs it in the foreground (`hcsrun run`).
+    Foreground,
+    /// Starts it and returns (`hcsrun run -d`).
+    Detached,
+    /// Only creates it (`hcsrun create`).
+    Create,
+}
+
 /// Runs the command on the compute service `choice` names, printing its
 /// own errors; returns the exit code.
 pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
+    let mode = if args.detach {
+        Mode::Detached
+    } else {
+        Mode::Foreground
+    };
+    main_as(args, choice, mode, "run")
+}
+
+/// [`main`] in `mode`; `verb` names the command in errors.
+pub fn main_as(args: Args, choice: &ServiceChoice, mode: Mode, verb: &str) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
         Ok(runtime) => {
-            let result = runtime.block_on(run(args, choice));
+            let result = runtime.block_on(run(args, choice, mode));
             // A read of this process's stdin may still be blocked in the
             // runtime's pool: do not wait for it.
             runtime.shutdown_background();
@@ -62,7 +88,7 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            crate::output::error_line(&format!("hcsrun: run: {:#}", failure.error));
+            crate::output::error_line(&format!("hcsrun: {verb}: {:#}", failure.error));
             ExitCode::from(failure.code)
         }
     }
@@ -102,7 +128,7 @@ impl Backend for Events {
     }
 }
 
-async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
+async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
     let id = match &args.name {
@@ -110,7 +136,15 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
-    let plan = spec::plan(&id, &args, host_cpu_count(), console)?;
+    // What the service runs decides the spec: a Linux one where it runs
+    // Linux containers natively. Its facts need no root.
+    let facts = service::facts(choice);
+    let host = spec::Host {
+        service: facts.features().service,
+        native_linux: facts.features().native_linux,
+        cpus: host_cpu_count(),
+    };
+    let plan = spec::plan(&id, &args, &host, console, mode != Mode::Foreground)?;
     let service = service::open(choice)?;
     if service.features().needs_root && !nix::unistd::geteuid().is_root() {
         return Err(anyhow::anyhow!(
@@ -133,15 +167,35 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         }
         _ => {}
     }
-    let result = run_container(&id, &args, &plan, service, choice, signals).await;
-    // Only a folder this run made is ever removed.
+    let result = match mode {
+        Mode::Foreground => {
+            // Recorded while it runs, so that the other verbs (exec, ps,
+            // top…) find it; a run killed leaves the record for `rm`.
+            let recorded = record_foreground(&id, &args, &plan, &*service, choice);
+            let result = run_container(&id, &args, &plan, service, choice, signals).await;
+            if recorded {
+                let _ = crate::containers::store::remove(&id);
+            }
+            result
+        }
+        Mode::Detached | Mode::Create => {
+            drop(signals);
+            run_detached(&id, &args, &plan, &*service, choice, mode).await
+        }
+    };
+    // Only a folder this run made is ever removed; a detached container's
+    // goes with `hcsrun rm`.
+    let keep = args.keep || (mode != Mode::Foreground && result.is_ok());
     if let Some(scratch) = plan
         .scratch
         .as_ref()
-        .filter(|_| plan.scratch_is_ours && !args.keep)
+        .filter(|_| plan.scratch_is_ours && !keep)
     {
-        if let Err(e) = std::fs::remove_dir_all(scratch) {
-            tracing::warn!("removing {}: {e}", scratch.display());
+        match std::fs::remove_dir_all(scratch) {
+            // `rm` removed it (a detached start that failed).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("removing {}: {e}", scratch.display()),
+            Ok(()) => {}
         }
     }
     result
@@ -201,7 +255,11 @@ async fn run_container(
         }
         Ok(())
     };
-    if let Err(e) = client.create(id, &plan.spec, &plan.options, attach).await {
+    let created = match &plan.container {
+        spec::Container::Windows(spec) => client.create(id, spec, &plan.options, attach).await,
+        spec::Container::Linux(spec) => client.create_linux(id, spec, &plan.options, attach).await,
+    };
+    if let Err(e) = created {
         drop(raw_terminal);
         // The compute service's own words, for --debug.
         tracing::debug!(container = id, "creating the container: {}", chain(&e));
@@ -248,6 +306,59 @@ async fn run_container(
         tracing::debug!(container = id, "stopping the container: {error}");
     }
     Ok(exit::for_exit(exit.exit_code))
+}
+
+/// Records the foreground container `id` as started, unless a container of
+/// that name is recorded already (its create then fails as it would). A
+/// failure to record is no failure of the run: its errors are the
+/// client's to report.
+fn record_foreground(
+    id: &str,
+    args: &Args,
+    plan: &spec::Plan,
+    service: &dyn ComputeService,
+    choice: &ServiceChoice,
+) -> bool {
+    if crate::containers::store::dir(id).exists() {
+        return false;
+    }
+    // Translated again by the client, which logs what it warns of: once.
+    let quiet = tracing::subscriber::NoSubscriber::default();
+    let translated = tracing::subscriber::with_default(quiet, || {
+        detach::record(id, args, plan, service, choice)
+    });
+    let Ok((mut record, documents, _)) = translated else {
+        return false;
+    };
+    record.started = Some(crate::containers::now_rfc3339());
+    documents.save(id, false).is_ok() && record.save_quickly().is_ok()
+}
+
+/// `run -d` and `create`: the container recorded and created, and started
+/// for `run -d`; its id printed. A start that fails removes it again.
+async fn run_detached(
+    id: &str,
+    args: &Args,
+    plan: &spec::Plan,
+    service: &dyn ComputeService,
+    choice: &ServiceChoice,
+    mode: Mode,
+) -> Result<u8, Failure> {
+    let (record, system) = detach::create(id, args, plan, service, choice).await?;
+    if mode == Mode::Detached {
+        let found = crate::containers::Found {
+            id: id.to_owned(),
+            record: Some(record),
+            system: Some(hcs_schema::ContainerProperties::default()),
+            status: crate::containers::Status::Created,
+        };
+        if let Err(failure) = detach::start(service, &found, Some(system)).await {
+            crate::cmd::rm::remove(service, &found, true).await.ok();
+            return Err(failure);
+        }
+    }
+    crate::output::print(&format!("{id}\n"))?;
+    Ok(0)
 }
 
 /// An error and its causes on one line, as `{:#}` of anyhow prints them.

@@ -1,55 +1,85 @@
-//! The OCI spec and create options that `hcsrun run`'s flags describe.
+//! What `hcsrun run`'s flags (or a bundle) describe: the container's spec
+//! and create options. On a service that runs Linux containers natively
+//! (the Linux compute service) that is a Linux OCI spec with docker's
+//! defaults (`linux/`); elsewhere the Windows-schema spec of the seed
+//! (`windows.rs`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Error};
-use hcsrun::translate::{read_document, CreateOptions, LayerOption, NetworkOption, Spec};
-use serde_json::{json, Map, Value};
+use hcsrun::translate::{
+    read_document, CreateOptions, LayerOption, LinuxSpec, NetworkOption, Spec,
+};
+use serde_json::Value;
 
 use super::{
     args::Args,
-    parse::MAX_HOSTNAME,
+    linux::{self, Facts},
     place::check_scratch,
-    volume::{check_destination, Volume},
+    windows::{self, Bundle},
 };
-
-/// `PATH` for a container when the flags give none.
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Everything needed to create the container.
 pub struct Plan {
-    pub spec: Spec,
+    pub container: Container,
     pub options: CreateOptions,
     /// The scratch folder, made if missing (`None` where the spec's
-    /// `windows.layerFolders` name it), and whether it is hcsrun's own
-    /// (made by this run, which removes it unless --keep).
+    /// `windows.layerFolders` name it, or a Linux bundle's root is used in
+    /// place), and whether it is hcsrun's own (made by this run, which
+    /// removes it unless --keep).
     pub scratch: Option<PathBuf>,
     pub scratch_is_ours: bool,
+}
+
+/// The container's spec, of the kind the service runs.
+pub enum Container {
+    /// The seed's OCI spec, translated to the Windows schema.
+    Windows(Box<Spec>),
+    /// A Linux OCI spec, run by a service that runs Linux natively.
+    Linux(Box<LinuxSpec>),
+}
+
+/// The seed's spec, parsed from what was built.
+fn windows_spec(spec: &Value) -> anyhow::Result<Spec> {
+    Spec::from_json(&spec.to_string()).context("the spec")
 }
 
 /// The terminal size to give the container: (height, width).
 pub type ConsoleSize = (u16, u16);
 
-/// Builds the spec and options for container `id`.
+/// What `plan` needs to know of the host and its compute service.
+pub struct Host<'a> {
+    /// The service's name, for messages.
+    pub service: &'a str,
+    /// The service runs Linux containers natively: Linux specs.
+    pub native_linux: bool,
+    /// The host's processors.
+    pub cpus: u64,
+}
+
+/// Builds the spec and options for container `id`; `kept` when the
+/// container outlives the command (`run -d`, `create`), so its scratch
+/// folder is not deleted at its exit.
 pub fn plan(
     id: &str,
     args: &Args,
-    host_cpus: u64,
+    host: &Host<'_>,
     console: Option<ConsoleSize>,
+    kept: bool,
 ) -> anyhow::Result<Plan> {
     for layer in &args.layers {
         if !layer.exists() {
             bail!("layer {} does not exist", layer.display());
         }
     }
-    let (mut scratch, mut scratch_is_ours) = match &args.scratch {
-        Some(dir) => (dir.clone(), false),
-        None => (PathBuf::from("/var/lib/hcsrun/scratch").join(id), true),
-    };
-    let (spec, bundle_root) = match &args.bundle {
-        Some(bundle) => bundle_spec(bundle, args)?,
-        None => (flags_spec(id, args, host_cpus, console)?, None),
-    };
+    let bundle = args.bundle.as_deref().map(Bundle::read).transpose()?;
+    let linux = host.native_linux && bundle.as_ref().is_none_or(Bundle::is_linux);
+    if bundle.is_some() {
+        linux::refuse_with_bundle(args, linux)?;
+    }
+    if !linux {
+        linux::refuse_without_linux(args, host.service)?;
+    }
     let mut options = match &args.options {
         Some(path) => {
             let text =
@@ -59,15 +89,24 @@ pub fn plan(
         }
         None => CreateOptions::default(),
     };
-
-    let spec_layers = spec
-        .pointer("/windows/layerFolders")
-        .and_then(Value::as_array)
-        .is_some_and(|l| !l.is_empty());
-    if !args.layers.is_empty() || (options.layers.is_none() && !spec_layers) {
+    let (mut scratch, mut scratch_is_ours) = match &args.scratch {
+        Some(dir) => (dir.clone(), false),
+        None => (PathBuf::from("/var/lib/hcsrun/scratch").join(id), true),
+    };
+    let windows_bundle = match &bundle {
+        Some(b) if !linux => Some(windows::bundle_spec(b, args)?),
+        _ => None,
+    };
+    let spec_layers = windows_bundle.as_ref().is_some_and(|(spec, _)| {
+        spec.pointer("/windows/layerFolders")
+            .and_then(Value::as_array)
+            .is_some_and(|l| !l.is_empty())
+    });
+    let linux_bundle = linux && bundle.is_some();
+    if !args.layers.is_empty() || (options.layers.is_none() && !spec_layers && !linux_bundle) {
         let layers = if !args.layers.is_empty() {
             args.layers.clone()
-        } else if let Some(root) = bundle_root {
+        } else if let Some(root) = windows_bundle.as_ref().and_then(|(_, root)| root.clone()) {
             vec![root]
         } else {
             vec![PathBuf::from("/")]
@@ -80,8 +119,9 @@ pub fn plan(
                 .collect(),
         });
     } else {
-        // The options file's layers, or the spec's: their scratch folder is
-        // the user's, made if it is a (Unix) path that does not exist yet.
+        // The options file's layers, the spec's, or a Linux bundle's root
+        // used in place: any scratch folder is the user's, made if it is a
+        // (Unix) path that does not exist yet.
         scratch_is_ours = false;
         scratch = options
             .layers
@@ -95,10 +135,23 @@ pub fn plan(
             check_scratch(Path::new(&layers.layer_folder_path), &paths).map_err(Error::msg)?;
         }
     }
-    if options.ignore_flushes_during_boot.is_none() && scratch_is_ours && !args.keep {
+    if options.ignore_flushes_during_boot.is_none() && scratch_is_ours && !args.keep && !kept {
         // The scratch folder is deleted at exit: syncing it is wasted work.
         options.ignore_flushes_during_boot = Some(true);
     }
+    let container = match (&bundle, windows_bundle) {
+        (_, Some((spec, _))) => Container::Windows(Box::new(windows_spec(&spec)?)),
+        (Some(b), None) => Container::Linux(Box::new(linux::bundle_spec(b, args, console)?)),
+        (None, None) if linux => {
+            let facts = Facts::probe(host.cpus).map_err(Error::msg)?;
+            let spec = linux::flags_spec(id, args, &facts, options.layers.as_ref(), console)?;
+            Container::Linux(Box::new(spec))
+        }
+        (None, None) => {
+            let spec = windows::flags_spec(id, args, host.cpus, console)?;
+            Container::Windows(Box::new(windows_spec(&spec)?))
+        }
+    };
     if args.isolation == "hyperv" {
         // Where the service emulates Hyper-V isolation (the Linux one), no
         // utility VM is needed; where it runs one, translation finds it in
@@ -117,198 +170,10 @@ pub fn plan(
             _ => bail!("--network {mode:?}: use none or container:ID"),
         },
     }
-    let spec = Spec::from_json(&spec.to_string()).context("the spec")?;
     Ok(Plan {
-        spec,
+        container,
         options,
         scratch: scratch.is_absolute().then_some(scratch),
         scratch_is_ours,
     })
-}
-
-fn windows_section(spec: &mut Value) -> &mut Map<String, Value> {
-    spec.as_object_mut()
-        .expect("a spec is an object")
-        .entry("windows")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
-        .expect("windows is an object")
-}
-
-/// The spec the flags describe.
-fn flags_spec(
-    id: &str,
-    args: &Args,
-    host_cpus: u64,
-    console: Option<ConsoleSize>,
-) -> anyhow::Result<Value> {
-    if args.command.is_empty() {
-        bail!("no command given: hcsrun run [OPTIONS] -- COMMAND [ARG...]");
-    }
-    let mut env = vec![DEFAULT_PATH.to_owned()];
-    for e in &args.env {
-        match e.split_once('=') {
-            Some(_) => env.push(e.clone()),
-            // KEY alone passes this process's value, if it has one.
-            None => env.extend(std::env::var(e).ok().map(|v| format!("{e}={v}"))),
-        }
-    }
-    if args.tty && !args.env.iter().any(|e| e.starts_with("TERM=")) {
-        env.push(format!(
-            "TERM={}",
-            std::env::var("TERM").unwrap_or_else(|_| "xterm".into())
-        ));
-    }
-    let (height, width) = console.unwrap_or((24, 80));
-    let mut process = json!({
-        "terminal": args.tty,
-        "user": {"uid": 0, "gid": 0},
-        "args": args.command,
-        "env": env,
-        "cwd": args.workdir.as_deref().unwrap_or("/"),
-    });
-    if args.tty {
-        process["consoleSize"] = json!({"height": height, "width": width});
-    }
-    if let Some(user) = &args.user {
-        process["user"]["username"] = json!(user);
-    }
-    let mut mounts = Vec::new();
-    for text in &args.volumes {
-        let volume = Volume::parse(text)?;
-        if !Path::new(&volume.source).exists() {
-            bail!("volume source {} does not exist", volume.source);
-        }
-        let mut mount = json!({"source": volume.source, "destination": volume.destination});
-        if volume.read_only {
-            mount["options"] = json!(["ro"]);
-        }
-        mounts.push(mount);
-    }
-    let mut spec = json!({
-        "ociVersion": "1.0.2",
-        "process": process,
-        "root": {"path": ""},
-        "hostname": args.hostname.clone().unwrap_or_else(|| id.chars().take(12).collect()),
-        "mounts": mounts,
-        "windows": {},
-    });
-    let resources = resources(args, host_cpus);
-    if !resources.is_empty() {
-        windows_section(&mut spec).insert("resources".into(), Value::Object(resources));
-    }
-    Ok(spec)
-}
-
-/// `windows.resources` from the limit flags.
-fn resources(args: &Args, host_cpus: u64) -> Map<String, Value> {
-    let mut cpu = Map::new();
-    if let Some(count) = args.cpu_count {
-        cpu.insert("count".into(), json!(count));
-    }
-    if let Some(shares) = args.cpu_shares {
-        cpu.insert("shares".into(), json!(shares));
-    }
-    // --cpus is a share of the host's processors, as docker maps it on
-    // Windows; --cpu-maximum says the same directly.
-    let maximum = args.cpu_maximum.map(u64::from).or_else(|| {
-        args.cpus.map(|n| {
-            ((n / host_cpus.max(1) as f64) * 10_000.0)
-                .round()
-                .clamp(1.0, 10_000.0) as u64
-        })
-    });
-    if let Some(maximum) = maximum {
-        cpu.insert("maximum".into(), json!(maximum));
-    }
-    let mut resources = Map::new();
-    if !cpu.is_empty() {
-        resources.insert("cpu".into(), Value::Object(cpu));
-    }
-    if let Some(bytes) = args.memory {
-        // The Windows schema's limit is whole MiB (MemoryMaximumInMB), which
-        // translation reaches by rounding down: round up here, so that the
-        // container never gets less than asked.
-        let limit = bytes.div_ceil(1 << 20) << 20;
-        if limit != bytes {
-            tracing::debug!(asked = bytes, limit, "memory limit rounded up to whole MiB");
-        }
-        resources.insert("memory".into(), json!({"limit": limit}));
-    }
-    resources
-}
-
-/// Keeps a bundle's bind mounts, whose destinations must be allowed, and
-/// drops the file systems a `runc spec` lists (`proc`, `tmpfs`, `sysfs`,
-/// ...): the Linux compute service makes a container's own `/proc`, `/dev`
-/// and `/sys` itself.
-fn bundle_mounts(mounts: &mut Vec<Value>) -> anyhow::Result<()> {
-    let is_bind = |mount: &Value| {
-        mount.get("type").and_then(Value::as_str) == Some("bind")
-            || mount
-                .get("options")
-                .and_then(Value::as_array)
-                .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind"))
-            || mount.get("type").is_none_or(Value::is_null)
-    };
-    let mut kept = Vec::new();
-    for mount in mounts.drain(..) {
-        let destination = mount
-            .get("destination")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        if !is_bind(&mount) {
-            tracing::debug!(destination, "leaving a typed mount to the compute service");
-            continue;
-        }
-        check_destination(&destination)
-            .map_err(|why| anyhow::anyhow!("mount {destination}: {why}"))?;
-        kept.push(mount);
-    }
-    *mounts = kept;
-    Ok(())
-}
-
-/// A bundle's config.json, and its root folder (`root.path`, relative to the
-/// bundle) if that is a directory. A Linux bundle (one made by `runc spec`)
-/// runs as the Windows-schema container `hcsrun run` makes: its `linux`
-/// section describes what the Linux compute service does its own way.
-fn bundle_spec(bundle: &Path, args: &Args) -> anyhow::Result<(Value, Option<PathBuf>)> {
-    let path = bundle.join("config.json");
-    let text = read_document(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut spec: Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let object = spec
-        .as_object_mut()
-        .with_context(|| format!("{} is not a JSON object", path.display()))?;
-    if object.remove("linux").is_some() {
-        tracing::debug!("running the Linux bundle as a Windows-schema container");
-    }
-    if let Some(hostname) = object.get("hostname").and_then(Value::as_str) {
-        if hostname.contains('\0') || hostname.len() > MAX_HOSTNAME {
-            bail!(
-                "{}: the hostname {hostname:?} is not one the kernel takes (no NUL, at most \
-                 {MAX_HOSTNAME} bytes)",
-                path.display()
-            );
-        }
-    }
-    if let Some(mounts) = object.get_mut("mounts").and_then(Value::as_array_mut) {
-        bundle_mounts(mounts).with_context(|| path.display().to_string())?;
-    }
-    if !args.command.is_empty() {
-        object
-            .entry("process")
-            .or_insert_with(|| json!({"cwd": "/", "user": {"uid": 0, "gid": 0}}))["args"] =
-            json!(args.command);
-    }
-    let root = object
-        .get("root")
-        .and_then(|r| r.get("path"))
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .map(|p| bundle.join(p))
-        .filter(|p| p.is_dir());
-    Ok((spec, root))
 }

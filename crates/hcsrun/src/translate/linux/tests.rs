@@ -335,6 +335,9 @@ fn warnings_are_logged_and_the_environment_is_not() {
         "{logs}"
     );
     assert!(logs.contains("init process configured"), "{logs}");
+    // The spec is logged, as the seed's path logs its own, without values.
+    assert!(logs.contains("translating spec"), "{logs}");
+    assert!(logs.contains("PASSWORD=[redacted]"), "{logs}");
     assert!(!logs.contains("ENV-SECRET"), "{logs}");
 }
 
