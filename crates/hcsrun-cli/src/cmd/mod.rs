@@ -1,5 +1,7 @@
 //! The subcommands, one module each.
 
+#[cfg(target_os = "linux")]
+mod image;
 mod layer_id;
 #[cfg(unix)]
 mod run;
@@ -16,6 +18,16 @@ pub enum Command {
     Run(Box<run::Args>),
     Translate(translate::Args),
     LayerId(layer_id::Args),
+    #[cfg(target_os = "linux")]
+    Pull(image::PullArgs),
+    #[cfg(target_os = "linux")]
+    Load(image::LoadArgs),
+    #[cfg(target_os = "linux")]
+    Images(image::ImagesArgs),
+    #[cfg(target_os = "linux")]
+    Rmi(image::RmiArgs),
+    #[cfg(target_os = "linux")]
+    Tag(image::TagArgs),
 }
 
 impl Command {
@@ -31,6 +43,16 @@ impl Command {
             Command::LayerId(args) => layer_id::run(args, &service::facts(choice))
                 .context("layer-id")
                 .map(|()| ExitCode::SUCCESS),
+            #[cfg(target_os = "linux")]
+            Command::Pull(args) => image::pull(args).context("pull"),
+            #[cfg(target_os = "linux")]
+            Command::Load(args) => image::load(args).context("load"),
+            #[cfg(target_os = "linux")]
+            Command::Images(args) => image::images(args).context("images"),
+            #[cfg(target_os = "linux")]
+            Command::Rmi(args) => image::rmi(args),
+            #[cfg(target_os = "linux")]
+            Command::Tag(args) => image::tag(args).context("tag"),
         }
     }
 }

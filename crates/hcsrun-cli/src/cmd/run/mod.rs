@@ -104,7 +104,10 @@ impl Backend for Events {
     }
 }
 
-async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
+async fn run(
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))] mut args: Args,
+    choice: &ServiceChoice,
+) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
     let id = match &args.name {
@@ -112,6 +115,13 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
+    // An IMAGE gives the layers and fills in what the flags leave out.
+    #[cfg(target_os = "linux")]
+    let image = super::image::prepare(&mut args)?;
+    #[cfg(not(target_os = "linux"))]
+    if !args.image.is_empty() {
+        return Err(anyhow::anyhow!("images are run on Linux only: use -- COMMAND").into());
+    }
     // What the service runs decides the spec: a Linux one where it runs
     // Linux containers natively. Its facts need no root.
     let facts = service::facts(choice);
@@ -143,6 +153,10 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         }
         _ => {}
     }
+    #[cfg(target_os = "linux")]
+    let image = image
+        .map(|i| i.record(&id, plan.scratch.as_deref(), plan.scratch_is_ours))
+        .transpose()?;
     let result = run_container(&id, &args, &plan, service, choice, signals).await;
     // Only a folder this run made is ever removed.
     if let Some(scratch) = plan
@@ -153,6 +167,11 @@ async fn run(args: Args, choice: &ServiceChoice) -> Result<u8, Failure> {
         if let Err(e) = std::fs::remove_dir_all(scratch) {
             tracing::warn!("removing {}: {e}", scratch.display());
         }
+    }
+    // A kept scratch folder is a container that still uses its image.
+    #[cfg(target_os = "linux")]
+    if let Some(recorded) = image.filter(|_| !(plan.scratch_is_ours && args.keep)) {
+        recorded.release();
     }
     result
 }
