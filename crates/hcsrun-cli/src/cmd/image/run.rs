@@ -80,6 +80,12 @@ pub fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     args.layers = layers;
     let config = image.config.config.clone().unwrap_or_default();
     apply(args, &config, command).with_context(|| format!("image {name}"))?;
+    if let (LayerFormat::Vhd, Some(user)) = (format, &args.user) {
+        // A layer image cannot be read before the container runs: names
+        // are looked up in the same layers, unpacked.
+        let folders = store.layer_paths(&image, LayerFormat::Folder)?;
+        args.user = Some(numeric_user(user, &folders).with_context(|| format!("image {name}"))?);
+    }
     tracing::debug!(image = %image.id, layers = ?args.layers, command = ?args.command, "running an image");
     Ok(Some(ImageRun {
         store,
@@ -140,6 +146,54 @@ fn apply(args: &mut Args, config: &RunConfig, command: Vec<String>) -> anyhow::R
         args.user = config.user.clone().filter(|u| !u.is_empty());
     }
     Ok(())
+}
+
+/// `USER[:GROUP]` with names replaced by the numbers the top-most
+/// `/etc/passwd` and `/etc/group` of `folders` (top-most first) give them.
+fn numeric_user(user: &str, folders: &[PathBuf]) -> anyhow::Result<String> {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let lookup = |file: &str, name: &str| -> anyhow::Result<String> {
+        let Some(text) = folders
+            .iter()
+            .find_map(|f| std::fs::read_to_string(f.join("etc").join(file)).ok())
+        else {
+            bail!("unable to find user {name}: no /etc/{file} in the image");
+        };
+        text.lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[0] == name && numeric(f[2]))
+            .map(|f| f[2].to_owned())
+            .with_context(|| {
+                format!("unable to find user {name}: no matching entries in /etc/{file}")
+            })
+    };
+    let (name, group) = match user.split_once(':') {
+        Some((n, g)) => (n, Some(g)),
+        None => (user, None),
+    };
+    let uid = if numeric(name) {
+        name.to_owned()
+    } else {
+        lookup("passwd", name)?
+    };
+    let gid = match group {
+        Some(g) if numeric(g) => g.to_owned(),
+        Some(g) => lookup("group", g)?,
+        None if numeric(name) => return Ok(uid),
+        None => {
+            // The account's primary group, the passwd entry's fourth field.
+            let text = folders
+                .iter()
+                .find_map(|f| std::fs::read_to_string(f.join("etc/passwd")).ok())
+                .unwrap_or_default();
+            text.lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .find(|f| f.len() > 3 && f[0] == name)
+                .map(|f| f[3].to_owned())
+                .unwrap_or_else(|| uid.clone())
+        }
+    };
+    Ok(format!("{uid}:{gid}"))
 }
 
 impl ImageRun {
