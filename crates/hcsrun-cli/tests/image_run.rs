@@ -23,10 +23,27 @@ fn a_pulled_image_runs_with_its_config() {
     require_root();
     let (reg, name, _) = registry_with_app();
     let store = Store::new();
-    store.ok(&["pull", "-q", "--insecure-registry", &reg.host, &name]);
 
-    // docker's grammar: IMAGE COMMAND...
-    assert_eq!(store.ok(&["run", &name, "echo", "hi"]), "hi\n");
+    // docker's grammar: IMAGE COMMAND...; an image not in the store is
+    // pulled first, its lines on stderr (the registry named insecure as a
+    // daemon's setting would).
+    let out = store
+        .command()
+        .env("HCSRUN_INSECURE_REGISTRIES", &reg.host)
+        .args(["run", &name, "echo", "hi"])
+        .output()
+        .unwrap();
+    let err = common::text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(text(&out), "hi\n");
+    assert!(
+        err.starts_with(&format!("Unable to find image '{name}:latest' locally\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains("Pull complete") && err.contains("Status: Downloaded newer image"),
+        "{err}"
+    );
     // The image's Cmd, Env, WorkingDir and User (daemon is uid 1); the top
     // layer's /etc/motd over the base's.
     assert_eq!(store.ok(&["run", &name]), "cmd hello /home/app 1 amd64\n");
@@ -64,9 +81,10 @@ fn a_pulled_image_runs_with_its_config() {
     // host's root.
     assert_eq!(store.ok(&["run", "--", "echo", "host"]), "host\n");
     // An image that is not in the store.
-    let out = store.hcsrun(&["run", "nosuch", "true"]);
+    let out = store.hcsrun(&["run", "127.0.0.1:1/nosuch", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(common::text(&out.stderr).contains("Unable to find image 'nosuch' locally"));
+    assert!(common::text(&out.stderr)
+        .contains("hcsrun: run: Unable to find image '127.0.0.1:1/nosuch' locally: pulling"));
 }
 
 #[test]

@@ -30,17 +30,52 @@ struct State {
     last_draw: Option<Instant>,
 }
 
-/// Shows a pull's progress on stdout.
+/// Where a pull's lines go: stdout for `hcsrun pull`, stderr for the pull
+/// `hcsrun run` makes (its stdout is the container's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    /// Whether it is a terminal.
+    pub fn is_terminal(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Writes `text`; a reader that went away is not an error here.
+    pub fn write(self, text: &str) {
+        let _ = match self {
+            Stream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+            Stream::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
+        };
+    }
+}
+
+/// Shows a pull's progress.
 pub struct Display {
     terminal: bool,
+    stream: Stream,
     state: Mutex<State>,
 }
 
 impl Display {
-    /// Redrawn bars where `terminal`, plain lines otherwise.
-    pub fn new(terminal: bool) -> Self {
+    /// Redrawn bars on `stream` where it is a terminal, plain lines
+    /// otherwise.
+    pub fn new(stream: Stream) -> Self {
         Display {
-            terminal,
+            terminal: stream.is_terminal(),
+            stream,
             state: Mutex::new(State {
                 lines: Vec::new(),
                 drawn: 0,
@@ -63,7 +98,7 @@ impl Display {
                             status: "Pulling fs layer".into(),
                         });
                         if !self.terminal {
-                            plain(layer, "Pulling fs layer");
+                            self.plain(layer, "Pulling fs layer");
                         }
                     }
                 }
@@ -86,9 +121,9 @@ impl Display {
         if !self.terminal {
             // Byte counts are for terminals; a log gets each state once.
             if urgent && line.status != status {
-                plain(layer, &status);
+                self.plain(layer, &status);
             } else if !urgent && !line.status.starts_with("Downloading") {
-                plain(layer, "Downloading");
+                self.plain(layer, "Downloading");
             }
             line.status = status;
             return;
@@ -121,9 +156,11 @@ impl Display {
         }
         state.drawn = state.lines.len();
         state.last_draw = Some(Instant::now());
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        self.stream.write(&text);
+    }
+
+    fn plain(&self, layer: &Digest, status: &str) {
+        self.stream.write(&format!("{}: {status}\n", layer.short()));
     }
 }
 
@@ -139,11 +176,6 @@ fn downloading(done: u64, total: u64) -> String {
         format!("{}>{}", "=".repeat(filled), " ".repeat(BAR - filled - 1))
     };
     format!("Downloading [{bar}] {:>7}/{}", size(done), size(total))
-}
-
-fn plain(layer: &Digest, status: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}: {status}", layer.short());
 }
 
 #[cfg(test)]

@@ -1,12 +1,16 @@
 //! `hcsrun pull`: an image from a registry into the store, with docker's
 //! output.
 
-use std::{io::IsTerminal, process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use hcsrun_image::{Image, Platform, Progress, PullOptions, Reference, Store};
 
-use super::{open_store, progress::Display, PullArgs};
+use super::{
+    open_store,
+    progress::{Display, Stream},
+    PullArgs,
+};
 use crate::output;
 
 /// How a pull is asked for, by `hcsrun pull` or by `hcsrun run` for an
@@ -19,6 +23,8 @@ pub struct Request<'a> {
     pub show_progress: bool,
     /// The name had neither tag nor digest: `latest` was assumed.
     pub default_tag: bool,
+    /// Where the lines go.
+    pub stream: Stream,
 }
 
 pub fn main(args: PullArgs) -> anyhow::Result<ExitCode> {
@@ -32,9 +38,10 @@ pub fn main(args: PullArgs) -> anyhow::Result<ExitCode> {
     let request = Request {
         reference: &reference,
         platform: args.platform.as_deref(),
-        insecure_registries: args.insecure_registry.clone(),
+        insecure_registries: insecure_registries(&args.insecure_registry),
         show_progress: !args.quiet,
         default_tag: default_tag(&args.reference),
+        stream: Stream::Stdout,
     };
     let image = runtime.block_on(pull(&store, &request));
     runtime.shutdown_background();
@@ -52,7 +59,7 @@ pub async fn pull(store: &Store, request: &Request<'_>) -> anyhow::Result<Image>
         None => Platform::host(),
     };
     let before = store.get(&reference.to_string()).ok().map(|i| i.id);
-    let display = Arc::new(Display::new(std::io::stdout().is_terminal()));
+    let display = Arc::new(Display::new(request.stream));
     let downloaded = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = PullOptions {
         platform,
@@ -79,7 +86,7 @@ pub async fn pull(store: &Store, request: &Request<'_>) -> anyhow::Result<Image>
             (None, t) => t.unwrap_or("latest").to_owned(),
         };
         head.push_str(&format!("{what}: Pulling from {}\n", reference.path()));
-        output::print(&head)?;
+        request.stream.write(&head);
     }
     let image = store.pull(reference, &options).await;
     display.finish();
@@ -97,9 +104,25 @@ pub async fn pull(store: &Store, request: &Request<'_>) -> anyhow::Result<Image>
             "Image is up to date for"
         };
         tail.push_str(&format!("Status: {status} {}\n", reference.familiar()));
-        output::print(&tail)?;
+        request.stream.write(&tail);
     }
     Ok(image)
+}
+
+/// The registries reached over plain HTTP: `flags`, and those
+/// `HCSRUN_INSECURE_REGISTRIES` names (comma-separated), as a daemon's
+/// `insecure-registries` setting would.
+pub fn insecure_registries(flags: &[String]) -> Vec<String> {
+    let mut all = flags.to_vec();
+    if let Ok(list) = std::env::var("HCSRUN_INSECURE_REGISTRIES") {
+        all.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    all
 }
 
 /// Whether `name` has neither tag nor digest (docker then says it uses

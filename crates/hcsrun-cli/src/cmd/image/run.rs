@@ -34,7 +34,7 @@ pub struct Recorded {
 /// layers become `args.layers` and its config fills in the command, the
 /// environment, the working directory and the user. `None` (and `args`
 /// unchanged) without one.
-pub fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
+pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let Some((name, command)) = split_image(&argv, &args.command) else {
         if args.entrypoint.is_some() {
@@ -50,13 +50,13 @@ pub fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     }
     let store = open_store()?;
     let lock = users::lock(&store, false)?;
-    let image = store.get(&name).map_err(|e| match e.kind.innermost() {
-        hcsrun_image::ErrorKind::NotFound(_) => anyhow::anyhow!(
-            "Unable to find image '{name}' locally: pull it first (hcsrun pull {name}) or load \
-             it (hcsrun load -i FILE)"
-        ),
-        _ => anyhow::Error::new(e),
-    })?;
+    let image = match store.get(&name) {
+        Ok(image) => image,
+        Err(e) if matches!(e.kind.innermost(), hcsrun_image::ErrorKind::NotFound(_)) => {
+            pull_missing(&store, &name).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     if image.config.os != "linux" {
         bail!(
             "image {name} is for {}: hcsrun runs Linux images",
@@ -93,6 +93,30 @@ pub fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
         name,
         _lock: lock,
     }))
+}
+
+/// An image not in the store is pulled, as docker run does, its lines on
+/// stderr (stdout is the container's).
+async fn pull_missing(store: &Store, name: &str) -> anyhow::Result<Image> {
+    let missing = || anyhow::anyhow!("Unable to find image '{name}' locally");
+    let Ok(reference) = hcsrun_image::Reference::parse(name) else {
+        return Err(missing());
+    };
+    crate::output::error_line(&format!(
+        "Unable to find image '{}' locally",
+        reference.familiar()
+    ));
+    let request = super::pull::Request {
+        reference: &reference,
+        platform: None,
+        insecure_registries: super::pull::insecure_registries(&[]),
+        show_progress: true,
+        default_tag: false,
+        stream: super::progress::Stream::Stderr,
+    };
+    super::pull::pull(store, &request)
+        .await
+        .with_context(missing)
 }
 
 /// The image and its command, where the positionals `command` (the last

@@ -117,7 +117,7 @@ async fn run(
     let console = if args.tty { io::terminal_size() } else { None };
     // An IMAGE gives the layers and fills in what the flags leave out.
     #[cfg(target_os = "linux")]
-    let image = super::image::prepare(&mut args)?;
+    let image = super::image::prepare(&mut args).await?;
     #[cfg(not(target_os = "linux"))]
     if !args.image.is_empty() {
         return Err(anyhow::anyhow!("images are run on Linux only: use -- COMMAND").into());
