@@ -286,3 +286,37 @@ fn tag_and_rmi_as_docker() {
     assert!(!out.status.success());
     assert!(common::text(&out.stderr).contains("no such image"));
 }
+
+#[test]
+#[ignore = "needs docker-registry and skopeo (scripts/setup.sh); .ci/run runs it"]
+fn concurrent_and_interrupted_pulls_leave_a_whole_image() {
+    let (reg, name, built) = registry_with_app();
+    let store = Store::new();
+    let pull = || {
+        store
+            .command()
+            .args(["pull", "-q", "--insecure-registry", &reg.host, &name])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Killed part way (or done already: either way nothing half-made).
+    let mut killed = pull();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = killed.kill();
+    killed.wait().unwrap();
+    let listed = store.ok(&["images", "-q"]);
+    assert!(listed.is_empty() || listed == format!("{}\n", built.id().short()));
+    // Three at once: each layer unpacked once, all succeed.
+    let mut pulls: Vec<_> = (0..3).map(|_| pull()).collect();
+    for p in &mut pulls {
+        assert!(p.wait().unwrap().success());
+    }
+    assert_eq!(
+        store.ok(&["images", "-q"]),
+        format!("{}\n", built.id().short())
+    );
+    assert_eq!(store.layer_folders(), 2);
+    let tmp = std::fs::read_dir(store.path().join("tmp")).map_or(0, |d| d.count());
+    assert_eq!(tmp, 0, "work left in the store's tmp");
+}
