@@ -58,7 +58,14 @@ pub async fn pull(store: &Store, request: &Request<'_>) -> anyhow::Result<Image>
         Some(p) => Platform::parse(p).with_context(|| format!("--platform {p:?}"))?,
         None => Platform::host(),
     };
-    let before = store.get(&reference.to_string()).ok().map(|i| i.id);
+    // What the name meant before (read on the blocking pool).
+    let before = {
+        let (store, name) = (store.clone(), reference.to_string());
+        tokio::task::spawn_blocking(move || store.get(&name).ok().map(|i| i.id))
+            .await
+            .ok()
+            .flatten()
+    };
     let display = Arc::new(Display::new(request.stream));
     let downloaded = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = PullOptions {

@@ -48,14 +48,23 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     if args.bundle.is_some() {
         bail!("image {name}: --bundle is for a run without an image");
     }
-    let store = open_store()?;
-    let lock = users::lock(&store, false)?;
-    let image = match store.get(&name) {
-        Ok(image) => image,
-        Err(e) if matches!(e.kind.innermost(), hcsrun_image::ErrorKind::NotFound(_)) => {
-            pull_missing(&store, &name).await?
-        }
-        Err(e) => return Err(e.into()),
+    // The store's files are read on the blocking pool, never the runtime's
+    // thread (flock waits for an rmi; a layer.vhd is built by mkfs).
+    let lookup = name.clone();
+    let (store, lock, found) = blocking(move || {
+        let store = open_store()?;
+        let lock = users::lock(&store, false)?;
+        let found = match store.get(&lookup) {
+            Ok(image) => Some(image),
+            Err(e) if matches!(e.kind.innermost(), hcsrun_image::ErrorKind::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((store, lock, found))
+    })
+    .await?;
+    let image = match found {
+        Some(image) => image,
+        None => pull_missing(&store, &name).await?,
     };
     if image.config.os != "linux" {
         bail!(
@@ -63,29 +72,46 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
             image.config.platform()
         );
     }
+    let config = image.config.config.clone().unwrap_or_default();
+    apply(args, &config, command).with_context(|| format!("image {name}"))?;
     let format = if args.isolation == "hyperv" {
         LayerFormat::Vhd
     } else {
         LayerFormat::Folder
     };
-    let mut layers = store
-        .layer_paths(&image, format)
-        .with_context(|| format!("the layers of image {name}"))?;
-    if format == LayerFormat::Vhd {
-        // The Linux service mounts a layer file as the ext4 image it is.
-        for layer in &mut layers {
-            layer.push(hcsrun_image::vhd::FILE_NAME);
+    let (layers, user) = blocking({
+        let (store, image, user, name) = (
+            store.clone(),
+            image.clone(),
+            args.user.clone(),
+            name.clone(),
+        );
+        move || {
+            let mut layers = store
+                .layer_paths(&image, format)
+                .with_context(|| format!("the layers of image {name}"))?;
+            if format == LayerFormat::Folder {
+                return Ok((layers, user));
+            }
+            // The Linux service mounts a layer file as the ext4 image it is.
+            for layer in &mut layers {
+                layer.push(hcsrun_image::vhd::FILE_NAME);
+            }
+            // A layer image cannot be read before the container runs: names
+            // are looked up in the same layers, unpacked.
+            let user = match user {
+                Some(user) => {
+                    let folders = store.layer_paths(&image, LayerFormat::Folder)?;
+                    Some(numeric_user(&user, &folders).with_context(|| format!("image {name}"))?)
+                }
+                None => None,
+            };
+            Ok((layers, user))
         }
-    }
+    })
+    .await?;
     args.layers = layers;
-    let config = image.config.config.clone().unwrap_or_default();
-    apply(args, &config, command).with_context(|| format!("image {name}"))?;
-    if let (LayerFormat::Vhd, Some(user)) = (format, &args.user) {
-        // A layer image cannot be read before the container runs: names
-        // are looked up in the same layers, unpacked.
-        let folders = store.layer_paths(&image, LayerFormat::Folder)?;
-        args.user = Some(numeric_user(user, &folders).with_context(|| format!("image {name}"))?);
-    }
+    args.user = user;
     tracing::debug!(image = %image.id, layers = ?args.layers, command = ?args.command, "running an image");
     Ok(Some(ImageRun {
         store,
@@ -93,6 +119,15 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
         name,
         _lock: lock,
     }))
+}
+
+/// `work` on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("a task of the blocking pool")?
 }
 
 /// An image not in the store is pulled, as docker run does, its lines on
