@@ -39,7 +39,10 @@ fi
 WORK=$(mktemp -d /var/tmp/hcsrun-bench-images.XXXXXX)
 REGISTRY_PID=
 cleanup() {
-    [ -n "$REGISTRY_PID" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+    if [ -n "$REGISTRY_PID" ]; then
+        kill "$REGISTRY_PID" 2>/dev/null || true
+        wait "$REGISTRY_PID" 2>/dev/null || true
+    fi
     runc delete -f bench-images-runc >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -113,7 +116,6 @@ EOF
 docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
 REGISTRY_PID=$!
 for _ in $(seq 100); do
-    curl -sf "http://$HOST/v2/" >/dev/null 2>&1 && break
     python3 -c "import urllib.request; urllib.request.urlopen('http://$HOST/v2/')" 2>/dev/null && break
     sleep 0.1
 done

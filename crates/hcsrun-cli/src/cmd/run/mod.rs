@@ -118,10 +118,6 @@ async fn run(
     // An IMAGE gives the layers and fills in what the flags leave out.
     #[cfg(target_os = "linux")]
     let image = super::image::prepare(&mut args).await?;
-    #[cfg(not(target_os = "linux"))]
-    if !args.image.is_empty() {
-        return Err(anyhow::anyhow!("images are run on Linux only: use -- COMMAND").into());
-    }
     // What the service runs decides the spec: a Linux one where it runs
     // Linux containers natively. Its facts need no root.
     let facts = service::facts(choice);
