@@ -52,6 +52,8 @@ fn a_pulled_image_runs_with_its_config() {
         store.ok(&["run", "-e", "GREETING=bye", "-w", "/tmp", "-u", "0", &name]),
         "cmd bye /tmp 0 amd64\n"
     );
+    // A working directory no layer has is made, as docker makes it.
+    assert_eq!(store.ok(&["run", "-w", "/made/here", &name, "pwd"]), "/made/here\n");
     // A COMMAND replaces Cmd; the image's environment stays.
     assert_eq!(
         store.ok(&["run", &name, "sh", "-c", "echo $GREETING $PATH"]),

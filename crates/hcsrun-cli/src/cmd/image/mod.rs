@@ -8,6 +8,7 @@ mod progress;
 mod pull;
 mod run;
 mod users;
+mod workdir;
 
 use std::{path::PathBuf, process::ExitCode};
 

@@ -22,6 +22,10 @@ pub struct ImageRun {
     store: Store,
     image: Image,
     name: String,
+    /// The working directory the container starts in, if set.
+    workdir: Option<String>,
+    /// The image's layers unpacked, top-most first.
+    folders: Vec<PathBuf>,
     _lock: Flock<File>,
 }
 
@@ -79,7 +83,7 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     } else {
         LayerFormat::Folder
     };
-    let (layers, user) = blocking({
+    let (layers, folders, user) = blocking({
         let (store, image, user, name) = (
             store.clone(),
             image.clone(),
@@ -87,12 +91,15 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
             name.clone(),
         );
         move || {
+            let folders = store
+                .layer_paths(&image, LayerFormat::Folder)
+                .with_context(|| format!("the layers of image {name}"))?;
+            if format == LayerFormat::Folder {
+                return Ok((folders.clone(), folders, user));
+            }
             let mut layers = store
                 .layer_paths(&image, format)
                 .with_context(|| format!("the layers of image {name}"))?;
-            if format == LayerFormat::Folder {
-                return Ok((layers, user));
-            }
             // The Linux service mounts a layer file as the ext4 image it is.
             for layer in &mut layers {
                 layer.push(hcsrun_image::vhd::FILE_NAME);
@@ -101,12 +108,11 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
             // are looked up in the same layers, unpacked.
             let user = match user {
                 Some(user) => {
-                    let folders = store.layer_paths(&image, LayerFormat::Folder)?;
                     Some(numeric_user(&user, &folders).with_context(|| format!("image {name}"))?)
                 }
                 None => None,
             };
-            Ok((layers, user))
+            Ok((layers, folders, user))
         }
     })
     .await?;
@@ -117,6 +123,8 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
         store,
         image,
         name,
+        workdir: args.workdir.clone(),
+        folders,
         _lock: lock,
     }))
 }
@@ -257,7 +265,9 @@ fn numeric_user(user: &str, folders: &[PathBuf]) -> anyhow::Result<String> {
 
 impl ImageRun {
     /// Records that container `id` (with its scratch folder) uses the
-    /// image; then `rmi` refuses it until the container is gone.
+    /// image; then `rmi` refuses it until the container is gone. A working
+    /// directory no layer has is made in the scratch folder, as docker
+    /// makes it.
     pub fn record(
         self,
         id: &str,
@@ -273,6 +283,9 @@ impl ImageRun {
             pid: std::process::id(),
         };
         let path = users::write(&self.store, &record)?;
+        if let (Some(workdir), Some(scratch)) = (&self.workdir, scratch) {
+            super::workdir::ensure(workdir, &self.folders, &scratch.join("upper"))?;
+        }
         Ok(Recorded { path })
     }
 }
