@@ -180,3 +180,5 @@ rm -rf bench/out/profiles
 mkdir -p bench/out
 cp -r "$RESULTS/profile" bench/out/profiles
 log "wrote bench/RESULTS.md and bench/out/profiles/"
+# Image pulls and run IMAGE (issue 19): their own section of RESULTS.md.
+bench/images.sh "$HCSRUN"

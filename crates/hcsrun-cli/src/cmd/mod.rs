@@ -6,6 +6,8 @@ mod common;
 mod exec;
 #[cfg(unix)]
 mod inspect;
+#[cfg(target_os = "linux")]
+mod image;
 mod layer_id;
 #[cfg(unix)]
 mod log_relay;
@@ -78,6 +80,16 @@ pub enum Command {
     #[cfg(unix)]
     #[command(hide = true)]
     LogRelay(log_relay::Args),
+    #[cfg(target_os = "linux")]
+    Pull(image::PullArgs),
+    #[cfg(target_os = "linux")]
+    Load(image::LoadArgs),
+    #[cfg(target_os = "linux")]
+    Images(image::ImagesArgs),
+    #[cfg(target_os = "linux")]
+    Rmi(image::RmiArgs),
+    #[cfg(target_os = "linux")]
+    Tag(image::TagArgs),
 }
 
 impl Command {
@@ -125,6 +137,16 @@ impl Command {
                 .map(|()| ExitCode::SUCCESS),
             #[cfg(unix)]
             Command::LogRelay(args) => Ok(log_relay::main(args)),
+            #[cfg(target_os = "linux")]
+            Command::Pull(args) => image::pull(args).context("pull"),
+            #[cfg(target_os = "linux")]
+            Command::Load(args) => image::load(args).context("load"),
+            #[cfg(target_os = "linux")]
+            Command::Images(args) => image::images(args).context("images"),
+            #[cfg(target_os = "linux")]
+            Command::Rmi(args) => image::rmi(args),
+            #[cfg(target_os = "linux")]
+            Command::Tag(args) => image::tag(args).context("tag"),
         }
     }
 }

@@ -13,11 +13,17 @@ use super::{
 /// Run a command in a new container, in the foreground: its output is
 /// streamed here and hcsrun exits with its exit code.
 ///
-/// Without --layer, the host's root file system is the container's
-/// read-only base layer.
+/// hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]] runs an image of the
+/// store (hcsrun pull, hcsrun load) with its config's entrypoint, command,
+/// environment, working directory and user. hcsrun run [OPTIONS] --
+/// COMMAND [ARG...] runs on the --layers, the --bundle, or without them
+/// the host's root file system as the container's read-only base layer.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  hcsrun run -- echo hello\n  hcsrun run -it -- sh\n  \
+    override_usage = "hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]]\n       \
+                      hcsrun run [OPTIONS] -- COMMAND [ARG...]",
+    after_help = "Examples:\n  hcsrun run -- echo hello\n  hcsrun run busybox echo hi\n  \
+    hcsrun run -it -- sh\n  \
     hcsrun run --memory 256m -v /srv/data:/data:ro -- ls /data\n\n\
     A bad option or value exits with code 125 and one line, as docker's."
 )]
@@ -205,7 +211,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub options: Option<PathBuf>,
 
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
+    /// The image's entrypoint replaced by this command ("" for none); the
+    /// image's Cmd is then not used. Only with an IMAGE.
+    #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub entrypoint: Option<String>,
+
+    /// IMAGE [COMMAND [ARG...]], as docker's: the image, then the command
+    /// that replaces its Cmd; or, after `--`, the command and its
+    /// arguments, run on the --layers, the --bundle or the host's root.
+    #[arg(trailing_var_arg = true, value_name = "IMAGE")]
     pub command: Vec<String>,
 }

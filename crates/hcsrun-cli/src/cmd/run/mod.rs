@@ -128,7 +128,11 @@ impl Backend for Events {
     }
 }
 
-async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failure> {
+async fn run(
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))] mut args: Args,
+    choice: &ServiceChoice,
+    mode: Mode,
+) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
     let id = match &args.name {
@@ -136,6 +140,9 @@ async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failu
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
+    // An IMAGE gives the layers and fills in what the flags leave out.
+    #[cfg(target_os = "linux")]
+    let image = super::image::prepare(&mut args).await?;
     // What the service runs decides the spec: a Linux one where it runs
     // Linux containers natively. Its facts need no root.
     let facts = service::facts(choice);
@@ -167,6 +174,10 @@ async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failu
         }
         _ => {}
     }
+    #[cfg(target_os = "linux")]
+    let image = image
+        .map(|i| i.record(&id, plan.scratch.as_deref(), plan.scratch_is_ours))
+        .transpose()?;
     let result = match mode {
         Mode::Foreground => {
             // Recorded while it runs, so that the other verbs (exec, ps,
@@ -197,6 +208,12 @@ async fn run(args: Args, choice: &ServiceChoice, mode: Mode) -> Result<u8, Failu
             Err(e) => tracing::warn!("removing {}: {e}", scratch.display()),
             Ok(()) => {}
         }
+    }
+    // A kept scratch folder, or a container left for the other verbs,
+    // still uses its image (its record of the image goes with `hcsrun rm`).
+    #[cfg(target_os = "linux")]
+    if let Some(recorded) = image.filter(|_| !(plan.scratch_is_ours && keep)) {
+        recorded.release();
     }
     result
 }

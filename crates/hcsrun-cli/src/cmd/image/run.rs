@@ -1,0 +1,387 @@
+//! `hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]]`: the image's layers
+//! become the container's (`--layer`s, top-most first, as the seed's
+//! `LayerPaths`), and its config's Entrypoint, Cmd, Env, WorkingDir and
+//! User fill in what the flags leave out, as docker's. Without an IMAGE
+//! (everything after `--` is the command) nothing here applies.
+
+use std::{fs::File, path::PathBuf};
+
+use anyhow::{bail, Context};
+use hcsrun_image::{Image, LayerFormat, RunConfig, Store};
+use nix::fcntl::Flock;
+
+use super::{
+    open_store,
+    users::{self, Record},
+};
+use crate::cmd::run::Args;
+
+/// The image a run uses, found and locked against `rmi` until the run
+/// records that its container uses it.
+pub struct ImageRun {
+    store: Store,
+    image: Image,
+    name: String,
+    /// The working directory the container starts in, if set.
+    workdir: Option<String>,
+    /// The image's layers unpacked, top-most first.
+    folders: Vec<PathBuf>,
+    _lock: Flock<File>,
+}
+
+/// The record of a container's image, released when the container is gone.
+pub struct Recorded {
+    path: PathBuf,
+}
+
+/// Takes an IMAGE from `args` (its first positional before `--`): its
+/// layers become `args.layers` and its config fills in the command, the
+/// environment, the working directory and the user. `None` (and `args`
+/// unchanged) without one.
+pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let Some((name, command)) = split_image(&argv, &args.command) else {
+        if args.entrypoint.is_some() {
+            bail!("--entrypoint needs an IMAGE: hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]]");
+        }
+        return Ok(None);
+    };
+    if !args.layers.is_empty() {
+        bail!("image {name}: --layer is for a run without an image (the image gives the layers)");
+    }
+    if args.bundle.is_some() {
+        bail!("image {name}: --bundle is for a run without an image");
+    }
+    // The store's files are read on the blocking pool, never the runtime's
+    // thread (flock waits for an rmi; a layer.vhd is built by mkfs).
+    let lookup = name.clone();
+    let (store, lock, found) = blocking(move || {
+        let store = open_store()?;
+        let lock = users::lock(&store, false)?;
+        let found = match store.get(&lookup) {
+            Ok(image) => Some(image),
+            Err(e) if matches!(e.kind.innermost(), hcsrun_image::ErrorKind::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((store, lock, found))
+    })
+    .await?;
+    let image = match found {
+        Some(image) => image,
+        None => pull_missing(&store, &name).await?,
+    };
+    if image.config.os != "linux" {
+        bail!(
+            "image {name} is for {}: hcsrun runs Linux images",
+            image.config.platform()
+        );
+    }
+    let config = image.config.config.clone().unwrap_or_default();
+    apply(args, &config, command).with_context(|| format!("image {name}"))?;
+    let format = if args.isolation == "hyperv" {
+        LayerFormat::Vhd
+    } else {
+        LayerFormat::Folder
+    };
+    let (layers, folders, user) = blocking({
+        let (store, image, user, name) = (
+            store.clone(),
+            image.clone(),
+            args.user.clone(),
+            name.clone(),
+        );
+        move || {
+            let folders = store
+                .layer_paths(&image, LayerFormat::Folder)
+                .with_context(|| format!("the layers of image {name}"))?;
+            if format == LayerFormat::Folder {
+                return Ok((folders.clone(), folders, user));
+            }
+            let mut layers = store
+                .layer_paths(&image, format)
+                .with_context(|| format!("the layers of image {name}"))?;
+            // The Linux service mounts a layer file as the ext4 image it is.
+            for layer in &mut layers {
+                layer.push(hcsrun_image::vhd::FILE_NAME);
+            }
+            // A layer image cannot be read before the container runs: names
+            // are looked up in the same layers, unpacked.
+            let user = match user {
+                Some(user) => {
+                    Some(numeric_user(&user, &folders).with_context(|| format!("image {name}"))?)
+                }
+                None => None,
+            };
+            Ok((layers, folders, user))
+        }
+    })
+    .await?;
+    args.layers = layers;
+    args.user = user;
+    tracing::debug!(image = %image.id, layers = ?args.layers, command = ?args.command, "running an image");
+    Ok(Some(ImageRun {
+        store,
+        image,
+        name,
+        workdir: args.workdir.clone(),
+        folders,
+        _lock: lock,
+    }))
+}
+
+/// `work` on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("a task of the blocking pool")?
+}
+
+/// An image not in the store is pulled, as docker run does, its lines on
+/// stderr (stdout is the container's).
+async fn pull_missing(store: &Store, name: &str) -> anyhow::Result<Image> {
+    let missing = || anyhow::anyhow!("Unable to find image '{name}' locally");
+    let Ok(reference) = hcsrun_image::Reference::parse(name) else {
+        return Err(missing());
+    };
+    crate::output::error_line(&format!(
+        "Unable to find image '{}' locally",
+        reference.familiar()
+    ));
+    let request = super::pull::Request {
+        reference: &reference,
+        platform: None,
+        insecure_registries: super::pull::insecure_registries(&[]),
+        show_progress: true,
+        default_tag: false,
+        stream: super::progress::Stream::Stderr,
+    };
+    super::pull::pull(store, &request)
+        .await
+        .with_context(missing)
+}
+
+/// The image and its command, where the positionals `command` (the last
+/// arguments of `argv`, clap's trailing values) do not follow a `--`:
+/// `run busybox echo hi` names an image, `run -- echo hi` does not. A `--`
+/// right after the image only separates.
+fn split_image(
+    argv: &[std::ffi::OsString],
+    positionals: &[String],
+) -> Option<(String, Vec<String>)> {
+    let (name, rest) = positionals.split_first()?;
+    let before = argv.len().checked_sub(positionals.len() + 1)?;
+    if argv[before] == "--" {
+        return None;
+    }
+    let mut command = rest.to_vec();
+    if command.first().is_some_and(|a| a == "--") {
+        command.remove(0);
+    }
+    Some((name.clone(), command))
+}
+
+/// docker's rules: `--entrypoint` replaces the image's Entrypoint and drops
+/// its Cmd; a COMMAND replaces Cmd; the image's Env comes before `-e`'s
+/// (which win); WorkingDir and User apply unless `-w` and `-u` are given.
+fn apply(args: &mut Args, config: &RunConfig, command: Vec<String>) -> anyhow::Result<()> {
+    let entrypoint: Vec<String> = match &args.entrypoint {
+        Some(e) if e.is_empty() => Vec::new(),
+        Some(e) => vec![e.clone()],
+        None => config.entrypoint.clone().unwrap_or_default(),
+    };
+    let cmd = if !command.is_empty() || args.entrypoint.is_some() {
+        command
+    } else {
+        config.cmd.clone().unwrap_or_default()
+    };
+    args.command = entrypoint.into_iter().chain(cmd).collect();
+    if args.command.is_empty() {
+        bail!("no command specified: the image has no Entrypoint or Cmd; give a COMMAND");
+    }
+    // Only NAME=VALUE entries: a bare NAME would pass this process's value.
+    let image_env = config.env.iter().flatten().filter(|e| {
+        e.split_once('=')
+            .is_some_and(|(name, _)| !name.is_empty() && !e.contains('\0'))
+    });
+    args.env = image_env.cloned().chain(args.env.drain(..)).collect();
+    if args.workdir.is_none() {
+        args.workdir = config.working_dir.clone().filter(|w| !w.is_empty());
+    }
+    if args.user.is_none() {
+        args.user = config.user.clone().filter(|u| !u.is_empty());
+    }
+    Ok(())
+}
+
+/// `USER[:GROUP]` with names replaced by the numbers the top-most
+/// `/etc/passwd` and `/etc/group` of `folders` (top-most first) give them.
+fn numeric_user(user: &str, folders: &[PathBuf]) -> anyhow::Result<String> {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let lookup = |file: &str, name: &str| -> anyhow::Result<String> {
+        let Some(text) = folders
+            .iter()
+            .find_map(|f| std::fs::read_to_string(f.join("etc").join(file)).ok())
+        else {
+            bail!("unable to find user {name}: no /etc/{file} in the image");
+        };
+        text.lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[0] == name && numeric(f[2]))
+            .map(|f| f[2].to_owned())
+            .with_context(|| {
+                format!("unable to find user {name}: no matching entries in /etc/{file}")
+            })
+    };
+    let (name, group) = match user.split_once(':') {
+        Some((n, g)) => (n, Some(g)),
+        None => (user, None),
+    };
+    let uid = if numeric(name) {
+        name.to_owned()
+    } else {
+        lookup("passwd", name)?
+    };
+    let gid = match group {
+        Some(g) if numeric(g) => g.to_owned(),
+        Some(g) => lookup("group", g)?,
+        None if numeric(name) => return Ok(uid),
+        None => {
+            // The account's primary group, the passwd entry's fourth field.
+            let text = folders
+                .iter()
+                .find_map(|f| std::fs::read_to_string(f.join("etc/passwd")).ok())
+                .unwrap_or_default();
+            text.lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .find(|f| f.len() > 3 && f[0] == name)
+                .map(|f| f[3].to_owned())
+                .unwrap_or_else(|| uid.clone())
+        }
+    };
+    Ok(format!("{uid}:{gid}"))
+}
+
+impl ImageRun {
+    /// Records that container `id` (with its scratch folder) uses the
+    /// image; then `rmi` refuses it until the container is gone. A working
+    /// directory no layer has is made in the scratch folder, as docker
+    /// makes it.
+    pub fn record(
+        self,
+        id: &str,
+        scratch: Option<&std::path::Path>,
+        scratch_is_ours: bool,
+    ) -> anyhow::Result<Recorded> {
+        let record = Record {
+            id: id.to_owned(),
+            image: self.image.id.clone(),
+            name: self.name.clone(),
+            scratch: scratch.map(Into::into),
+            scratch_is_ours,
+            pid: std::process::id(),
+        };
+        let path = users::write(&self.store, &record)?;
+        if let (Some(workdir), Some(scratch)) = (&self.workdir, scratch) {
+            super::workdir::ensure(workdir, &self.folders, &scratch.join("upper"))?;
+        }
+        Ok(Recorded { path })
+    }
+}
+
+impl Recorded {
+    /// The container is gone: the image is no longer used by it.
+    pub fn release(self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::warn!("removing {}: {e}", self.path.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(line: &[&str]) -> Args {
+        Cli::try_parse_from(std::iter::once("run").chain(line.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    fn config() -> RunConfig {
+        serde_json::from_value(serde_json::json!({
+            "Entrypoint": ["/bin/ep"], "Cmd": ["default"], "Env": ["PATH=/bin", "A=1", "LEAK"],
+            "WorkingDir": "/w", "User": "daemon"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_image_fills_in_what_the_flags_leave_out() {
+        let mut a = args(&["-e", "A=2", "img"]);
+        apply(&mut a, &config(), vec![]).unwrap();
+        assert_eq!(a.command, ["/bin/ep", "default"]);
+        assert_eq!(a.env, ["PATH=/bin", "A=1", "A=2"]);
+        assert_eq!(a.workdir.as_deref(), Some("/w"));
+        assert_eq!(a.user.as_deref(), Some("daemon"));
+
+        let mut a = args(&["-w", "/x", "-u", "0", "img"]);
+        apply(&mut a, &config(), vec!["ls".into(), "-l".into()]).unwrap();
+        assert_eq!(a.command, ["/bin/ep", "ls", "-l"]);
+        assert_eq!(
+            (a.workdir.as_deref(), a.user.as_deref()),
+            (Some("/x"), Some("0"))
+        );
+    }
+
+    #[test]
+    fn entrypoint_replaces_the_images_and_drops_its_cmd() {
+        let mut a = args(&["--entrypoint", "/bin/other", "img"]);
+        apply(&mut a, &config(), vec![]).unwrap();
+        assert_eq!(a.command, ["/bin/other"]);
+        let mut a = args(&["--entrypoint", "", "img"]);
+        apply(&mut a, &config(), vec!["echo".into(), "x".into()]).unwrap();
+        assert_eq!(a.command, ["echo", "x"]);
+        let mut a = args(&["--entrypoint", "", "img"]);
+        let e = apply(&mut a, &config(), vec![]).unwrap_err();
+        assert!(e.to_string().contains("no command specified"), "{e}");
+    }
+
+    #[test]
+    fn an_image_is_the_first_positional_before_the_separator() {
+        let split = |line: &[&str]| {
+            let argv: Vec<std::ffi::OsString> = ["hcsrun", "run"]
+                .iter()
+                .chain(line)
+                .map(Into::into)
+                .collect();
+            split_image(&argv, &args(line).command)
+        };
+        assert_eq!(split(&["--", "echo", "hi"]), None);
+        assert_eq!(split(&["-e", "X=1", "--", "busybox"]), None);
+        assert_eq!(split(&[]), None);
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            split(&["-e", "X=1", "busybox", "sh", "-c", "echo $X"]),
+            Some(("busybox".into(), s(&["sh", "-c", "echo $X"])))
+        );
+        assert_eq!(split(&["busybox"]), Some(("busybox".into(), vec![])));
+        assert_eq!(
+            split(&["busybox", "--", "ls", "--", "-l"]),
+            Some(("busybox".into(), s(&["ls", "--", "-l"])))
+        );
+        assert_eq!(
+            split(&["busybox", "ls", "-e", "x"]),
+            Some(("busybox".into(), s(&["ls", "-e", "x"])))
+        );
+    }
+}
