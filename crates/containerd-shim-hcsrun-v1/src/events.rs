@@ -24,9 +24,13 @@ use containerd_shim::{
     publisher::RemotePublisher,
     Context,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-type Item = (String, Box<dyn MessageDyn>);
+enum Item {
+    Event(String, Box<dyn MessageDyn>),
+    /// Answered once everything queued before it was published.
+    Flush(oneshot::Sender<()>),
+}
 
 /// Cheap, cloneable handle; every publish is queued in call order.
 #[derive(Clone)]
@@ -40,7 +44,14 @@ impl EventSender {
     pub fn spawn(publisher: RemotePublisher, namespace: String) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
         tokio::spawn(async move {
-            while let Some((topic, ev)) = rx.recv().await {
+            while let Some(item) = rx.recv().await {
+                let (topic, ev) = match item {
+                    Item::Event(topic, ev) => (topic, ev),
+                    Item::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 if let Err(e) = publisher
                     .publish(Context::default(), &topic, &namespace, ev)
                     .await
@@ -55,7 +66,16 @@ impl EventSender {
     fn send<E: Event + 'static>(&self, ev: E) {
         let topic = ev.topic();
         crate::trace!("event {topic}");
-        let _ = self.tx.send((topic, Box::new(ev)));
+        let _ = self.tx.send(Item::Event(topic, Box::new(ev)));
+    }
+
+    /// Waits (at most `limit`) until every event queued so far has been
+    /// published: the daemon's last events (TaskDelete) must not die with it.
+    pub async fn flush(&self, limit: std::time::Duration) {
+        let (done, flushed) = oneshot::channel();
+        if self.tx.send(Item::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(limit, flushed).await;
+        }
     }
 
     // One helper per event the shim must (or should) publish. Payload field

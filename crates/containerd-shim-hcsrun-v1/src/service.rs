@@ -151,14 +151,19 @@ impl Shim for HcsrunShim {
             self.bundle.display()
         );
         let placement = Placement::of(&self.bundle, &self.namespace);
-        match placement.service() {
-            Ok(service) => {
-                let client = Client::new(service, Arc::new(Quiet));
-                if let Err(e) = client.restore(&self.id).await {
-                    log::warn!("terminating {}: {e}", self.id);
+        // containerd also runs `delete` after a daemon that cleaned up and
+        // exited: then there is no system left to open.
+        let record = placement.runtime_dir.join(&self.id);
+        if blocking(move || record.exists()).await {
+            match placement.service() {
+                Ok(service) => {
+                    let client = Client::new(service, Arc::new(Quiet));
+                    if let Err(e) = client.restore(&self.id).await {
+                        log::warn!("terminating {}: {e}", self.id);
+                    }
                 }
+                Err(e) => log::warn!("{e}"),
             }
-            Err(e) => log::warn!("{e}"),
         }
         let bundle = self.bundle.clone();
         let pid = blocking(move || {

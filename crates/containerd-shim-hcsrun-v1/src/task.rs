@@ -380,6 +380,7 @@ impl Task for TaskService {
     ) -> TtrpcResult<api::Empty> {
         trace!("Shutdown id={} now={}", req.id, req.now);
         if req.now || self.tasks.is_empty() {
+            self.events.flush(std::time::Duration::from_secs(5)).await;
             self.exit.signal();
         }
         Ok(api::Empty::default())
