@@ -109,6 +109,8 @@ impl Containerd {
                  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n\
                  \x20 bin_dir = \"/usr/lib/cni\"\n\
                  \x20 conf_dir = \"{t}/cni\"\n\
+                 [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n\
+                 \x20 default_runtime_name = \"hcsrun\"\n\
                  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hcsrun]\n\
                  \x20 runtime_type = \"{RUNTIME}\"\n"
             ));
