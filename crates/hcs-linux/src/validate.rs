@@ -24,11 +24,39 @@ pub fn validate(id: &str, config: &ContainerConfig) -> Result<(), HcsError> {
         );
     }
     if config.layers.is_empty() {
-        return refuse(
-            ErrorCode::INVALID_PARAMETER,
-            "the configuration has no layers; the Linux compute service needs at least one"
-                .to_owned(),
-        );
+        // No layers: the root is VolumePath itself (a Linux bundle's
+        // root.path, used in place as runc does). With layers, VolumePath
+        // is ignored, as Windows ignores it for Hyper-V isolation.
+        if config.volume_path.is_empty() {
+            return refuse(
+                ErrorCode::INVALID_PARAMETER,
+                "the configuration has neither layers nor a VolumePath; the Linux compute \
+                 service needs one of them for the container's root"
+                    .to_owned(),
+            );
+        }
+        let path = Path::new(&config.volume_path);
+        if !path.is_absolute() {
+            return refuse(
+                ErrorCode::INVALID_PARAMETER,
+                format!("VolumePath {}: not an absolute path", path.display()),
+            );
+        }
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return refuse(
+                    ErrorCode::DIRECTORY,
+                    format!("VolumePath {} is not a directory", path.display()),
+                )
+            }
+            Err(e) => {
+                return refuse(
+                    ErrorCode::PATH_NOT_FOUND,
+                    format!("VolumePath {}: {e}", path.display()),
+                )
+            }
+        }
     }
     for layer in &config.layers {
         match fs::metadata(&layer.path) {
@@ -186,6 +214,19 @@ mod tests {
     }
 
     #[test]
+    fn a_volume_path_is_a_root_without_layers() {
+        let mut c = base();
+        c.layers.clear();
+        c.container_type = "linux".into();
+        c.volume_path = "/".into();
+        assert_eq!(code(&c), None);
+        // With layers it is not looked at (Windows' VolumePath for Hyper-V).
+        let mut c = base();
+        c.volume_path = r"\\?\Volume{00000000-0000-0000-0000-000000000000}\".into();
+        assert_eq!(code(&c), None);
+    }
+
+    #[test]
     fn refusals_carry_codes() {
         let mut c = base();
         c.system_type = "VirtualMachine".into();
@@ -193,7 +234,13 @@ mod tests {
 
         let mut c = base();
         c.layers.clear();
+        assert_eq!(code(&c), Some(ErrorCode::INVALID_PARAMETER), "no root");
+        c.volume_path = "relative/root".into();
         assert_eq!(code(&c), Some(ErrorCode::INVALID_PARAMETER));
+        c.volume_path = "/no/such/root".into();
+        assert_eq!(code(&c), Some(ErrorCode::PATH_NOT_FOUND));
+        c.volume_path = "/etc/hostname".into();
+        assert_eq!(code(&c), Some(ErrorCode::DIRECTORY));
 
         let mut c = base();
         c.layers[0].path = "/no/such/layer".into();

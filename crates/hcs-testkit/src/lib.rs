@@ -18,7 +18,8 @@
 //! - [`process`]: running a process to its end; [`stdio`]: the stdio
 //!   contract both backends keep, checked through the trait; [`host`]:
 //!   counting what a test itself left on the host; [`vhd`]: `layer.vhd`
-//!   images.
+//!   images; [`rootfs`]: busybox roots; [`linux`]: Linux containers and
+//!   their specs.
 //!
 //! Linux only, as the tests it supports are.
 
@@ -29,8 +30,10 @@ pub mod artifacts;
 pub mod client;
 mod fixture;
 pub mod host;
+pub mod linux;
 pub mod process;
 mod root;
+pub mod rootfs;
 mod sandbox;
 pub mod stdio;
 pub mod vhd;

@@ -158,7 +158,9 @@ pub struct Bootstrap {
     /// The system's directory (a path the holder mounts its private scratch
     /// space over).
     pub system_dir: String,
-    /// The system's configuration.
+    /// The system's configuration. It travels as the HCS document (Go's
+    /// JSON rules: an empty list is `null`), read back as HCS reads it.
+    #[serde(with = "hcs_document")]
     pub config: ContainerConfig,
     /// Whether the system joins another system's network namespace (its
     /// descriptor comes with the message).
@@ -185,3 +187,46 @@ pub enum Ready {
 
 /// The socket's descriptor number in a new holder.
 pub const BOOTSTRAP_FD: i32 = 3;
+
+/// A `ContainerConfig` as its HCS document: `hcs_schema`'s encoding and
+/// decoding, which agree on Go's `null` for an empty list where plain serde
+/// would not.
+mod hcs_document {
+    use hcs_schema::ContainerConfig;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(config: &ContainerConfig, s: S) -> Result<S::Ok, S::Error> {
+        let text = hcs_schema::to_string(config).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ContainerConfig, D::Error> {
+        let text = String::deserialize(d)?;
+        hcs_schema::from_str(&text).map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bootstrap_without_layers_reads_back() {
+        let bootstrap = Bootstrap {
+            id: "c".into(),
+            runtime_id: "r".into(),
+            system_dir: "/run/hcsrun/c".into(),
+            config: ContainerConfig {
+                system_type: "Container".into(),
+                volume_path: "/bundle/rootfs".into(),
+                ..Default::default()
+            },
+            shared_network: false,
+            cgroups: Vec::new(),
+        };
+        let text = serde_json::to_string(&bootstrap).unwrap();
+        let back: Bootstrap = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.config.volume_path, "/bundle/rootfs");
+        assert!(back.config.layers.is_empty());
+    }
+}

@@ -39,7 +39,10 @@ pub fn main() -> ! {
         Err(e) => {
             // The service's log is shared by every holder: name the system.
             let id = std::env::args().nth(1).unwrap_or_default();
-            eprintln!("hcsrun-shim {id}: {e}");
+            // One write: the service may kill this holder as soon as its
+            // bootstrap socket closes, and a line in pieces would be cut.
+            let line = format!("hcsrun-shim {id}: {e}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             std::process::exit(1)
         }
     }
@@ -112,6 +115,9 @@ fn become_holder() -> Result<SignalFd, String> {
 }
 
 fn run() -> Result<Never, String> {
+    // What the container's processes get unless a spec says otherwise: the
+    // caller's, not the holder's own -1000.
+    let oom_score_adj = crate::security::read_oom_score_adj();
     let signals = become_holder()?;
     // SAFETY: the service hands the bootstrap socket over as fd 3.
     let boot = unsafe { OwnedFd::from_raw_fd(BOOTSTRAP_FD) };
@@ -176,6 +182,8 @@ fn run() -> Result<Never, String> {
         cgroups,
         namespaces,
         terminate_on_last_handle: bootstrap.config.terminate_on_last_handle_closed,
+        native_linux: crate::context::is_native_linux(&bootstrap.config),
+        oom_score_adj,
         dir: SystemDir {
             id: bootstrap.id,
             runtime_id: bootstrap.runtime_id,

@@ -1,11 +1,18 @@
-//! The capabilities a container's processes keep: docker's default set
-//! without `CAP_MKNOD` (docker keeps it because its devices cgroup makes
-//! device nodes harmless; this service has no devices cgroup). Everything
-//! else, `CAP_SYS_ADMIN`, `CAP_SYS_MODULE`, `CAP_SYS_PTRACE` and the rest,
-//! leaves the bounding set too, so no exec can get it back.
+//! Capability sets, as the kernel takes them, and setting them on the
+//! calling process between `fork` and `execve` (plain system calls).
+//!
+//! Docker's default set is what a container gets when no Linux spec says
+//! otherwise, but for `CAP_MKNOD`, which docker keeps because its devices
+//! cgroup makes nodes beyond the allowed ones useless, and nothing
+//! inheritable (docker since CVE-2022-24769: an inheritable set would
+//! let a program with file capabilities gain them across `execve`).
 
-/// Capability numbers (linux/capability.h).
-const KEPT: &[u32] = &[
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+/// Docker's default capabilities (moby's `DefaultCapabilities`), by number
+/// (linux/capability.h).
+const DOCKER_DEFAULT: &[u32] = &[
     0,  // CHOWN
     1,  // DAC_OVERRIDE
     3,  // FOWNER
@@ -21,15 +28,40 @@ const KEPT: &[u32] = &[
     31, // SETFCAP
 ];
 
-/// The kept set as a mask.
-pub const fn kept_mask() -> u64 {
+/// [`DOCKER_DEFAULT`] as a mask.
+pub const fn docker_default_mask() -> u64 {
     let mut mask = 0u64;
     let mut i = 0;
-    while i < KEPT.len() {
-        mask |= 1 << KEPT[i];
+    while i < DOCKER_DEFAULT.len() {
+        mask |= 1 << DOCKER_DEFAULT[i];
         i += 1;
     }
     mask
+}
+
+/// The five capability sets, as masks (bit N is capability N).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapSets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+impl CapSets {
+    /// Docker's defaults: bounding, effective and permitted; no
+    /// inheritable or ambient capability.
+    pub fn docker_default() -> Self {
+        let mask = docker_default_mask();
+        Self {
+            bounding: mask,
+            effective: mask,
+            permitted: mask,
+            inheritable: 0,
+            ambient: 0,
+        }
+    }
 }
 
 #[repr(C)]
@@ -48,34 +80,38 @@ struct Data {
 
 const VERSION_3: u32 = 0x2008_0522;
 
-/// Drops every capability but the kept ones from the bounding, effective,
-/// permitted, inheritable and ambient sets of the calling process. Only
-/// system calls: safe between `fork` and `execve`. Must run before the
-/// process changes to its user (it needs `CAP_SETPCAP`).
+/// Drops every capability not in `keep` from the calling process's
+/// bounding set, so that no `execve` can grant it again. Needs
+/// `CAP_SETPCAP`: call it before the process changes its ids.
 ///
 /// # Safety
 /// Plain system calls on local data; callable in a forked child.
-pub unsafe fn restrict() -> Result<(), ()> {
-    let mask = kept_mask();
+pub unsafe fn drop_bounding(keep: u64) -> Result<(), Errno> {
     for cap in 0..64u32 {
-        if mask & (1 << cap) != 0 {
+        if keep & (1 << cap) != 0 {
             continue;
         }
         if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) < 0 {
             // Past the kernel's last capability.
-            if *libc::__errno_location() == libc::EINVAL {
+            if Errno::last() == Errno::EINVAL {
                 break;
             }
-            return Err(());
+            return Err(Errno::last());
         }
     }
-    let half = |shift: u32| {
-        let bits = (mask >> shift) as u32;
-        Data {
-            effective: bits,
-            permitted: bits,
-            inheritable: bits,
-        }
+    Ok(())
+}
+
+/// Sets the effective, permitted and inheritable sets (`capset`), then the
+/// ambient set: cleared, and each capability of `sets.ambient` raised.
+///
+/// # Safety
+/// Plain system calls on local data; callable in a forked child.
+pub unsafe fn set(sets: &CapSets) -> Result<(), Errno> {
+    let half = |shift: u32| Data {
+        effective: (sets.effective >> shift) as u32,
+        permitted: (sets.permitted >> shift) as u32,
+        inheritable: (sets.inheritable >> shift) as u32,
     };
     let header = Header {
         version: VERSION_3,
@@ -83,7 +119,7 @@ pub unsafe fn restrict() -> Result<(), ()> {
     };
     let data = [half(0), half(32)];
     if libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) < 0 {
-        return Err(());
+        return Err(Errno::last());
     }
     if libc::prctl(
         libc::PR_CAP_AMBIENT,
@@ -93,7 +129,19 @@ pub unsafe fn restrict() -> Result<(), ()> {
         0,
     ) < 0
     {
-        return Err(());
+        return Err(Errno::last());
+    }
+    for cap in (0..64u32).filter(|c| sets.ambient & (1 << c) != 0) {
+        if libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE,
+            cap as libc::c_ulong,
+            0,
+            0,
+        ) < 0
+        {
+            return Err(Errno::last());
+        }
     }
     Ok(())
 }
@@ -103,10 +151,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_dockers_defaults_but_mknod() {
-        // docker's 0xa80425fb without bit 27.
-        assert_eq!(kept_mask(), 0xa004_25fb);
-        assert_eq!(kept_mask() & (1 << 27), 0, "CAP_MKNOD");
-        assert_eq!(kept_mask() & (1 << 21), 0, "CAP_SYS_ADMIN");
+    fn dockers_defaults() {
+        // docker's 0xa80425fb without CAP_MKNOD (27), until devices are
+        // enforced.
+        assert_eq!(docker_default_mask(), 0xa004_25fb);
+        assert_eq!(docker_default_mask() & (1 << 21), 0, "CAP_SYS_ADMIN");
+        let d = CapSets::docker_default();
+        assert_eq!((d.inheritable, d.ambient), (0, 0));
     }
 }

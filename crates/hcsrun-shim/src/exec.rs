@@ -2,10 +2,13 @@
 //! to `execve` that the parked pid 1 and every later process both take,
 //! inside the container (its root, its namespaces, its cgroups). The
 //! configuration is resolved there — the argument vector, the program on
-//! `PATH`, the user from the container's own `/etc/passwd` — then applied:
-//! signals, session, stdio, console, capabilities, user, working
-//! directory, descriptors; privileges, seccomp and rlimits will be applied
-//! here too. A failure is written to the close-on-exec status pipe (a
+//! `PATH`, the user from the container's own `/etc/passwd` (or the exact
+//! ids of a Linux spec) — then applied: signals, session, stdio, console,
+//! then the [`Context`] the holder decided, in runc's order (`security.rs`):
+//! rlimits, OOM score, personality, umask (and seccomp, without
+//! no_new_privs), the bounding set, groups and ids, the other capability
+//! sets, the working directory, descriptors, and last no_new_privs and
+//! seccomp. A failure is written to the close-on-exec status pipe (a
 //! [`WireError`] as JSON) and the process exits 127; a successful `execve`
 //! closes the pipe empty.
 //!
@@ -32,7 +35,11 @@ use nix::{
     sys::stat::Mode,
 };
 
-use crate::user::{self, User};
+use crate::{
+    context::{Context, Ids},
+    security::Step,
+    user::{self, User},
+};
 
 /// `PATH` for a process whose environment has none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -54,7 +61,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(config: &ProcessConfig) -> Result<Self, WireError> {
+    /// `ids`: a Linux spec's exact ids, which replace `config.user`.
+    pub fn new(config: &ProcessConfig, ids: Option<&Ids>) -> Result<Self, WireError> {
         let invalid = |m: String| fail(ErrorCode::INVALID_PARAMETER, m);
         let mut args: Vec<String> = if !config.command_args.is_empty() {
             config.command_args.clone()
@@ -71,7 +79,11 @@ impl Plan {
             }
             config.application_name.clone()
         };
-        let user = user::resolve(&config.user).map_err(|m| fail(ErrorCode::NONE_MAPPED, m))?;
+        let user = match ids {
+            Some(ids) => user::exact(ids.uid, ids.gid, ids.groups.clone()),
+            None => user::resolve(&config.user),
+        }
+        .map_err(|m| fail(ErrorCode::NONE_MAPPED, m))?;
 
         let mut env: BTreeMap<&str, &str> = config
             .environment
@@ -167,18 +179,21 @@ pub fn become_process(
     stdio: ChildStdio,
     status: OwnedFd,
     holder: BorrowedFd<'_>,
+    context: &Context,
 ) -> ! {
-    let Err(error) = prepare_and_exec(config, stdio, holder);
+    let Err(error) = prepare_and_exec(config, stdio, holder, context);
     report(status, &error)
 }
 
 enum Never {}
 
 /// A later process: forked by the holder straight into the container's
-/// pid namespace, it joins the system's cgroups (before anything of the
-/// container's runs in it) and its other namespaces (the mount namespace
-/// last: it moves the root to the container's, cwd `/`), then becomes its
-/// process. Never returns.
+/// pid namespace, it joins the container's mount namespace first (so that
+/// no process of the container's pid namespace has the host's root for
+/// longer than it takes; the process is not dumpable meanwhile, as the
+/// holder is not, so the container cannot reach into it through `/proc`),
+/// then its other namespaces and its cgroups (before anything of the
+/// container's runs in it), then becomes its process. Never returns.
 pub fn join_and_become(
     config: &str,
     stdio: ChildStdio,
@@ -186,16 +201,9 @@ pub fn join_and_become(
     holder: BorrowedFd<'_>,
     cgroup_procs: &[OwnedFd],
     namespaces: &[(OwnedFd, nix::sched::CloneFlags)],
+    context: &Context,
 ) -> ! {
     let joined = watch_holder(holder)
-        .and_then(|()| {
-            crate::cgroups::write_each(cgroup_procs, "0").map_err(|e| {
-                fail(
-                    ErrorCode::ACCESS_IS_DENIED,
-                    format!("joining the system's cgroups: {e}"),
-                )
-            })
-        })
         .and_then(|()| {
             namespaces.iter().try_for_each(|(fd, kind)| {
                 nix::sched::setns(fd, *kind).map_err(|e| {
@@ -205,14 +213,23 @@ pub fn join_and_become(
                     )
                 })
             })
+        })
+        .and_then(|()| {
+            crate::cgroups::write_each(cgroup_procs, "0").map_err(|e| {
+                fail(
+                    ErrorCode::ACCESS_IS_DENIED,
+                    format!("joining the system's cgroups: {e}"),
+                )
+            })
         });
     match joined {
-        Ok(()) => become_process(config, stdio, status, holder),
+        Ok(()) => become_process(config, stdio, status, holder, context),
         Err(error) => report(status, &error),
     }
 }
 
-fn report(status: OwnedFd, error: &WireError) -> ! {
+/// Writes `error` to the status pipe and exits 127.
+pub fn report(status: OwnedFd, error: &WireError) -> ! {
     let text = serde_json::to_vec(error).unwrap_or_default();
     let _ = fs::File::from(status).write_all(&text);
     // SAFETY: ends this single-threaded child without running the holder's
@@ -224,6 +241,7 @@ fn prepare_and_exec(
     config: &str,
     stdio: ChildStdio,
     holder: BorrowedFd<'_>,
+    context: &Context,
 ) -> Result<Never, WireError> {
     let config: ProcessConfig = hcs_schema::from_str(config).map_err(|e| {
         fail(
@@ -231,7 +249,7 @@ fn prepare_and_exec(
             format!("process configuration: {e}"),
         )
     })?;
-    let plan = Plan::new(&config)?;
+    let plan = Plan::new(&config, context.ids.as_ref())?;
     let step = |what: &str| {
         let what = what.to_owned();
         move |e: nix::Error| fail(errno_code(e as i32), format!("{what}: {e}"))
@@ -267,24 +285,12 @@ fn prepare_and_exec(
             nix::Error::last(),
         ));
     }
-    // SAFETY: plain system calls on local data.
-    unsafe { crate::caps::restrict() }.map_err(|()| {
-        fail(
-            ErrorCode::ACCESS_IS_DENIED,
-            format!("dropping capabilities: {}", nix::Error::last()),
-        )
-    })?;
-    let identity =
-        |e: nix::Error| fail(ErrorCode::ACCESS_IS_DENIED, format!("switching user: {e}"));
-    let groups: Vec<nix::unistd::Gid> = plan
-        .user
-        .groups
-        .iter()
-        .map(|g| nix::unistd::Gid::from_raw(*g))
-        .collect();
-    nix::unistd::setgroups(&groups).map_err(identity)?;
-    nix::unistd::setgid(nix::unistd::Gid::from_raw(plan.user.gid)).map_err(identity)?;
-    nix::unistd::setuid(nix::unistd::Uid::from_raw(plan.user.uid)).map_err(identity)?;
+    let security = &context.security;
+    let denied = |(what, e): Step| fail(ErrorCode::ACCESS_IS_DENIED, format!("{what}: {e}"));
+    security.apply_privileged().map_err(denied)?;
+    security.drop_bounding().map_err(denied)?;
+    set_ids(&plan.user, security.caps.is_some())?;
+    security.set_capabilities().map_err(denied)?;
     watch_holder(holder)?;
     nix::unistd::chdir(plan.cwd.as_c_str()).map_err(|e| {
         fail(
@@ -298,6 +304,7 @@ fn prepare_and_exec(
     if unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) } < 0 {
         return Err(step("closing descriptors")(nix::Error::last()));
     }
+    security.apply_last().map_err(denied)?;
     let argv: Vec<*const libc::c_char> = plan
         .argv
         .iter()
@@ -317,6 +324,35 @@ fn prepare_and_exec(
         errno_code(e as i32),
         format!("exec {}: {e}", plan.exe()),
     ))
+}
+
+/// Groups, then group, then user. With capabilities to keep
+/// (`keep_caps`), `PR_SET_KEEPCAPS` carries the permitted set across the
+/// change to a user other than root (its effective set is set again
+/// after); without, a change to another user drops every capability, as
+/// the kernel does.
+fn set_ids(user: &User, keep_caps: bool) -> Result<(), WireError> {
+    let identity =
+        |e: nix::Error| fail(ErrorCode::ACCESS_IS_DENIED, format!("switching user: {e}"));
+    let keep = |on: libc::c_ulong| {
+        // SAFETY: a prctl with integer arguments.
+        if keep_caps && unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, on, 0, 0, 0) } < 0 {
+            return Err(identity(nix::Error::last()));
+        }
+        Ok(())
+    };
+    let groups: Vec<nix::unistd::Gid> = user
+        .groups
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&groups).map_err(identity)?;
+    keep(1)?;
+    let gid = nix::unistd::Gid::from_raw(user.gid);
+    nix::unistd::setresgid(gid, gid, gid).map_err(identity)?;
+    let uid = nix::unistd::Uid::from_raw(user.uid);
+    nix::unistd::setresuid(uid, uid, uid).map_err(identity)?;
+    keep(0)
 }
 
 /// Default dispositions and an empty mask: the holder blocks the signals
@@ -411,7 +447,7 @@ mod tests {
             emulate_console: true,
             ..Default::default()
         };
-        let plan = Plan::new(&config).unwrap();
+        let plan = Plan::new(&config, None).unwrap();
         let argv: Vec<&str> = plan.argv.iter().map(|a| a.to_str().unwrap()).collect();
         assert_eq!(argv, ["sh", "-c", "echo hi there"]);
         assert!(plan.exe().ends_with("/sh"), "{}", plan.exe());
@@ -429,7 +465,7 @@ mod tests {
             command_line: "ignored".into(),
             ..Default::default()
         };
-        let plan = Plan::new(&config).unwrap();
+        let plan = Plan::new(&config, None).unwrap();
         assert_eq!(plan.exe(), "/bin/echo");
         assert_eq!(plan.argv.len(), 2);
         assert_eq!(plan.cwd(), "/");
@@ -441,14 +477,14 @@ mod tests {
             command_line: "no-such-program-hcsrun".into(),
             ..Default::default()
         };
-        let err = Plan::new(&missing).err().unwrap();
+        let err = Plan::new(&missing, None).err().unwrap();
         assert_eq!(err.code, ErrorCode::FILE_NOT_FOUND.0);
         assert!(
             err.message.contains("no-such-program-hcsrun"),
             "{}",
             err.message
         );
-        let empty = Plan::new(&ProcessConfig::default()).err().unwrap();
+        let empty = Plan::new(&ProcessConfig::default(), None).err().unwrap();
         assert_eq!(empty.code, ErrorCode::INVALID_PARAMETER.0);
     }
 
@@ -460,7 +496,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Plan::new(&config).err().unwrap().code,
+            Plan::new(&config, None).err().unwrap().code,
             ErrorCode::DIRECTORY.0
         );
     }

@@ -22,6 +22,8 @@ use nix::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    container::ContainerSetup,
+    context::Context,
     exec::{self, ChildStdio},
     setup,
 };
@@ -44,6 +46,10 @@ pub struct InitExec {
     /// Which of 0, 1, 2 come with the message.
     pub stdio: [bool; 3],
     pub console: bool,
+    /// What it runs with, as the holder decided.
+    pub context: Context,
+    /// What a Linux spec asks of the whole container.
+    pub setup: ContainerSetup,
 }
 
 /// What pid 1 is given.
@@ -174,6 +180,9 @@ fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) }
     };
+    if let Err(error) = exec.setup.apply() {
+        exec::report(status, &error)
+    }
     exec::become_process(
         &exec.config,
         ChildStdio {
@@ -182,5 +191,6 @@ fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
         },
         status,
         holder,
+        &exec.context,
     )
 }

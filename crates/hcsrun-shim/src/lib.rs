@@ -23,6 +23,10 @@ mod caps;
 #[cfg(target_os = "linux")]
 mod cgroups;
 #[cfg(target_os = "linux")]
+mod container;
+#[cfg(target_os = "linux")]
+mod context;
+#[cfg(target_os = "linux")]
 mod exec;
 #[cfg(target_os = "linux")]
 mod holder;
@@ -36,6 +40,8 @@ mod net;
 mod record;
 #[cfg(target_os = "linux")]
 mod root;
+#[cfg(target_os = "linux")]
+mod security;
 #[cfg(target_os = "linux")]
 mod setup;
 #[cfg(target_os = "linux")]

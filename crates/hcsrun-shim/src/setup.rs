@@ -102,8 +102,13 @@ pub fn prepare(
     Ok(())
 }
 
-/// Overlays the layers (top-most first) under the scratch folder's `upper`.
+/// The container's root at `rootfs`: the layers (top-most first) overlaid
+/// under the scratch folder's `upper`, or, with no layers, `VolumePath`
+/// itself (a Linux bundle's root directory).
 fn mount_rootfs(config: &ContainerConfig, work: &Path, rootfs: &Path) -> SetupResult<()> {
+    if config.layers.is_empty() {
+        return mount_volume(&config.volume_path, rootfs);
+    }
     let mut lowers = Vec::with_capacity(config.layers.len());
     for (i, layer) in config.layers.iter().enumerate() {
         let path = PathBuf::from(&layer.path);
@@ -181,6 +186,31 @@ fn mount_rootfs(config: &ContainerConfig, work: &Path, rootfs: &Path) -> SetupRe
         Some(options.as_str()),
     )
     .map_err(sys(|| format!("mounting overlay ({options})")))
+}
+
+/// `VolumePath` as the root, in place, as runc uses a bundle's root: bound
+/// recursively (what is mounted below it comes along) and private, so
+/// writes land in the directory itself; no overlay, no scratch.
+fn mount_volume(volume: &str, rootfs: &Path) -> SetupResult<()> {
+    fs::create_dir(rootfs).map_err(sys(|| format!("creating {}", rootfs.display())))?;
+    nix::mount::mount(
+        Some(volume),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys(|| format!("binding VolumePath {volume}")))?;
+    // Private already (every mount was made private first); said again so
+    // that nothing mounted in the container ever propagates to the host.
+    nix::mount::mount(
+        None::<&str>,
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(sys(|| format!("making VolumePath {volume} private")))
 }
 
 /// A path as overlayfs options can carry it.

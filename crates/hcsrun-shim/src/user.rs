@@ -130,6 +130,23 @@ pub fn resolve(spec: &str) -> Result<User, String> {
     resolve_in(spec, &passwd, &group)
 }
 
+/// Exactly these ids (a Linux spec's: no lookup of groups), with the home
+/// directory the container's `/etc/passwd` gives `uid`, else `/` (runc's
+/// default).
+pub fn exact(uid: u32, gid: u32, groups: Vec<u32>) -> Result<User, String> {
+    let passwd = read_account_file("/etc/passwd")?;
+    let home = passwd_entries(&passwd)
+        .find(|e| e.uid == uid)
+        .map_or("/", |e| e.home)
+        .to_owned();
+    Ok(User {
+        uid,
+        gid,
+        groups,
+        home,
+    })
+}
+
 /// The most of an account file the holder reads.
 const ACCOUNT_FILE_MAX: u64 = 4 << 20;
 

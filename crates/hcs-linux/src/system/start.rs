@@ -316,8 +316,8 @@ fn host_cpus() -> u32 {
 }
 
 /// The block device storage limits apply to: the one holding the scratch
-/// folder (or the top layer). `None`, with a warning, when that is not a
-/// block device (tmpfs, overlayfs).
+/// folder (or the top layer, or `VolumePath` when that is the root). `None`,
+/// with a warning, when that is not a block device (tmpfs, overlayfs).
 fn io_device(config: &ContainerConfig) -> Option<(u32, u32)> {
     if !Limits::wants_io(config) {
         return None;
@@ -325,6 +325,7 @@ fn io_device(config: &ContainerConfig) -> Option<(u32, u32)> {
     let path = [&config.layer_folder_path]
         .into_iter()
         .chain(config.layers.first().map(|l| &l.path))
+        .chain([&config.volume_path])
         .find(|p| !p.is_empty())?;
     let dev = std::fs::metadata(path).ok()?.st_dev();
     let (major, minor) = (

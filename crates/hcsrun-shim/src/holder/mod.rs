@@ -27,7 +27,7 @@ use nix::{
     unistd::Pid,
 };
 
-use crate::{cgroups::Cgroups, record::SystemDir, stdio};
+use crate::{cgroups::Cgroups, context::Context, record::SystemDir, stdio};
 
 type Token = u64;
 
@@ -86,6 +86,10 @@ pub struct Setup {
     /// Pid 1's namespaces, in the order a later process joins them.
     pub namespaces: Vec<(OwnedFd, CloneFlags)>,
     pub terminate_on_last_handle: bool,
+    /// A Linux container whose processes carry a Linux spec.
+    pub native_linux: bool,
+    /// The container's processes' OOM score unless a spec sets one.
+    pub oom_score_adj: i32,
     pub dir: SystemDir,
 }
 
@@ -107,6 +111,11 @@ pub struct Holder {
     namespaces: Vec<(OwnedFd, CloneFlags)>,
     stopping: Stopping,
     terminate_on_last_handle: bool,
+    native_linux: bool,
+    oom_score_adj: i32,
+    /// What the first process runs with, once it was handed to pid 1: what
+    /// later processes inherit.
+    context: Option<Context>,
     dir: SystemDir,
 }
 
@@ -136,6 +145,9 @@ impl Holder {
             namespaces: setup.namespaces,
             stopping: Stopping::No,
             terminate_on_last_handle: setup.terminate_on_last_handle,
+            native_linux: setup.native_linux,
+            oom_score_adj: setup.oom_score_adj,
+            context: None,
             dir: setup.dir,
         };
         holder.add_conn(setup.boot);

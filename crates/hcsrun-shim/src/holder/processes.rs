@@ -21,7 +21,13 @@ use nix::{
 };
 
 use super::{Holder, Proc, Starting, Stopping, Token};
-use crate::{exec, init::InitExec, stdio};
+use crate::{
+    container::ContainerSetup,
+    context::{self, Context},
+    exec,
+    init::InitExec,
+    stdio,
+};
 
 fn stopped() -> WireError {
     WireError {
@@ -56,6 +62,22 @@ impl Holder {
             code: ErrorCode::INVALID_JSON.0,
             message: format!("process configuration: {e}"),
         })?;
+        // What it runs with, decided before anything is made for it.
+        let first = self.init.parked.is_some();
+        let (context, setup) = if first {
+            self.first_context(&config)?
+        } else {
+            if self.starting.contains_key(&self.init.host_pid) {
+                // It would join a container whose first process is still
+                // applying the container's settings.
+                return Err(WireError {
+                    code: ErrorCode::INVALID_STATE.0,
+                    message: "the system's first process is still starting".to_owned(),
+                });
+            }
+            let init = self.context.as_ref().ok_or_else(stopped)?;
+            (init.for_exec(&config, self.native_linux)?, None)
+        };
         let streams = stdio::streams(&config, &self.ptmx)?;
         let (status, report) = pipe2(OFlag::O_CLOEXEC).map_err(|e| WireError {
             code: ErrorCode::INTERNAL_ERROR.0,
@@ -77,11 +99,14 @@ impl Holder {
                     config: text.to_owned(),
                     stdio: present,
                     console: streams.child.console,
+                    context,
+                    setup: setup.unwrap_or_default(),
                 };
                 wire::send(sock.as_fd(), &exec, &fds).map_err(|e| WireError {
                     code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
                     message: format!("handing the process to the system's pid 1: {e}"),
                 })?;
+                self.context = Some(exec.context);
                 (self.init.host_pid, 1)
             }
             None => {
@@ -95,6 +120,7 @@ impl Holder {
                         self.holder.as_fd(),
                         &self.cgroups.procs,
                         &self.namespaces,
+                        &context,
                     ),
                     Ok(ForkResult::Parent { child }) => {
                         let host_pid = child.as_raw() as u32;
@@ -125,6 +151,26 @@ impl Holder {
                 exited: None,
             },
         ))
+    }
+
+    /// The first process's context and what it asks of the container:
+    /// docker's defaults, or a native Linux system's spec, read here once.
+    fn first_context(
+        &self,
+        config: &ProcessConfig,
+    ) -> Result<(Context, Option<ContainerSetup>), WireError> {
+        let spec = if self.native_linux {
+            context::init_spec(config)?
+        } else {
+            None
+        };
+        Ok(match spec {
+            Some(spec) => (
+                Context::of_spec(&spec, self.oom_score_adj),
+                Some(ContainerSetup::of_spec(&spec)),
+            ),
+            None => (Context::docker_default(self.oom_score_adj), None),
+        })
     }
 
     /// The status pipe of a starting process is readable: it executed, or
