@@ -8,7 +8,7 @@ use std::{
 
 use hcsrun::{
     client::{Client, IoPipe},
-    translate::{CreateOptions, LayerOption, LinuxSpec, OciProcess},
+    translate::{CreateOptions, LinuxSpec, OciProcess},
 };
 
 use crate::{
@@ -95,10 +95,11 @@ impl Tasks {
         for warning in spec.warnings() {
             log::warn!("container {}: {warning}", req.id);
         }
-        let options = root_options(&spec, &req.bundle).await?;
+        // The spec's root.path (the mounted snapshot) is the service's
+        // VolumePath: the container's root, used in place, as with runc.
         let parked = self
             .client
-            .create_linux_parked(&req.id, &spec, &options)
+            .create_linux_parked(&req.id, &spec, &CreateOptions::default())
             .await?;
         let (parent, id, bundle) = (
             self.cgroup_parent.clone(),
@@ -385,39 +386,6 @@ impl Tasks {
     pub fn is_empty(&self) -> bool {
         self.shared.containers.lock().unwrap().is_empty()
     }
-}
-
-/// The scratch folder of the interim root (below), in the bundle, so that
-/// containerd removes it with the bundle.
-const SCRATCH: &str = "scratch";
-
-/// How the container's root reaches the service.
-///
-/// Interim, until the Linux service takes `VolumePath` as the root (issue
-/// 12's service side, on its way to main): the spec's root directory (the
-/// mounted snapshot, or `ctr run --rootfs`'s directory) is the one
-/// read-only layer and `<bundle>/scratch` takes the writes, flushes ignored
-/// (the scratch goes with the bundle). Once `VolumePath` lands the options
-/// are empty and writes land in the snapshot, as with runc.
-async fn root_options(spec: &LinuxSpec, bundle: &Path) -> Result<CreateOptions> {
-    let root = spec
-        .root()
-        .ok_or_else(|| ShimError::Invalid("config.json: root: required".into()))?
-        .path
-        .clone();
-    let scratch = bundle.join(SCRATCH);
-    let made = scratch.clone();
-    blocking(move || std::fs::create_dir_all(&made))
-        .await
-        .map_err(|e| ShimError::other("making the scratch folder", e))?;
-    Ok(CreateOptions {
-        ignore_flushes_during_boot: Some(true),
-        layers: Some(LayerOption {
-            layer_folder_path: scratch.to_string_lossy().into_owned(),
-            layer_paths: vec![root.to_string_lossy().into_owned()],
-        }),
-        ..CreateOptions::default()
-    })
 }
 
 fn describe(id: &str, exec_id: &str) -> String {
