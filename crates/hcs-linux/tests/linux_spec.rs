@@ -147,8 +147,8 @@ async fn without_a_spec_processes_get_dockers_defaults() {
     )
     .await;
     assert_eq!(code, 0, "{err}");
-    assert_eq!(status_field(&out, "CapBnd"), "00000000a00425fb", "{out}");
-    assert_eq!(status_field(&out, "CapEff"), "00000000a00425fb", "{out}");
+    assert_eq!(status_field(&out, "CapBnd"), "00000000a80425fb", "{out}");
+    assert_eq!(status_field(&out, "CapEff"), "00000000a80425fb", "{out}");
     assert_eq!(status_field(&out, "CapInh"), "0000000000000000", "{out}");
     assert_eq!(status_field(&out, "NoNewPrivs"), "0", "{out}");
     // Not the holder's own -1000: the OOM killer may choose the

@@ -168,7 +168,30 @@ pub struct Bootstrap {
     /// The system's cgroup directories, which the holder removes once the
     /// system has stopped; one `cgroup.procs` descriptor of each comes with
     /// the message.
-    pub cgroups: Vec<String>,
+    pub cgroups: Vec<CgroupDir>,
+}
+
+/// One of a system's cgroups.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupDir {
+    /// Its directory.
+    pub path: String,
+    /// The cgroup v1 controllers of its hierarchy (`memory`, `devices`,
+    /// ...); empty for cgroup v2's unified hierarchy, which has them all.
+    pub controllers: Vec<String>,
+}
+
+impl CgroupDir {
+    /// Whether this is the cgroup of `controller` (the unified one has
+    /// every controller).
+    pub fn has(&self, controller: &str) -> bool {
+        self.controllers.is_empty() || self.controllers.iter().any(|c| c == controller)
+    }
+
+    /// Whether this is cgroup v2's unified hierarchy.
+    pub fn is_unified(&self) -> bool {
+        self.controllers.is_empty()
+    }
 }
 
 /// The holder's answer to [`Bootstrap`].

@@ -5,7 +5,7 @@
 
 use std::{
     os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use hcs::ErrorCode;
@@ -27,6 +27,7 @@ use nix::{
 
 use crate::{
     cgroups::Cgroups,
+    devices,
     holder::{Holder, Init, Setup},
     init::{self, InitArgs, InitReady},
     record::SystemDir,
@@ -144,7 +145,7 @@ fn run() -> Result<Never, String> {
         .map(|_| take("cgroup.procs descriptors"))
         .collect::<Result<Vec<_>, _>>()?;
     let cgroups = Cgroups {
-        dirs: bootstrap.cgroups.iter().map(PathBuf::from).collect(),
+        dirs: bootstrap.cgroups.clone(),
         procs,
     };
     let holder = pidfd_open(getpid().as_raw() as u32).map_err(|e| format!("pidfd_open: {e}"))?;
@@ -270,6 +271,19 @@ fn start_init(
             Some(pid),
         )
     })?;
+    // Docker's device allow-list, made ready while pid 1 builds the root
+    // and put in force once it has (a Linux spec's replaces it when the
+    // first process arrives).
+    let devices_failed = |e: std::io::Error| {
+        fail(
+            ErrorCode::ACCESS_IS_DENIED,
+            format!("the device allow-list: {e}"),
+            Some(pid),
+        )
+    };
+    let program = cgroups
+        .prepare_devices(&devices::docker_default())
+        .map_err(devices_failed)?;
     let report = wire::recv_message(ours.as_fd());
     let received = match report {
         Ok(Some(received)) => received,
@@ -292,6 +306,9 @@ fn start_init(
             ))
         }
     }
+    cgroups
+        .enforce_devices(host_pid, program)
+        .map_err(devices_failed)?;
     let ptmx = received.fds.into_iter().next().ok_or_else(|| {
         fail(
             ErrorCode::PROTOCOL_ERROR,

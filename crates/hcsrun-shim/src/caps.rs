@@ -2,8 +2,8 @@
 //! calling process between `fork` and `execve` (plain system calls).
 //!
 //! Docker's default set is what a container gets when no Linux spec says
-//! otherwise, but for `CAP_MKNOD`, which docker keeps because its devices
-//! cgroup makes nodes beyond the allowed ones useless, and nothing
+//! otherwise: `CAP_MKNOD` included, since the device allow-list makes
+//! nodes beyond the allowed ones useless (`devices`), and nothing
 //! inheritable (docker since CVE-2022-24769: an inheritable set would
 //! let a program with file capabilities gain them across `execve`).
 
@@ -24,6 +24,7 @@ const DOCKER_DEFAULT: &[u32] = &[
     10, // NET_BIND_SERVICE
     13, // NET_RAW
     18, // SYS_CHROOT
+    27, // MKNOD
     29, // AUDIT_WRITE
     31, // SETFCAP
 ];
@@ -152,9 +153,9 @@ mod tests {
 
     #[test]
     fn dockers_defaults() {
-        // docker's 0xa80425fb without CAP_MKNOD (27), until devices are
-        // enforced.
-        assert_eq!(docker_default_mask(), 0xa004_25fb);
+        // docker's 0xa80425fb.
+        assert_eq!(docker_default_mask(), 0xa804_25fb);
+        assert_ne!(docker_default_mask() & (1 << 27), 0, "CAP_MKNOD");
         assert_eq!(docker_default_mask() & (1 << 21), 0, "CAP_SYS_ADMIN");
         let d = CapSets::docker_default();
         assert_eq!((d.inheritable, d.ambient), (0, 0));

@@ -1,37 +1,98 @@
 //! The system's cgroups, as the holder sees them from outside: it moves the
-//! system's pid 1 in, reads whether the OOM killer struck, and removes them
-//! once the system has stopped. Every later process joins by itself before
-//! it runs anything (`exec.rs`), so nothing of the container ever runs
-//! outside them, and nothing of the holder ever runs inside.
+//! system's pid 1 in, puts the device allow-list in force, reads whether
+//! the OOM killer struck, and removes them once the system has stopped.
+//! Every later process joins by itself before it runs anything
+//! (`exec.rs`), so nothing of the container ever runs outside them, and
+//! nothing of the holder ever runs inside.
 
 use std::{
     fs::{self, File},
     io::{self, Write},
     os::fd::OwnedFd,
-    path::PathBuf,
+    path::{Path, PathBuf},
     thread,
     time::Duration,
 };
 
+use hcsrun_shim_protocol::message::CgroupDir;
+use nix::{
+    fcntl::{open, OFlag},
+    sys::stat::Mode,
+};
+
+use crate::devices::{self, Rule};
+
 /// The system's cgroups: one directory and one `cgroup.procs` per
 /// hierarchy.
 pub struct Cgroups {
-    pub dirs: Vec<PathBuf>,
+    pub dirs: Vec<CgroupDir>,
     /// `cgroup.procs` of each, open for writing.
     pub procs: Vec<OwnedFd>,
 }
 
 impl Cgroups {
-    /// Moves process `pid` into every cgroup.
+    /// Moves process `pid` into every cgroup but the v1 devices one
+    /// ([`Cgroups::enforce_devices`] does that once pid 1 has built the
+    /// root, which opens loop devices).
     pub fn add(&self, pid: u32) -> io::Result<()> {
-        write_each(&self.procs, &pid.to_string())
+        let text = pid.to_string();
+        for (dir, fd) in self.dirs.iter().zip(&self.procs) {
+            if !is_v1_devices(dir) {
+                write_fd(fd, &text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `rules` ready while pid 1 builds the root, without putting
+    /// them in force for it: on cgroup v1 they are written into the
+    /// devices cgroup, which pid 1 is not in yet; on v2 the program is
+    /// loaded (and checked by the kernel's verifier), to be attached.
+    pub fn prepare_devices(&self, rules: &[Rule]) -> io::Result<Option<OwnedFd>> {
+        if let Some(dir) = self.dirs.iter().find(|d| is_v1_devices(d)) {
+            devices::write_v1(Path::new(&dir.path), rules)?;
+            return Ok(None);
+        }
+        if self.dirs.iter().any(CgroupDir::is_unified) {
+            return devices::bpf::load(&devices::bpf::program(rules)).map(Some);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no devices cgroup: the device allow-list cannot be enforced",
+        ))
+    }
+
+    /// Puts prepared rules in force: pid 1 moved into the v1 devices
+    /// cgroup, or the v2 program attached to the cgroup, replacing the
+    /// one before.
+    pub fn enforce_devices(&self, pid: u32, program: Option<OwnedFd>) -> io::Result<()> {
+        for (dir, fd) in self.dirs.iter().zip(&self.procs) {
+            if is_v1_devices(dir) {
+                write_fd(fd, &pid.to_string())?;
+            }
+        }
+        if let (Some(program), Some(dir)) = (program, self.dirs.iter().find(|d| d.is_unified())) {
+            let cgroup = open(
+                dir.path.as_str(),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?;
+            devices::bpf::attach(&program, &cgroup)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the allow-list in force (a Linux spec's, when its first
+    /// process arrives; pid 1, parked, is the only process).
+    pub fn set_devices(&self, pid: u32, rules: &[Rule]) -> io::Result<()> {
+        let program = self.prepare_devices(rules)?;
+        self.enforce_devices(pid, program)
     }
 
     /// How many times the memory cgroup's OOM killer killed a process:
     /// `oom_kill` in `memory.oom_control` (v1) or `memory.events` (v2).
     pub fn oom_kills(&self) -> u64 {
-        self.dirs
-            .iter()
+        self.paths()
             .flat_map(|d| [d.join("memory.oom_control"), d.join("memory.events")])
             .filter_map(|file| fs::read_to_string(file).ok())
             .filter_map(|text| {
@@ -45,8 +106,8 @@ impl Cgroups {
     /// leave them; those already gone are removed.
     pub fn remove(&self) -> io::Result<()> {
         let mut result = Ok(());
-        for dir in &self.dirs {
-            if let Err(e) = remove_dir_retrying(dir) {
+        for dir in self.paths() {
+            if let Err(e) = remove_dir_retrying(&dir) {
                 result = Err(io::Error::new(
                     e.kind(),
                     format!("removing {}: {e}", dir.display()),
@@ -55,6 +116,18 @@ impl Cgroups {
         }
         result
     }
+
+    fn paths(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.dirs.iter().map(|d| PathBuf::from(&d.path))
+    }
+}
+
+fn is_v1_devices(dir: &CgroupDir) -> bool {
+    !dir.is_unified() && dir.has("devices")
+}
+
+fn write_fd(fd: &OwnedFd, text: &str) -> io::Result<()> {
+    File::from(fd.try_clone()?).write_all(text.as_bytes())
 }
 
 /// Writes `text` to each `cgroup.procs` (`0` moves the writer itself).
@@ -104,8 +177,12 @@ mod tests {
             "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
         )
         .unwrap();
+        let dir = |p: &PathBuf| CgroupDir {
+            path: p.to_string_lossy().into_owned(),
+            controllers: vec!["memory".into()],
+        };
         let cgroups = Cgroups {
-            dirs: vec![v1, v2, root.join("gone")],
+            dirs: vec![dir(&v1), dir(&v2), dir(&root.join("gone"))],
             procs: Vec::new(),
         };
         assert_eq!(cgroups.oom_kills(), 3);

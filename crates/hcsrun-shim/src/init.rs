@@ -183,6 +183,11 @@ fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
     if let Err(error) = exec.setup.apply() {
         exec::report(status, &error)
     }
+    if let (true, Some(console)) = (exec.console, &stdio[0]) {
+        if let Err(error) = crate::container::bind_console(console) {
+            exec::report(status, &error)
+        }
+    }
     exec::become_process(
         &exec.config,
         ChildStdio {

@@ -249,11 +249,13 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
     let dev = root
         .dir("/dev")
         .map_err(sys(|| "creating /dev".to_owned()))?;
+    // Nodes here are made by hcsrun (and a Linux spec's `linux.devices`);
+    // what the container may open of them is the device allow-list's call.
     mount_on(
         &dev,
         Some("tmpfs"),
         Some("tmpfs"),
-        MsFlags::MS_NOSUID,
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("mode=755,size=65536k"),
     )
     .map_err(sys(|| "mounting /dev".to_owned()))?;
@@ -288,7 +290,7 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         Some("devpts"),
         Some("devpts"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620"),
+        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )
     .map_err(sys(|| "mounting /dev/pts".to_owned()))?;
     let shm = root
@@ -302,6 +304,18 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         Some("mode=1777,size=65536k"),
     )
     .map_err(sys(|| "mounting /dev/shm".to_owned()))?;
+    // POSIX message queues of the container's own IPC namespace.
+    let mqueue = root
+        .dir("/dev/mqueue")
+        .map_err(sys(|| "creating /dev/mqueue".to_owned()))?;
+    mount_on(
+        &mqueue,
+        Some("mqueue"),
+        Some("mqueue"),
+        nosuid_nodev | MsFlags::MS_NOEXEC,
+        None,
+    )
+    .map_err(sys(|| "mounting /dev/mqueue".to_owned()))?;
     for (link, to) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),

@@ -8,7 +8,7 @@ use std::{
 
 /// The controllers the service uses.
 pub const CONTROLLERS: &[&str] = &[
-    "cpu", "cpuacct", "cpuset", "memory", "blkio", "freezer", "pids",
+    "cpu", "cpuacct", "cpuset", "memory", "blkio", "freezer", "pids", "devices",
 ];
 
 /// The cgroup layout of the machine.

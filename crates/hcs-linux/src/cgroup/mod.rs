@@ -96,9 +96,18 @@ impl Cgroup {
         }
     }
 
-    /// Each cgroup the system has, with its `cgroup.procs` open for
+    /// Each cgroup the system has, with its hierarchy's controllers (none
+    /// on cgroup v2: it has them all) and its `cgroup.procs` open for
     /// writing: a process joins the system by writing `0` to each.
-    pub fn join_fds(&self) -> io::Result<Vec<(PathBuf, OwnedFd)>> {
+    pub fn join_fds(&self) -> io::Result<Vec<(PathBuf, Vec<String>, OwnedFd)>> {
+        let controllers = |d: &Path| match self.hierarchies {
+            Hierarchies::V1(mounts) => mounts
+                .iter()
+                .find(|m| d.starts_with(&m.path))
+                .map(|m| m.controllers.clone())
+                .unwrap_or_default(),
+            Hierarchies::V2(_) => Vec::new(),
+        };
         self.dirs
             .iter()
             .filter_map(|d| {
@@ -109,7 +118,11 @@ impl Cgroup {
                 ) {
                     // A hierarchy this system does not need.
                     Err(nix::errno::Errno::ENOENT) if !d.exists() => None,
-                    opened => Some(opened.map(|fd| (d.clone(), fd)).map_err(io::Error::from)),
+                    opened => Some(
+                        opened
+                            .map(|fd| (d.clone(), controllers(d), fd))
+                            .map_err(io::Error::from),
+                    ),
                 }
             })
             .collect()

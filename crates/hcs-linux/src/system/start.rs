@@ -17,7 +17,7 @@ use std::{
 use hcs::{ErrorCode, Result};
 use hcs_schema::ContainerConfig;
 use hcsrun_shim_protocol::{
-    message::{Bootstrap, Op, Ready},
+    message::{Bootstrap, CgroupDir, Op, Ready},
     wire,
 };
 use nix::{
@@ -232,12 +232,15 @@ impl Launch {
             shared_network: network.is_some(),
             cgroups: join
                 .iter()
-                .map(|(dir, _)| dir.to_string_lossy().into_owned())
+                .map(|(dir, controllers, _)| CgroupDir {
+                    path: dir.to_string_lossy().into_owned(),
+                    controllers: controllers.clone(),
+                })
                 .collect(),
         };
         let mut fds = vec![listener, runtime_dir];
         fds.extend(network);
-        fds.extend(join.into_iter().map(|(_, fd)| fd));
+        fds.extend(join.into_iter().map(|(_, _, fd)| fd));
         Ok(Started {
             ours,
             launched,

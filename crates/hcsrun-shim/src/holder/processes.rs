@@ -24,7 +24,7 @@ use super::{Holder, Proc, Starting, Stopping, Token};
 use crate::{
     container::ContainerSetup,
     context::{self, Context},
-    exec,
+    devices, exec,
     init::InitExec,
     stdio,
 };
@@ -164,13 +164,26 @@ impl Holder {
         } else {
             None
         };
-        Ok(match spec {
-            Some(spec) => (
-                Context::of_spec(&spec, self.oom_score_adj),
-                Some(ContainerSetup::of_spec(&spec)),
-            ),
-            None => (Context::docker_default(self.oom_score_adj), None),
-        })
+        let Some(spec) = spec else {
+            return Ok((Context::docker_default(self.oom_score_adj), None));
+        };
+        // The spec's device allow-list replaces docker's before anything
+        // of the spec runs (pid 1, parked, is the container's only
+        // process).
+        let rules = devices::of_spec(&spec).map_err(|e| WireError {
+            code: ErrorCode::INVALID_PARAMETER.0,
+            message: format!("OCISpecification: {e}"),
+        })?;
+        self.cgroups
+            .set_devices(self.init.host_pid, &rules)
+            .map_err(|e| WireError {
+                code: ErrorCode::ACCESS_IS_DENIED.0,
+                message: format!("the device allow-list: {e}"),
+            })?;
+        Ok((
+            Context::of_spec(&spec, self.oom_score_adj),
+            Some(ContainerSetup::of_spec(&spec)),
+        ))
     }
 
     /// The status pipe of a starting process is readable: it executed, or
