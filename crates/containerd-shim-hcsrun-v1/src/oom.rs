@@ -75,7 +75,7 @@ pub fn watch(
             let count = u64::from_ne_bytes(buf);
             // Checked after the read: a cgroup still there means the
             // removal's signal was not among those read.
-            let alive = memory_dir.exists();
+            let alive = tokio::fs::try_exists(&memory_dir).await.unwrap_or(false);
             let ooms = if alive {
                 count
             } else {

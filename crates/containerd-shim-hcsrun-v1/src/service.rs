@@ -71,11 +71,14 @@ impl Placement {
         }
     }
 
-    pub fn service(&self) -> Result<Arc<dyn ComputeService>, Error> {
-        let service = hcs_linux::LinuxComputeService::builder()
+    /// The Linux compute service on this placement (it looks for its
+    /// holder binary: on the blocking pool).
+    pub async fn service(&self) -> Result<Arc<dyn ComputeService>, Error> {
+        let builder = hcs_linux::LinuxComputeService::builder()
             .runtime_dir(&self.runtime_dir)
-            .cgroup_parent(&self.cgroup_parent)
-            .build()
+            .cgroup_parent(&self.cgroup_parent);
+        let service = blocking(move || builder.build())
+            .await
             .map_err(|e| Error::Other(format!("opening the Linux compute service: {e}")))?;
         Ok(Arc::new(service))
     }
@@ -127,7 +130,7 @@ impl Shim for HcsrunShim {
     /// and print its address; containerd reads stdout and stderr combined,
     /// so nothing else may be printed.
     async fn start_shim(&mut self, opts: StartOpts) -> Result<String, Error> {
-        let grouping = grouping_for(&opts.id);
+        let grouping = grouping_for(&opts.id).await;
         trace!(
             "start_shim id={} ns={} grouping={grouping}",
             opts.id,
@@ -155,7 +158,7 @@ impl Shim for HcsrunShim {
         // exited: then there is no system left to open.
         let record = placement.runtime_dir.join(&self.id);
         if blocking(move || record.exists()).await {
-            match placement.service() {
+            match placement.service().await {
                 Ok(service) => {
                     let client = Client::new(service, Arc::new(Quiet));
                     if let Err(e) = client.restore(&self.id).await {
@@ -202,7 +205,7 @@ impl Shim for HcsrunShim {
         let placement = Placement::of(&self.bundle, &self.namespace);
         // Without a service the daemon cannot run anything; containerd sees
         // the failure at its first Create.
-        let service = placement.service().unwrap_or_else(|e| {
+        let service = placement.service().await.unwrap_or_else(|e| {
             log::error!("{e}");
             std::process::exit(1)
         });
@@ -217,8 +220,8 @@ impl Shim for HcsrunShim {
 }
 
 /// Grouping key from the bundle's config.json (cwd), as the runc shims do.
-fn grouping_for(id: &str) -> String {
-    let Ok(raw) = std::fs::read("config.json") else {
+async fn grouping_for(id: &str) -> String {
+    let Ok(raw) = tokio::fs::read("config.json").await else {
         return id.to_string();
     };
     let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&raw) else {
