@@ -22,6 +22,8 @@ mod error;
 #[cfg(target_os = "linux")]
 mod events;
 #[cfg(target_os = "linux")]
+mod namespaces;
+#[cfg(target_os = "linux")]
 mod oom;
 #[cfg(target_os = "linux")]
 mod rootfs;

@@ -16,7 +16,7 @@ use crate::{
     cgroup::Cgroups,
     container::{Container, Exit, Phase, Proc},
     error::{Result, ShimError},
-    oom, rootfs, signal,
+    namespaces, oom, rootfs, signal,
     stdio::{self, StdioPaths},
 };
 
@@ -106,19 +106,31 @@ impl Tasks {
             req.id.clone(),
             req.bundle.clone(),
         );
+        let wanted = spec.namespaces().clone();
         let found = blocking(move || {
             let cgroups = Cgroups::locate(&parent, &id)?;
             let pids = cgroups.procs()?;
+            // Parked, pid 1 is the only process: in the namespaces asked for?
+            let joined = pids
+                .first()
+                .map_or(Ok(()), |pid| namespaces::check(&wanted, *pid));
             // For `shim delete`, which has no daemon to ask.
             if let Some(pid) = pids.first() {
                 std::fs::write(bundle.join(crate::service::INIT_PID_FILE), pid.to_string())?;
             }
             let efd = cgroups.memory_dir().and_then(oom::register);
-            Ok::<_, std::io::Error>((cgroups, pids, efd))
+            Ok::<_, std::io::Error>((cgroups, pids, efd, joined))
         })
         .await;
         let (cgroups, pids, efd) = match found {
-            Ok(found) => found,
+            Ok((cgroups, pids, efd, Ok(()))) => (cgroups, pids, efd),
+            Ok((.., Err(refused))) => {
+                self.client.discard_parked(parked).await;
+                return Err(ShimError::Invalid(format!(
+                    "container {}: {refused}",
+                    req.id
+                )));
+            }
             Err(e) => {
                 self.client.discard_parked(parked).await;
                 return Err(ShimError::other("finding the container's cgroups", e));
