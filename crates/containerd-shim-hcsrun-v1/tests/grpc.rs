@@ -21,7 +21,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
-#[ignore = "needs root"]
+#[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
 fn tasks_answer_through_containerds_grpc_api() {
     let ctd = Containerd::start();
     ctd.run_detached("g1", &["sh", "-c", "sleep 1000 & wait"]);

@@ -8,7 +8,7 @@ use std::{thread, time::Duration, time::Instant};
 use common::{stderr, Containerd};
 
 #[test]
-#[ignore = "needs root"]
+#[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
 fn containerd_restarts_and_finds_its_running_shims() {
     let mut ctd = Containerd::start();
     ctd.run_detached("keep", &["sleep", "1000"]);
@@ -24,7 +24,7 @@ fn containerd_restarts_and_finds_its_running_shims() {
 }
 
 #[test]
-#[ignore = "needs root"]
+#[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
 fn a_killed_shim_leaves_nothing_that_delete_cannot_clean() {
     let ctd = Containerd::start();
     ctd.run_detached("lost", &["sleep", "1000"]);
@@ -70,7 +70,7 @@ fn a_killed_shim_leaves_nothing_that_delete_cannot_clean() {
 }
 
 #[test]
-#[ignore = "needs root"]
+#[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
 fn a_hundred_runs_leak_nothing() {
     let ctd = Containerd::start();
     // One run first: containerd's own lazily opened descriptors.

@@ -19,11 +19,36 @@ use std::{
 
 pub const RUNTIME: &str = "io.containerd.hcsrun.v1";
 pub const IMAGE: &str = "docker.io/library/busybox:hcsrun";
+/// The host bridge the CRI configuration's CNI network makes.
+pub const CNI_BRIDGE: &str = "hcsrun-cni0";
+/// The pods' addresses: 10.233.47.0/24.
+pub const CNI_SUBNET_PREFIX: &str = "10.233.47.";
 
 pub struct Containerd {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     cri: bool,
+}
+
+/// containerd 1.6 or 1.7 and ctr on PATH (task API v2), or the test
+/// fails saying how to get them: these tests are `#[ignore]`d, so they run
+/// only where asked for (`--include-ignored`, as CI does after
+/// scripts/setup.sh installed containerd).
+pub fn require_containerd() {
+    let version = Command::new("containerd")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        version.contains(" 1.6.") || version.contains(" 1.7."),
+        "containerd 1.6 or 1.7 is needed (found {version:?}): scripts/setup.sh installs \
+         Debian's (apt-get install containerd)"
+    );
+    assert!(
+        Command::new("ctr").arg("--version").output().is_ok(),
+        "ctr (Debian's containerd package) is needed"
+    );
 }
 
 /// The shim under test, as cargo built it.
@@ -41,6 +66,7 @@ impl Containerd {
     /// busybox image (into `k8s.io` too with CRI, with a pause image).
     pub fn start_with(cri: bool) -> Self {
         hcs_testkit::require_root();
+        require_containerd();
         // Short paths: unix socket names are limited to 108 bytes.
         let dir = tempfile::Builder::new()
             .prefix("hcsrun-ctd.")
@@ -99,7 +125,29 @@ impl Containerd {
              [ttrpc]\n  address = \"{t}/containerd.sock.ttrpc\"\n"
         ));
         if self.cri {
+            // A bridge network for pods (Debian's containernetworking-plugins),
+            // its addresses kept under the test's directory.
             fs::create_dir_all(self.path().join("cni")).unwrap();
+            let network = serde_json::json!({
+                "cniVersion": "0.4.0",
+                "name": "hcsrun-test",
+                "plugins": [{
+                    "type": "bridge",
+                    "bridge": CNI_BRIDGE,
+                    "isGateway": true,
+                    "ipMasq": false,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": format!("{CNI_SUBNET_PREFIX}0/24")}]],
+                        "dataDir": self.path().join("cni-ipam"),
+                    },
+                }],
+            });
+            fs::write(
+                self.path().join("cni/10-hcsrun.conflist"),
+                network.to_string(),
+            )
+            .unwrap();
             config.push_str(&format!(
                 "[plugins.\"io.containerd.grpc.v1.cri\"]\n\
                  \x20 sandbox_image = \"localhost/hcsrun/pause:1\"\n\
