@@ -173,6 +173,7 @@ impl Shim for HcsrunShim {
             if let Err(e) = rootfs::unmount_all(&rootfs::target(&bundle)) {
                 log::warn!("unmounting the rootfs: {e}");
             }
+            remove_dead_socket(&bundle);
             std::fs::read_to_string(bundle.join(INIT_PID_FILE))
                 .ok()
                 .and_then(|t| t.trim().parse().ok())
@@ -216,6 +217,30 @@ impl Shim for HcsrunShim {
             cgroup_parent: placement.cgroup_parent,
         };
         TaskService::new(Arc::new(tasks), self.exit.clone(), events)
+    }
+}
+
+/// The socket of a daemon that died (killed, it could not remove it): the
+/// one in `<bundle>/address` when nothing listens on it any more. A grouped
+/// daemon still serving other containers keeps its socket. Blocking.
+fn remove_dead_socket(bundle: &Path) {
+    let Ok(address) = std::fs::read_to_string(bundle.join("address")) else {
+        return;
+    };
+    let path = Path::new(address.trim().trim_start_matches("unix://"));
+    let is_socket = std::fs::symlink_metadata(path)
+        .map(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+        .unwrap_or(false);
+    if !is_socket {
+        return;
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            if let Err(e) = std::fs::remove_file(path) {
+                log::warn!("removing the dead shim's socket {}: {e}", path.display());
+            }
+        }
+        _ => {}
     }
 }
 

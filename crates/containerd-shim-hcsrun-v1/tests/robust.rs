@@ -29,6 +29,12 @@ fn a_killed_shim_leaves_nothing_that_delete_cannot_clean() {
     let ctd = Containerd::start();
     ctd.run_detached("lost", &["sleep", "1000"]);
     let (pid, _) = ctd.task("lost").unwrap();
+    let bundle = ctd
+        .state()
+        .join("io.containerd.runtime.v2.task/default/lost");
+    let address = std::fs::read_to_string(bundle.join("address")).unwrap();
+    let socket = std::path::PathBuf::from(address.trim().trim_start_matches("unix://"));
+    assert!(socket.exists(), "{}", socket.display());
     let shim = ctd
         .leftover_processes()
         .into_iter()
@@ -58,6 +64,8 @@ fn a_killed_shim_leaves_nothing_that_delete_cannot_clean() {
     thread::sleep(Duration::from_millis(300));
     assert_eq!(ctd.leftover_mounts(), Vec::<String>::new());
     assert_eq!(ctd.leftover_cgroups(), Vec::<std::path::PathBuf>::new());
+    assert!(!bundle.exists(), "containerd removed the bundle");
+    assert!(!socket.exists(), "the dead shim's socket is removed");
     let zombies_or_live: Vec<u32> = ctd.leftover_processes();
     assert!(zombies_or_live.is_empty(), "{zombies_or_live:?}");
     assert!(
