@@ -24,6 +24,10 @@ have runc || need_apt+=(runc)
 have containerd || need_apt+=(containerd)
 have protoc || need_apt+=(protobuf-compiler)
 have script || need_apt+=(bsdutils)
+# Its CRI test gives pods a bridge network (CNI plugins) and its namespace
+# tests make a network namespace with `ip netns`.
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+have ip || need_apt+=(iproute2)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 
