@@ -338,3 +338,42 @@ fn spec_namespaces_are_joined_or_refused_by_name() {
     assert_eq!(ctd.leftover_mounts(), Vec::<String>::new());
     assert_eq!(ctd.leftover_cgroups(), Vec::<std::path::PathBuf>::new());
 }
+
+/// The spec's memory and CPU limits (`ctr run --memory-limit --cpus
+/// --cpu-shares`) are the container's cgroup limits.
+#[test]
+#[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
+fn limits_are_the_containers_cgroup_limits() {
+    let ctd = Containerd::start();
+    let mut args = vec!["run", "-d", "--runtime", RUNTIME];
+    args.extend([
+        "--memory-limit",
+        "33554432",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+    ]);
+    args.extend([IMAGE, "lim", "sleep", "100"]);
+    ctd.ctr_ok(&args);
+    let read = |controller: &str, file: &str| {
+        let dir = ctd
+            .cgroup_of(controller, "lim")
+            .unwrap_or_else(|| panic!("no {controller} cgroup"));
+        std::fs::read_to_string(dir.join(file))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(read("memory", "memory.limit_in_bytes"), "33554432");
+    let quota: i64 = read("cpu", "cpu.cfs_quota_us").parse().unwrap();
+    let period: i64 = read("cpu", "cpu.cfs_period_us").parse().unwrap();
+    assert_eq!(quota * 2, period, "half a CPU");
+    // Shares travel as the schema's ProcessorWeight (1-10000) and back: the
+    // service's cgroup gets them within its rounding (512 -> 500).
+    let shares: i64 = read("cpu", "cpu.shares").parse().unwrap();
+    assert!(
+        (shares - 512).abs() <= 512 / 20,
+        "cpu.shares {shares}, 512 asked"
+    );
+}

@@ -19,6 +19,11 @@ use std::{
 
 pub const RUNTIME: &str = "io.containerd.hcsrun.v1";
 pub const IMAGE: &str = "docker.io/library/busybox:hcsrun";
+/// The cgroup v1 hierarchies a container of the Linux service may be in
+/// (devices: its device allow-list).
+const CONTROLLERS: [&str; 8] = [
+    "memory", "freezer", "cpuacct", "blkio", "cpu", "cpuset", "pids", "devices",
+];
 /// The host bridge the CRI configuration's CNI network makes.
 pub const CNI_BRIDGE: &str = "hcsrun-cni0";
 /// The pods' addresses: 10.233.47.0/24.
@@ -335,9 +340,7 @@ impl Containerd {
     /// The cgroups of this containerd's containers still there.
     pub fn leftover_cgroups(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
-        for controller in [
-            "memory", "freezer", "cpuacct", "blkio", "cpu", "cpuset", "pids",
-        ] {
+        for controller in CONTROLLERS {
             let Ok(entries) = fs::read_dir(Path::new("/sys/fs/cgroup").join(controller)) else {
                 continue;
             };
@@ -353,6 +356,16 @@ impl Containerd {
             }
         }
         found
+    }
+
+    /// Container `id`'s cgroup in `controller`'s hierarchy, if there is one.
+    pub fn cgroup_of(&self, controller: &str, id: &str) -> Option<PathBuf> {
+        fs::read_dir(Path::new("/sys/fs/cgroup").join(controller))
+            .ok()?
+            .flatten()
+            .filter(|p| self.owns_cgroup_parent(&p.file_name().to_string_lossy()))
+            .map(|p| p.path().join(id))
+            .find(|d| d.is_dir())
     }
 
     fn owns_cgroup_parent(&self, name: &str) -> bool {
@@ -407,9 +420,7 @@ impl Drop for Containerd {
         for cgroup in self.leftover_cgroups() {
             let _ = fs::remove_dir(cgroup);
         }
-        for controller in [
-            "memory", "freezer", "cpuacct", "blkio", "cpu", "cpuset", "pids",
-        ] {
+        for controller in CONTROLLERS {
             for parent in fs::read_dir(Path::new("/sys/fs/cgroup").join(controller))
                 .into_iter()
                 .flatten()
