@@ -377,3 +377,43 @@ fn limits_are_the_containers_cgroup_limits() {
         "cpu.shares {shares}, 512 asked"
     );
 }
+
+/// The process's env and cwd, a bind mount, a read-only root and the host
+/// name (the container's id, as ctr sets it) reach the container.
+#[test]
+#[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
+fn spec_settings_reach_the_container() {
+    let ctd = Containerd::start();
+    let shared = ctd.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("file"), "from the host\n").unwrap();
+    let mount = format!(
+        "type=bind,src={},dst=/host,options=rbind:ro",
+        shared.display()
+    );
+    let out = ctd.ctr(&[
+        "run",
+        "--rm",
+        "--runtime",
+        RUNTIME,
+        "--env",
+        "GREETING=hello there",
+        "--cwd",
+        "/tmp",
+        "--mount",
+        &mount,
+        "--read-only",
+        IMAGE,
+        "set1",
+        "sh",
+        "-c",
+        "echo \"$GREETING\"; pwd; hostname; cat /host/file; \
+         touch /host/x 2>/dev/null || echo host ro; touch /y 2>/dev/null || echo root ro",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "hello there\n/tmp\nset1\nfrom the host\nhost ro\nroot ro\n"
+    );
+    assert!(!shared.join("x").exists());
+}
