@@ -33,11 +33,14 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 /// What the task service and the backend share.
 pub struct Shared {
+    /// The ordered queue of events to containerd.
     pub events: EventSender,
+    /// The daemon's containers by id.
     pub containers: Mutex<HashMap<String, Arc<Container>>>,
 }
 
 impl Shared {
+    /// Container `id`, if this daemon holds it.
     pub fn container(&self, id: &str) -> Option<Arc<Container>> {
         self.containers.lock().unwrap().get(id).cloned()
     }

@@ -25,10 +25,12 @@ use crate::{
 pub struct Exit {
     /// Its exit code, or 128 + the signal that killed it.
     pub status: u32,
+    /// When the shim learnt of it.
     pub at: SystemTime,
 }
 
 impl Exit {
+    /// An exit with `status`, now.
     pub fn now(status: u32) -> Self {
         Self {
             status,
@@ -70,18 +72,23 @@ pub enum Phase {
 
 /// One process: the container's init (`exec_id` empty) or an exec'd one.
 pub struct Proc {
+    /// containerd's exec id (empty: the init).
     pub exec_id: String,
+    /// Where containerd wants its streams.
     pub stdio: StdioPaths,
     /// An exec'd process's spec (`Exec`), run at its `Start`.
     pub spec: Option<Box<OciProcess>>,
     /// The host's pid, 0 until known.
     pub pid: AtomicU32,
+    /// Where it is in its life.
     pub phase: Mutex<Phase>,
     exited: watch::Sender<Option<Exit>>,
+    /// Its stdio copies (stdin's close, the outputs to wait for).
     pub copies: Mutex<Copies>,
 }
 
 impl Proc {
+    /// A process created, not started.
     pub fn new(exec_id: &str, stdio: StdioPaths, spec: Option<Box<OciProcess>>) -> Self {
         Self {
             exec_id: exec_id.to_owned(),
@@ -94,14 +101,17 @@ impl Proc {
         }
     }
 
+    /// Its host pid (0 until known).
     pub fn pid(&self) -> u32 {
         self.pid.load(Ordering::SeqCst)
     }
 
+    /// Its phase now.
     pub fn phase(&self) -> Phase {
         *self.phase.lock().unwrap()
     }
 
+    /// Its exit, once it has exited.
     pub fn exit(&self) -> Option<Exit> {
         match self.phase() {
             Phase::Exited(exit) => Some(exit),
@@ -142,16 +152,23 @@ impl Proc {
 
 /// One container.
 pub struct Container {
+    /// containerd's container id.
     pub id: String,
+    /// Its bundle directory (config.json, rootfs/).
     pub bundle: PathBuf,
     /// containerd mounted nothing itself: the rootfs is ours to unmount.
     pub mounted_rootfs: bool,
+    /// Its init process (pid 1).
     pub init: Arc<Proc>,
     /// Until `Start` (or a kill or delete before it).
     pub parked: Mutex<Option<ParkedContainer>>,
+    /// Its exec'd processes by exec id.
     pub execs: Mutex<HashMap<String, Arc<Proc>>>,
+    /// Its cgroup v1 directories (metrics, pids, updates).
     pub cgroups: Cgroups,
+    /// The OOM watch, until the init is deleted.
     pub oom: Mutex<Option<OomWatch>>,
+    /// Frozen by `Pause`.
     pub paused: AtomicBool,
 }
 

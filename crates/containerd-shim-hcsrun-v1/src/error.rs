@@ -27,6 +27,7 @@ pub enum ShimError {
 }
 
 impl ShimError {
+    /// Any other failure, `e` in `context`.
     pub fn other(context: &str, e: impl std::fmt::Display) -> Self {
         ShimError::Other(format!("{context}: {e}"))
     }
@@ -69,4 +70,5 @@ impl From<ShimError> for ttrpc::Error {
     }
 }
 
+/// The shim's results.
 pub type Result<T, E = ShimError> = std::result::Result<T, E>;

@@ -19,8 +19,11 @@ use nix::{
 /// One mount containerd asks for (`containerd.types.Mount`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RootMount {
+    /// File system type (`overlay`, `bind`...).
     pub kind: String,
+    /// Its source (device, directory, `overlay`).
     pub source: String,
+    /// Mount flags and file system options, as mount(8) takes them.
     pub options: Vec<String>,
 }
 

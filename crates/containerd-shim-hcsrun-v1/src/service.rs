@@ -45,11 +45,14 @@ pub const INIT_PID_FILE: &str = "init.pid";
 /// state directory, unless it is containerd's default).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placement {
+    /// The Linux service's runtime directory (its systems' records).
     pub runtime_dir: PathBuf,
+    /// The cgroup parent its systems are put under.
     pub cgroup_parent: String,
 }
 
 impl Placement {
+    /// The placement of a bundle of containerd namespace `namespace`.
     pub fn of(bundle: &Path, namespace: &str) -> Self {
         let state = containerd_state(bundle).unwrap_or(Path::new("/run/containerd"));
         let cgroup_parent = if state == Path::new("/run/containerd") {
@@ -84,6 +87,7 @@ impl Placement {
     }
 }
 
+/// The shim binary's state in each of its lives (start, daemon, delete).
 pub struct HcsrunShim {
     exit: Arc<ExitSignal>,
     /// `-id`: the container id containerd started this shim for.

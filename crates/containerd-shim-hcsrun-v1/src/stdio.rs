@@ -25,9 +25,13 @@ use tokio::{
 /// Where containerd wants a process's streams (`""` = not wanted).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StdioPaths {
+    /// stdin FIFO (or URI).
     pub stdin: String,
+    /// stdout FIFO (or URI).
     pub stdout: String,
+    /// stderr FIFO (or URI); empty with a terminal.
     pub stderr: String,
+    /// A terminal is wanted (the process console).
     pub terminal: bool,
 }
 

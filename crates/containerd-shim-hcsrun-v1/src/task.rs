@@ -28,6 +28,7 @@ use crate::{
 /// containerd's type for an exec'd process's spec.
 const PROCESS_SPEC_TYPE: &str = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 
+/// containerd's Task service over the shim's containers.
 pub struct TaskService {
     tasks: Arc<Tasks>,
     exit: Arc<ExitSignal>,
@@ -35,6 +36,7 @@ pub struct TaskService {
 }
 
 impl TaskService {
+    /// The service over `tasks`; `exit` ends the daemon at `Shutdown`.
     pub fn new(tasks: Arc<Tasks>, exit: Arc<ExitSignal>, events: EventSender) -> Self {
         TaskService {
             tasks,

@@ -25,9 +25,13 @@ const SIGTERM: u32 = 15;
 
 /// A `Create` request, as the shim needs it.
 pub struct CreateRequest {
+    /// The container id.
     pub id: String,
+    /// Its bundle directory.
     pub bundle: PathBuf,
+    /// The snapshot's mounts, for `<bundle>/rootfs` (none: containerd mounted it).
     pub rootfs: Vec<rootfs::RootMount>,
+    /// The init's streams.
     pub stdio: StdioPaths,
 }
 
@@ -38,20 +42,25 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
         .expect("blocking task panicked")
 }
 
+/// The daemon's containers, run through hcsrun's client.
 pub struct Tasks {
+    /// hcsrun's client over the Linux compute service.
     pub client: Client,
+    /// What the client's backend shares (containers, events).
     pub shared: Arc<Shared>,
     /// The cgroup parent the service puts containers under.
     pub cgroup_parent: String,
 }
 
 impl Tasks {
+    /// Container `id`, or NotFound.
     pub fn container(&self, id: &str) -> Result<Arc<Container>> {
         self.shared
             .container(id)
             .ok_or_else(|| ShimError::NoContainer(id.to_owned()))
     }
 
+    /// Process `exec_id` (empty: init) of container `id`, or NotFound.
     pub fn process(&self, id: &str, exec_id: &str) -> Result<(Arc<Container>, Arc<Proc>)> {
         let c = self.container(id)?;
         let p = c
@@ -348,6 +357,7 @@ impl Tasks {
         Ok(proc.wait().await)
     }
 
+    /// `Pause` (or, with `pause` false, `Resume`): the freezer, through the client.
     pub async fn pause(&self, id: &str, pause: bool) -> Result<()> {
         let container = self.container(id)?;
         if container.init.phase() != Phase::Running {
@@ -361,6 +371,7 @@ impl Tasks {
         Ok(())
     }
 
+    /// `ResizePty`: the process console's size.
     pub async fn resize(&self, id: &str, exec_id: &str, width: u32, height: u32) -> Result<()> {
         let (_, proc) = self.process(id, exec_id)?;
         if proc.phase() != Phase::Running {
@@ -381,12 +392,14 @@ impl Tasks {
             .await?)
     }
 
+    /// `CloseIO`: the process's stdin ends once what containerd wrote is passed on.
     pub fn close_io(&self, id: &str, exec_id: &str) -> Result<()> {
         let (_, proc) = self.process(id, exec_id)?;
         proc.copies.lock().unwrap().close_stdin();
         Ok(())
     }
 
+    /// `Pids`: the host pids of the container's processes.
     pub async fn pids(&self, id: &str) -> Result<Vec<u32>> {
         let cgroups = self.container(id)?.cgroups.clone();
         blocking(move || cgroups.procs())

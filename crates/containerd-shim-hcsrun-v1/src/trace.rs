@@ -7,8 +7,11 @@
 
 use std::{fmt, io::Write};
 
+/// The variable naming the trace file.
 pub const ENV: &str = "HCSRUN_SHIM_TRACE";
 
+/// Appends one line (time, pid, `args`) when tracing is on: a small
+/// append to a local file, only where the variable is set (tests, debugging).
 pub fn line(args: fmt::Arguments<'_>) {
     let Some(path) = std::env::var_os(ENV) else {
         return;
