@@ -18,6 +18,16 @@ have skopeo || need_apt+=(skopeo)
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 # The README's Linux bundle is made with `runc spec`.
 have runc || need_apt+=(runc)
+# The containerd shim's tests run a private containerd 1.6 (with ctr) and
+# speak its gRPC API and CRI, whose Rust bindings are built with protoc;
+# `script` gives ctr a terminal.
+have containerd || need_apt+=(containerd)
+have protoc || need_apt+=(protobuf-compiler)
+have script || need_apt+=(bsdutils)
+# Its CRI test gives pods a bridge network (CNI plugins) and its namespace
+# tests make a network namespace with `ip netns`.
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+have ip || need_apt+=(iproute2)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 

@@ -100,7 +100,8 @@ impl Client {
             .map_err(|e| ClientError::hcs(OP, id, e))
     }
 
-    /// Pauses a Hyper-V isolated container.
+    /// Pauses a Hyper-V isolated container, or a Linux container the
+    /// service runs natively (it freezes its cgroup).
     pub async fn pause(&self, id: &str) -> Result<()> {
         self.pause_or_resume(id, true).await
     }
@@ -119,7 +120,8 @@ impl Client {
         {
             let _lock = self.inner.locks.lock(id).await;
             let container = self.inner.container(op, id)?;
-            if !container.hyperv {
+            let linux = matches!(container.spec, super::container::CreatedFrom::Linux(_));
+            if !container.hyperv && !linux {
                 return Err(ClientError::new(op, id, refused));
             }
             let done = if pause {

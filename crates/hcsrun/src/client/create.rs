@@ -20,6 +20,25 @@ const OP: &str = "create";
 /// How long an unattached process may take to die.
 pub(crate) const KILL_WAIT: Duration = Duration::from_secs(30);
 
+/// A Linux container whose system runs with its pid 1 parked, its init
+/// process not started: see [`Client::create_linux_parked`]. Dropping it
+/// leaves the system running; hand it to [`Client::start_parked`] or
+/// [`Client::discard_parked`].
+pub struct ParkedContainer {
+    id: String,
+    system: Arc<dyn ComputeSystem>,
+    config: hcs_schema::ContainerConfig,
+    init_config: hcs_schema::ProcessConfig,
+    from: CreatedFrom,
+}
+
+impl ParkedContainer {
+    /// The container's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Client {
     /// Creates the container `id` from `spec` and `options`, starts it and
     /// its init process, hands the process's streams to `attach`, and tells
@@ -92,6 +111,73 @@ impl Client {
             .await
     }
 
+    /// Creates the Linux container `id` from `spec` and starts its system,
+    /// leaving its pid 1 parked: the container exists, with its root,
+    /// namespaces and cgroups, and its first process has not run yet (what
+    /// runc's `create` leaves, and what containerd's task `Create` asks
+    /// for). [`start_parked`](Self::start_parked) runs the init process;
+    /// [`discard_parked`](Self::discard_parked) stops and removes the
+    /// system instead. Until started, the container is not among the
+    /// client's: no events are told of it.
+    pub async fn create_linux_parked(
+        &self,
+        id: &str,
+        spec: &LinuxSpec,
+        options: &CreateOptions,
+    ) -> Result<ParkedContainer> {
+        let inner = &self.inner;
+        let _lock = inner.locks.lock(id).await;
+        if inner.containers.lock().unwrap().contains_key(id) {
+            return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
+        }
+        let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
+        let name_to_guid = |name: &str| inner.service.name_to_guid(name);
+        let config =
+            translate::linux::container_config(id, spec, options, &inner.host, &name_to_guid)
+                .map_err(translate_err)?;
+        let init_config =
+            translate::linux::init_process_config(id, spec, options).map_err(translate_err)?;
+        let system = self.create_system(id, &config).await?;
+        Ok(ParkedContainer {
+            id: id.to_owned(),
+            system,
+            config,
+            init_config,
+            from: CreatedFrom::Linux(Box::new(spec.clone())),
+        })
+    }
+
+    /// Runs the init process of a container made by
+    /// [`create_linux_parked`](Self::create_linux_parked), as
+    /// [`create_linux`](Self::create_linux) would have: its streams go to
+    /// `attach`, the start is told, its exit is told later, once. On any
+    /// failure the system is stopped and removed.
+    pub async fn start_parked<F>(&self, parked: ParkedContainer, attach: F) -> Result<()>
+    where
+        F: FnOnce(IoPipe) -> Result<(), AttachError> + Send,
+    {
+        let ParkedContainer {
+            id,
+            system,
+            config,
+            init_config,
+            from,
+        } = parked;
+        let _lock = self.inner.locks.lock(&id).await;
+        if self.inner.containers.lock().unwrap().contains_key(&id) {
+            supervise::discard(&*system, &self.inner.timeouts).await;
+            return Err(ClientError::new(OP, &id, ClientErrorKind::AlreadyExists));
+        }
+        self.start_init(&id, system, config, init_config, from, attach)
+            .await
+    }
+
+    /// Stops and removes the system of a container that was never started.
+    pub async fn discard_parked(&self, parked: ParkedContainer) {
+        let _lock = self.inner.locks.lock(&parked.id).await;
+        supervise::discard(&*parked.system, &self.inner.timeouts).await;
+    }
+
     /// Creates, starts and supervises a container from its translated
     /// documents; the caller holds the id's lock.
     async fn create_translated<F>(
@@ -105,15 +191,51 @@ impl Client {
     where
         F: FnOnce(IoPipe) -> Result<(), AttachError> + Send,
     {
+        let system = self.create_system(id, &config).await?;
+        self.start_init(id, system, config, init_config, from, attach)
+            .await
+    }
+
+    /// Creates and starts the system; a failure to start leaves nothing
+    /// running. The caller holds the id's lock.
+    async fn create_system(
+        &self,
+        id: &str,
+        config: &hcs_schema::ContainerConfig,
+    ) -> Result<Arc<dyn ComputeSystem>> {
         let inner = &self.inner;
         let system: Arc<dyn ComputeSystem> = inner
             .service
-            .create_system(id, &config)
+            .create_system(id, config)
             .await
             .map_err(|e| ClientError::hcs(OP, id, e))?
             .into();
-        // From here on, a failure leaves nothing running (the seed's start
-        // terminates too).
+        debug!(container = id, "starting");
+        if let Err(e) = system.start().await {
+            // The seed's start terminates too.
+            supervise::discard(&*system, &inner.timeouts).await;
+            return Err(ClientError::hcs(OP, id, e));
+        }
+        Ok(system)
+    }
+
+    /// Creates the init process of a started system, attaches it and
+    /// supervises the container; any failure stops and removes the system.
+    /// The caller holds the id's lock.
+    async fn start_init<F>(
+        &self,
+        id: &str,
+        system: Arc<dyn ComputeSystem>,
+        config: hcs_schema::ContainerConfig,
+        init_config: hcs_schema::ProcessConfig,
+        from: CreatedFrom,
+        attach: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(IoPipe) -> Result<(), AttachError> + Send,
+    {
+        let inner = &self.inner;
+        // From here on, a failure leaves nothing running.
         let failed = |e: ClientError| {
             let system = system.clone();
             async move {
@@ -121,10 +243,6 @@ impl Client {
                 Err(e)
             }
         };
-        debug!(container = id, "starting");
-        if let Err(e) = system.start().await {
-            return failed(ClientError::hcs(OP, id, e)).await;
-        }
         let process: Arc<dyn Process> = match system.create_process(&init_config).await {
             Ok(p) => p.into(),
             Err(e) => return failed(ClientError::hcs(OP, id, e)).await,
@@ -227,6 +345,7 @@ pub(crate) async fn io_pipe(
         stdout: stdio.stdout.map(OutputReader::new).transpose()?,
         stderr: stdio.stderr.map(OutputReader::new).transpose()?,
         terminal,
+        host_pid: process.host_pid(),
     };
     // A console's output is its master, which the console keeps anyway.
     if !terminal {

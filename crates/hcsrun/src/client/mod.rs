@@ -46,6 +46,7 @@ use hcs::ComputeService;
 use self::{container::Container, locks::IdLocks};
 pub use self::{
     control::{Checkpoints, Resources, ServerVersion},
+    create::ParkedContainer,
     error::{ClientError, ClientErrorKind, Result},
     events::{Backend, State, StateInfo, INIT_PROCESS, RESTORED_EXIT_CODE, UNKNOWN_EXIT_CODE},
     stdio::{IoPipe, OutputReader, StdinWriter},

@@ -25,6 +25,10 @@ pub struct IoPipe {
     pub stderr: Option<OutputReader>,
     /// The process has a console: stdout carries both streams.
     pub terminal: bool,
+    /// The process's pid on the host, where the service knows it (the
+    /// Linux service does): an embedder that signals or accounts for
+    /// processes itself needs it before the process can have exited.
+    pub host_pid: Option<u32>,
 }
 
 impl std::fmt::Debug for IoPipe {
@@ -34,6 +38,7 @@ impl std::fmt::Debug for IoPipe {
             .field("stdout", &self.stdout.is_some())
             .field("stderr", &self.stderr.is_some())
             .field("terminal", &self.terminal)
+            .field("host_pid", &self.host_pid)
             .finish()
     }
 }

@@ -1,0 +1,99 @@
+//! The spec's network, IPC and UTS namespaces, checked on the container's
+//! parked pid 1: the host's (no entry) or one at a path (CRI's pod network
+//! namespace, the sandbox's `/proc/PID/ns/*`) must be the one pid 1 is in.
+//!
+//! `LinuxSpec` accepts those choices and the Linux compute service is the
+//! one to apply them; where it made a new namespace instead, the container
+//! would run isolated from what its spec names. The shim refuses that at
+//! `Create`, naming the field, rather than let the choice drop silently.
+//!
+//! Blocking (stat): callers run it on the blocking pool.
+
+use std::{
+    fs, io,
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+};
+
+use hcsrun_linux_spec::{Namespace, Namespaces};
+
+/// A namespace file's identity: (device, inode) of its nsfs entry.
+fn identity(path: &Path) -> io::Result<(u64, u64)> {
+    let meta = fs::metadata(path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("reading namespace {}: {e}", path.display()),
+        )
+    })?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// Checks that `pid` is in every namespace `spec` names. `Err` names the
+/// field and the namespace not joined.
+pub fn check(spec: &Namespaces, pid: u32) -> Result<(), String> {
+    let kinds = [
+        ("network", "net", &spec.network),
+        ("ipc", "ipc", &spec.ipc),
+        ("uts", "uts", &spec.uts),
+    ];
+    for (field, file, wanted) in kinds {
+        let expected: PathBuf = match wanted {
+            Namespace::New => continue,
+            // The host's as runc gives it: the caller's (containerd's).
+            Namespace::Host => Path::new("/proc/self/ns").join(file),
+            Namespace::Join(path) => path.clone(),
+        };
+        let actual = Path::new("/proc")
+            .join(pid.to_string())
+            .join("ns")
+            .join(file);
+        let (want, have) = match (identity(&expected), identity(&actual)) {
+            (Ok(want), Ok(have)) => (want, have),
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(format!("linux.namespaces ({field}): {e}"));
+            }
+        };
+        if want != have {
+            let which = match wanted {
+                Namespace::Host => "the host's (no entry)".to_owned(),
+                _ => format!("the one at {}", expected.display()),
+            };
+            return Err(format!(
+                "linux.namespaces ({field}): {which} is not supported by the hcsrun shim: \
+                 the Linux compute service gives a container a {field} namespace of its own \
+                 (or another system's), and does not join a spec's"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(network: Namespace) -> Namespaces {
+        Namespaces {
+            network,
+            ipc: Namespace::New,
+            uts: Namespace::New,
+            cgroup: Namespace::New,
+        }
+    }
+
+    #[test]
+    fn a_process_in_the_named_namespace_passes_and_another_is_refused() {
+        let me = std::process::id();
+        check(&with(Namespace::Host), me).unwrap();
+        check(&with(Namespace::Join("/proc/self/ns/net".into())), me).unwrap();
+        check(&with(Namespace::New), me).unwrap();
+        // Another namespace (an IPC one where a network one is named).
+        let e = check(&with(Namespace::Join("/proc/self/ns/ipc".into())), me).unwrap_err();
+        assert!(
+            e.starts_with("linux.namespaces (network): the one at /proc/self/ns/ipc"),
+            "{e}"
+        );
+        let e = check(&with(Namespace::Join("/nonexistent/ns".into())), me).unwrap_err();
+        assert!(e.contains("/nonexistent/ns"), "{e}");
+    }
+}
