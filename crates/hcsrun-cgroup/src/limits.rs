@@ -20,13 +20,47 @@ pub struct Limits {
     pub memory_bytes: Option<u64>,
     /// `StorageIOPSMaximum` and `StorageBandwidthMaximum` on one device.
     pub io: Option<IoLimits>,
+    /// The exact values of a Linux spec's `linux.resources` (hcsrun-oci),
+    /// applied after the fields above.
+    pub exact: Exact,
+}
+
+/// A Linux spec's resources as runc writes them: exact cgroup v1 values
+/// (converted for v2 as runc converts them). `None` leaves the file alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exact {
+    /// `memory.limit_in_bytes` (-1: unlimited).
+    pub memory_limit: Option<i64>,
+    /// `memory.soft_limit_in_bytes`.
+    pub memory_reservation: Option<i64>,
+    /// `memory.memsw.limit_in_bytes`: memory plus swap (-1: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `memory.swappiness`.
+    pub memory_swappiness: Option<u64>,
+    /// `memory.oom_control` 1.
+    pub disable_oom_killer: bool,
+    /// `cpu.shares`.
+    pub cpu_shares: Option<u64>,
+    /// `cpu.cfs_quota_us` (-1: unlimited).
+    pub cpu_quota: Option<i64>,
+    /// `cpu.cfs_period_us`.
+    pub cpu_period: Option<u64>,
+    /// `cpuset.cpus`.
+    pub cpuset_cpus: Option<String>,
+    /// `cpuset.mems`.
+    pub cpuset_mems: Option<String>,
+    /// `pids.max` (-1 or 0: unlimited).
+    pub pids_limit: Option<i64>,
 }
 
 /// Storage limits, applied to reads and writes of one block device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IoLimits {
+    /// The block device, major and minor.
     pub device: (u32, u32),
+    /// Operations per second.
     pub iops: Option<u64>,
+    /// Bytes per second.
     pub bytes_per_second: Option<u64>,
 }
 
@@ -37,11 +71,20 @@ impl Limits {
     /// limits.
     pub fn v1_controllers(&self) -> Vec<&'static str> {
         let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices"];
-        if self.cpu_weight.is_some() || self.cpu_quota_us.is_some() {
+        let e = &self.exact;
+        if self.cpu_weight.is_some()
+            || self.cpu_quota_us.is_some()
+            || e.cpu_shares.is_some()
+            || e.cpu_quota.is_some()
+            || e.cpu_period.is_some()
+        {
             needed.push("cpu");
         }
-        if self.cpu_count.is_some() {
+        if self.cpu_count.is_some() || e.cpuset_cpus.is_some() || e.cpuset_mems.is_some() {
             needed.push("cpuset");
+        }
+        if e.pids_limit.is_some() {
+            needed.push("pids");
         }
         needed
     }
@@ -76,6 +119,7 @@ impl Limits {
             memory_bytes: (config.memory_maximum_in_mb > 0)
                 .then(|| config.memory_maximum_in_mb as u64 * 1024 * 1024),
             io,
+            exact: Exact::default(),
         }
     }
 
