@@ -166,6 +166,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exact_values_ask_for_their_hierarchies() {
+        let limits = Limits {
+            exact: Exact {
+                pids_limit: Some(10),
+                cpu_shares: Some(512),
+                cpuset_mems: Some("0".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let needed = limits.v1_controllers();
+        for c in ["pids", "cpu", "cpuset", "memory", "freezer"] {
+            assert!(needed.contains(&c), "{c} in {needed:?}");
+        }
+        assert!(!Limits::default().v1_controllers().contains(&"pids"));
+    }
+
+    #[test]
     fn cpu_hierarchies_are_needed_only_for_cpu_limits() {
         let always = ["cpuacct", "memory", "blkio", "freezer", "devices"];
         assert_eq!(Limits::default().v1_controllers(), always);
@@ -212,6 +230,7 @@ mod tests {
                     iops: Some(100),
                     bytes_per_second: Some(1 << 20),
                 }),
+                exact: Exact::default(),
             }
         );
     }
