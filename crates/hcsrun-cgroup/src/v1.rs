@@ -129,7 +129,11 @@ pub fn apply_exact(cgroup: &Cgroup, e: &Exact) -> io::Result<()> {
         }
     }
     if let (Some(limit), Some(dir)) = (e.pids_limit, cgroup.v1_dir("pids")) {
-        let value = if limit > 0 { limit.to_string() } else { "max".to_owned() };
+        let value = if limit > 0 {
+            limit.to_string()
+        } else {
+            "max".to_owned()
+        };
         write(dir, "pids.max", value)?;
     }
     Ok(())

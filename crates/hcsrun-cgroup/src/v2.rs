@@ -58,7 +58,13 @@ pub fn apply(dir: &Path, limits: &Limits) -> io::Result<()> {
 
 /// A Linux spec's exact values, converted as runc converts them.
 pub fn apply_exact(dir: &Path, e: &Exact) -> io::Result<()> {
-    let max = |v: i64| if v < 0 { "max".to_owned() } else { v.to_string() };
+    let max = |v: i64| {
+        if v < 0 {
+            "max".to_owned()
+        } else {
+            v.to_string()
+        }
+    };
     if let Some(cpus) = &e.cpuset_cpus {
         write(dir, "cpuset.cpus", cpus)?;
     }
@@ -90,7 +96,15 @@ pub fn apply_exact(dir: &Path, e: &Exact) -> io::Result<()> {
         write(dir, "memory.low", max(v))?;
     }
     if let Some(limit) = e.pids_limit {
-        write(dir, "pids.max", if limit > 0 { limit.to_string() } else { "max".to_owned() })?;
+        write(
+            dir,
+            "pids.max",
+            if limit > 0 {
+                limit.to_string()
+            } else {
+                "max".to_owned()
+            },
+        )?;
     }
     Ok(())
 }
