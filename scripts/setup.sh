@@ -18,6 +18,8 @@ have skopeo || need_apt+=(skopeo)
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 # The README's Linux bundle is made with `runc spec`.
 have runc || need_apt+=(runc)
+# hcsrun-oci's end-to-end test: podman drives it as its OCI runtime.
+have podman || need_apt+=(podman)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 
