@@ -66,11 +66,12 @@ pub struct IoLimits {
 
 impl Limits {
     /// The cgroup v1 controllers a system with these limits needs:
-    /// statistics (cpuacct, memory, blkio), pausing (freezer) and the
-    /// device allow-list (devices) always, cpu and cpuset only for their
-    /// limits.
+    /// statistics (cpuacct, memory, blkio), pausing (freezer), the
+    /// device allow-list (devices) and the number of tasks (pids: a Linux
+    /// spec's limit, and a fork bomb's accounting) always, cpu and cpuset
+    /// only for their limits.
     pub fn v1_controllers(&self) -> Vec<&'static str> {
-        let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices"];
+        let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
         let e = &self.exact;
         if self.cpu_weight.is_some()
             || self.cpu_quota_us.is_some()
@@ -82,9 +83,6 @@ impl Limits {
         }
         if self.cpu_count.is_some() || e.cpuset_cpus.is_some() || e.cpuset_mems.is_some() {
             needed.push("cpuset");
-        }
-        if e.pids_limit.is_some() {
-            needed.push("pids");
         }
         needed
     }
@@ -180,12 +178,11 @@ mod tests {
         for c in ["pids", "cpu", "cpuset", "memory", "freezer"] {
             assert!(needed.contains(&c), "{c} in {needed:?}");
         }
-        assert!(!Limits::default().v1_controllers().contains(&"pids"));
     }
 
     #[test]
     fn cpu_hierarchies_are_needed_only_for_cpu_limits() {
-        let always = ["cpuacct", "memory", "blkio", "freezer", "devices"];
+        let always = ["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
         assert_eq!(Limits::default().v1_controllers(), always);
         let weight = Limits {
             cpu_weight: Some(10),

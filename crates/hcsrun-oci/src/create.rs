@@ -19,7 +19,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use hcs::{HypervIsolation, ServiceFeatures};
 use hcsrun::translate::{linux as translate, CreateOptions, HostFacts};
 use hcsrun_cgroup::{Cgroup, Limits};
-use hcsrun_linux_spec::{LinuxSpec, Namespace};
+use hcsrun_linux_spec::LinuxSpec;
 use hcsrun_shim::caller;
 use nix::{
     fcntl::{open, OFlag},
@@ -139,37 +139,12 @@ fn cgroup_names(spec: &LinuxSpec, id: &str) -> (String, String) {
 /// What hcsrun-oci cannot honour beyond the shared mapping's refusals,
 /// each naming its field.
 fn refuse_unsupported(spec: &LinuxSpec) -> Result<()> {
-    let ns = spec.namespaces();
-    for (name, which) in [("ipc", &ns.ipc), ("uts", &ns.uts)] {
-        if *which != Namespace::New {
-            bail!("linux.namespaces: a {name} namespace other than a new one is not supported by hcsrun-oci");
-        }
-    }
     let r = spec.resources();
     if r.block_io != Default::default() {
         bail!("linux.resources.blockIO: not supported by hcsrun-oci yet");
     }
-    if !r.unified.is_empty() {
-        bail!("linux.resources.unified: not supported by hcsrun-oci yet");
-    }
     hooks::refuse_unsupported(spec)?;
     Ok(())
-}
-
-fn network_namespace(spec: &LinuxSpec) -> Result<Option<OwnedFd>> {
-    let path = match &spec.namespaces().network {
-        Namespace::New => return Ok(None),
-        Namespace::Host => Path::new("/proc/self/ns/net").to_owned(),
-        Namespace::Join(path) => path.clone(),
-    };
-    open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map(Some)
-        .with_context(|| {
-            format!(
-                "linux.namespaces: opening network namespace {}",
-                path.display()
-            )
-        })
 }
 
 /// Creates container `args.id`; its record.
@@ -188,14 +163,24 @@ pub fn create(g: &Global, args: &CreateArgs) -> Result<Record> {
         }
         Err(e) => return Err(e).with_context(|| format!("creating {}", dir.path.display())),
     }
-    let made = create_in(&dir, args);
+    let made = create_in(g, &dir, args);
     if made.is_err() {
         let _ = fs::remove_dir_all(&dir.path);
     }
     made
 }
 
-fn create_in(dir: &Dir, args: &CreateArgs) -> Result<Record> {
+/// The state root, for the seccomp filter cache.
+pub fn open_dir(path: &Path) -> Result<OwnedFd> {
+    open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", path.display()))
+}
+
+fn create_in(g: &Global, dir: &Dir, args: &CreateArgs) -> Result<Record> {
     let id = args.id.as_str();
     let spec = LinuxSpec::from_bundle(&args.bundle)
         .map_err(|e| anyhow!("container {id}: bundle {}: {e}", args.bundle.display()))?;
@@ -218,7 +203,6 @@ fn create_in(dir: &Dir, args: &CreateArgs) -> Result<Record> {
     if terminal && args.console_socket.is_none() {
         bail!("container {id}: process.terminal is true: a terminal needs --console-socket (hcsrun-oci relays no console)");
     }
-    let netns = network_namespace(&spec).with_context(|| format!("container {id}"))?;
     let process_text = serde_json::to_string(&process)?;
 
     let (parent, name) = cgroup_names(&spec, id);
@@ -253,12 +237,15 @@ fn create_in(dir: &Dir, args: &CreateArgs) -> Result<Record> {
         .with_context(|| format!("container {id}: opening the exec FIFO"))
         .map_err(undo_cgroups)?;
 
+    let runtime_dir = open_dir(&g.root).map_err(undo_cgroups)?;
+    let hidden = [g.root.to_string_lossy().into_owned()];
     let created = caller::create(caller::Create {
         id,
         system_dir: &dir.path,
         config: &config,
         process: &process_text,
-        netns,
+        runtime_dir: runtime_dir.as_fd(),
+        hidden: &hidden,
         cgroups: joins,
         fifo,
     })

@@ -80,12 +80,14 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         .into_iter()
         .map(|(_, _, fd)| fd)
         .collect();
+    let runtime_dir = crate::create::open_dir(&g.root)?;
     let started = caller::exec(caller::Exec {
         id,
         init_pid: record.pid,
         init_process: &record.init_process,
         process: &serde_json::to_string(&config)?,
         cgroup_procs,
+        runtime_dir: std::os::fd::AsFd::as_fd(&runtime_dir),
     })?;
     if let (Some(master), Some(socket)) = (&started.console, p.get("console-socket")) {
         use std::os::fd::AsFd;

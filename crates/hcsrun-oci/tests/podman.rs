@@ -98,7 +98,10 @@ fn blob(layout: &Path, file: &Path) -> (String, u64) {
     let digest = sha256(file);
     let dest = layout.join("blobs/sha256").join(&digest);
     fs::copy(file, &dest).unwrap();
-    (format!("sha256:{digest}"), fs::metadata(dest).unwrap().len())
+    (
+        format!("sha256:{digest}"),
+        fs::metadata(dest).unwrap().len(),
+    )
 }
 
 /// An OCI archive of one busybox layer, `localhost/busybox:hcsrun`.
@@ -157,7 +160,11 @@ fn oci_archive(dir: &Path) -> PathBuf {
         .to_string(),
     )
     .unwrap();
-    fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
     let archive = dir.join("busybox.tar");
     let tar = Command::new("tar")
         .arg("-C")
@@ -207,7 +214,10 @@ fn podman_runs_containers_through_hcsrun_oci() {
     let id = podman.ok(&args);
     assert_eq!(podman.ok(&["exec", &id, "sh", "-c", "echo $$"]), "2");
     assert_eq!(
-        podman.run(&["exec", &id, "sh", "-c", "exit 5"]).status.code(),
+        podman
+            .run(&["exec", &id, "sh", "-c", "exit 5"])
+            .status
+            .code(),
         Some(5)
     );
     assert_eq!(podman.ok(&["exec", "-t", &id, "tty"]), "/dev/pts/0");

@@ -15,7 +15,7 @@
 
 use std::{
     fmt,
-    os::fd::{AsFd, AsRawFd, OwnedFd, RawFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
     path::{Path, PathBuf},
 };
 
@@ -38,9 +38,12 @@ use crate::{
     context::{self, Context},
     devices,
     exec::{self, ChildStdio, Monitor},
+    filters,
+    holder::processes::namespaces_to_join,
     init::{self, CallerInitArgs, InitExec, InitReady},
-    stdio,
+    resources, stdio,
 };
+use hcsrun_linux_spec::LinuxSpec;
 
 /// A failure of caller mode, naming the container and the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,9 +83,12 @@ pub struct Create<'a> {
     /// Its init process as a `ProcessConfig` document
     /// (`translate::linux::init_process_config`: the spec rides along).
     pub process: &'a str,
-    /// A network namespace to join instead of a new one.
-    pub netns: Option<OwnedFd>,
-    /// The container's cgroups, made and limited by the caller.
+    /// The front end's state directory: compiled seccomp filters are
+    /// cached there, and it is hidden from the container.
+    pub runtime_dir: BorrowedFd<'a>,
+    /// Host directories to hide from the container.
+    pub hidden: &'a [String],
+    /// The container's cgroups, made by the caller.
     pub cgroups: Vec<CgroupJoin>,
     /// The exec FIFO, `O_PATH`: pid 1 waits on it before `execve`.
     pub fifo: OwnedFd,
@@ -132,11 +138,22 @@ fn parse_process(text: &str) -> Result<ProcessConfig, WireError> {
     })
 }
 
-/// The init process's context and what it asks of the container: a Linux
-/// container's spec, read once (as the holder reads it).
+/// What the init process runs with and asks of the container, as the
+/// holder decides it for its first process (`first_context`): the spec's
+/// context with its seccomp program, the container setup, its device
+/// rules, and the namespaces to join instead of new ones.
+struct InitContext {
+    context: Context,
+    setup: ContainerSetup,
+    rules: Vec<devices::Rule>,
+    join: Vec<(OwnedFd, CloneFlags)>,
+    spec: LinuxSpec,
+}
+
 fn init_context(
     config: &ProcessConfig,
-) -> Result<(Context, ContainerSetup, Vec<devices::Rule>), WireError> {
+    runtime_dir: BorrowedFd<'_>,
+) -> Result<InitContext, WireError> {
     let oom_score_adj = crate::security::read_oom_score_adj();
     let spec = context::init_spec(config)?.ok_or_else(|| {
         wire_error(
@@ -144,17 +161,29 @@ fn init_context(
             "the init process carries no Linux spec (OCISpecification)".to_owned(),
         )
     })?;
+    let seccomp = spec
+        .seccomp()
+        .map(|s| filters::program(s, runtime_dir))
+        .transpose()
+        .map_err(|e| {
+            wire_error(
+                ErrorCode::INVALID_PARAMETER,
+                format!("OCISpecification: linux.seccomp: {e}"),
+            )
+        })?;
     let rules = devices::of_spec(&spec).map_err(|e| {
         wire_error(
             ErrorCode::INVALID_PARAMETER,
             format!("OCISpecification: {e}"),
         )
     })?;
-    Ok((
-        Context::of_spec(&spec, oom_score_adj),
-        ContainerSetup::of_spec(&spec),
+    Ok(InitContext {
+        context: Context::of_spec(&spec, oom_score_adj, seccomp),
+        setup: ContainerSetup::of_spec(&spec),
         rules,
-    ))
+        join: namespaces_to_join(spec.namespaces())?,
+        spec,
+    })
 }
 
 /// The process's stdio: the caller's 0-2 (duplicated), or a console made
@@ -217,8 +246,17 @@ fn kill_child(pid: Pid) {
 pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
     let err = error(args.id, "create");
     let config = parse_process(args.process).map_err(&err)?;
-    let (context, setup, rules) = init_context(&config).map_err(&err)?;
+    let init = init_context(&config, args.runtime_dir).map_err(&err)?;
     let cgroups = cgroups_of(args.cgroups);
+    // The spec's resources, exactly, as the holder writes them.
+    resources::apply(&cgroups.dirs, init.spec.resources())
+        .map_err(|message| {
+            wire_error(
+                ErrorCode::INVALID_PARAMETER,
+                format!("OCISpecification: {message}"),
+            )
+        })
+        .map_err(&err)?;
     let sys = |what: &str| {
         let what = what.to_owned();
         move |e: nix::Error| {
@@ -245,9 +283,10 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
                 id: args.id,
                 system_dir: args.system_dir,
                 config: args.config,
-                netns: args.netns.as_ref(),
+                netns: None,
                 sock: theirs,
                 fifo: args.fifo,
+                hidden: args.hidden,
             })
         }
         Ok(ForkResult::Parent { child }) => child,
@@ -255,16 +294,7 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
     };
     drop(theirs);
     drop(args.fifo);
-    match start_init(
-        pid,
-        ours,
-        &cgroups,
-        &rules,
-        &config,
-        args.process,
-        context,
-        setup,
-    ) {
+    match start_init(pid, ours, &cgroups, &config, args.process, init) {
         Ok(console) => Ok(Created {
             pid: pid.as_raw() as u32,
             console,
@@ -277,17 +307,15 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
 }
 
 /// Pid 1 forked: into the cgroups, the allow-list, its report, its process.
-#[allow(clippy::too_many_arguments)]
 fn start_init(
     pid: Pid,
     sock: OwnedFd,
     cgroups: &Cgroups,
-    rules: &[devices::Rule],
     config: &ProcessConfig,
     text: &str,
-    context: Context,
-    setup: ContainerSetup,
+    init: InitContext,
 ) -> Result<Option<OwnedFd>, WireError> {
+    let rules = &init.rules;
     let host_pid = pid.as_raw() as u32;
     let denied = |what: &str| {
         let what = what.to_owned();
@@ -334,12 +362,14 @@ fn start_init(
         .map_err(|e| wire_error(ErrorCode::INTERNAL_ERROR, format!("creating a pipe: {e}")))?;
     let mut fds: Vec<RawFd> = child.fds.iter().flatten().map(AsRawFd::as_raw_fd).collect();
     fds.push(report.as_raw_fd());
+    fds.extend(init.join.iter().map(|(fd, _)| fd.as_raw_fd()));
     let exec = InitExec {
         config: text.to_owned(),
         stdio: child.fds.each_ref().map(Option::is_some),
         console: child.console,
-        context,
-        setup,
+        context: init.context,
+        setup: init.setup,
+        join: init.join.iter().map(|(_, kind)| kind.bits()).collect(),
     };
     wire::send(sock.as_fd(), &exec, &fds).map_err(|e| {
         wire_error(
@@ -369,6 +399,8 @@ pub struct Exec<'a> {
     pub process: &'a str,
     /// `cgroup.procs` of each of the container's cgroups, open for writing.
     pub cgroup_procs: Vec<OwnedFd>,
+    /// The front end's state directory (the seccomp filter cache).
+    pub runtime_dir: BorrowedFd<'a>,
 }
 
 /// Starts a process in the running container: this process's child,
@@ -379,7 +411,7 @@ pub fn exec(args: Exec<'_>) -> Result<Started, CallerError> {
     let err = error(args.id, "exec");
     let init = parse_process(args.init_process).map_err(&err)?;
     let config = parse_process(args.process).map_err(&err)?;
-    let (base, _, _) = init_context(&init).map_err(&err)?;
+    let base = init_context(&init, args.runtime_dir).map_err(&err)?.context;
     let context = base.for_exec(&config, true).map_err(&err)?;
     let pid = args.init_pid;
     let ns = |name: &str| {
@@ -397,16 +429,14 @@ pub fn exec(args: Exec<'_>) -> Result<Started, CallerError> {
     };
     let joined = (|| {
         let pidns = ns("pid")?;
-        // The mount namespace last: it moves the root.
-        let namespaces = [
-            ("ipc", CloneFlags::CLONE_NEWIPC),
-            ("uts", CloneFlags::CLONE_NEWUTS),
-            ("net", CloneFlags::CLONE_NEWNET),
-            ("mnt", CloneFlags::CLONE_NEWNS),
-        ]
-        .into_iter()
-        .map(|(name, kind)| Ok((ns(name)?, kind)))
-        .collect::<Result<Vec<_>, WireError>>()?;
+        // Its namespaces, the mount namespace last, as the holder's later
+        // processes join them.
+        let namespaces = crate::boot::open_namespaces(pid).map_err(|e| {
+            wire_error(
+                ErrorCode::SYSTEM_ALREADY_STOPPED,
+                format!("opening the namespaces of pid {pid}: {e}"),
+            )
+        })?;
         let (child, console) = child_stdio(&config, || container_ptmx(pid))?;
         setns(&pidns, CloneFlags::CLONE_NEWPID).map_err(|e| {
             wire_error(
