@@ -44,7 +44,7 @@ pub fn features_cmd(rest: &[String]) -> Result<()> {
             "namespaces": ["pid", "mount", "network", "ipc", "uts", "cgroup"],
             "capabilities": hcs_capabilities(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-            "seccomp": {"enabled": false},
+            "seccomp": {"enabled": true},
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },
