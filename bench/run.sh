@@ -92,11 +92,12 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOTFS/etc/group"
 
 # --- hcsrun, the holder and the bench, in release -------------------------
 log "building (release)"
-cargo build --release --locked -q -p hcsrun-cli -p hcsrun-shim -p hcsrun-bench -p bench-tools --bins
+cargo build --release --locked -q -p hcsrun-cli -p hcsrun-shim -p hcsrun-oci -p hcsrun-bench -p bench-tools --bins
 cargo bench --locked -q -p hcsrun --bench translate --no-run 2>/dev/null
 HCSRUN=$REPO/target/release/hcsrun
 BENCH=$REPO/target/release/hcsrun-bench
 TOOLS=$REPO/target/release/bench-tools
+OCI=$REPO/target/release/hcsrun-oci
 
 # --- runc's bundles: `runc spec`, args and root set -------------------------
 for bundle in true sleep; do
@@ -131,6 +132,9 @@ log "lifecycle: the same after idling 100 ms ($LIFECYCLE_RUNS runs each)"
     --cmd "hcsrun=$HCSRUN run --rm --layer $ROOTFS -- /bin/true" \
     --cmd "runc=runc run --bundle $WORK/runc-true {id}" \
     --cmd "unshare=unshare -pfmu --fork true"
+
+bench/oci.sh "$TOOLS" "$OCI" "$ROOTFS" "$WORK/runc-true" "$WORK" "$RESULTS" "$LIFECYCLE_RUNS" \
+    >"$RESULTS/oci.md"
 
 log "exec: hcsrun client, runc exec ($EXEC_RUNS runs each)"
 runc run -d --bundle "$WORK/runc-sleep" "$RUNC_EXEC_ID" </dev/null >/dev/null 2>&1
@@ -176,6 +180,7 @@ bench/profile.sh "$HCSRUN" "$TOOLS" "$ROOTFS" "$WORK" "$RESULTS/profile"
     --analysis bench/analysis.md --out bench/RESULTS.md
 log "container verbs: exec and ps"
 bench/verbs.sh "$HCSRUN" "$TOOLS" "$ROOTFS" "$WORK" "$EXEC_RUNS"
+cat "$RESULTS/oci.md" >>bench/RESULTS.md
 rm -rf bench/out/profiles
 mkdir -p bench/out
 cp -r "$RESULTS/profile" bench/out/profiles

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # hcsrun and the holder it starts for each container (hcsrun-shim), side by
 # side in target/release.
-cargo build --release --locked -p hcsrun-cli -p hcsrun-shim
+cargo build --release --locked -p hcsrun-cli -p hcsrun-shim -p hcsrun-oci
 if [ "$(id -u)" -ne 0 ]; then
     echo "demo: hcsrun run needs root; run: sudo scripts/demo.sh" >&2
     exit 1

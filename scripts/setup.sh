@@ -28,6 +28,8 @@ have script || need_apt+=(bsdutils)
 # tests make a network namespace with `ip netns`.
 [ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
 have ip || need_apt+=(iproute2)
+# hcsrun-oci's end-to-end test: podman drives it as its OCI runtime.
+have podman || need_apt+=(podman)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 

@@ -20,7 +20,7 @@ mod guid;
 #[cfg(target_os = "linux")]
 mod blocking;
 #[cfg(target_os = "linux")]
-mod cgroup;
+use hcsrun_cgroup as cgroup;
 #[cfg(target_os = "linux")]
 mod conn;
 #[cfg(target_os = "linux")]

@@ -21,7 +21,7 @@ use std::{
     fs,
     io::{Read, Write},
     os::{
-        fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd},
+        fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
         unix::fs::PermissionsExt,
     },
     path::Path,
@@ -167,22 +167,45 @@ pub struct ChildStdio {
     pub console: bool,
 }
 
+/// Who monitors a process of the container ("The process model").
+pub enum Monitor<'a> {
+    /// The holder, whose pidfd this is: the process carries the
+    /// parent-death signal and checks that the holder lives.
+    Holder(BorrowedFd<'a>),
+    /// The caller of `hcsrun-oci` (no holder): no parent-death signal (the
+    /// process outlives the command that made it). With an exec FIFO (an
+    /// `O_PATH` descriptor, opened before the root moved), the process
+    /// applies everything, closes its status pipe (so `create` returns),
+    /// and waits until `start` opens the FIFO before its `execve`.
+    Caller(Option<OwnedFd>),
+}
+
 /// Becomes the process `config` describes: resolves it here, applies it
 /// and executes it. Never returns: on failure the error goes to `status`
 /// and the process exits 127.
 ///
-/// `holder` is the holder's pidfd: the parent-death signal is set again
-/// after the change of user (which clears it), and if the holder has died
-/// already the process exits rather than run unsupervised.
-pub fn become_process(
+/// Under the holder, the parent-death signal is set again after the
+/// change of user (which clears it), and if the holder has died already
+/// the process exits rather than run unsupervised.
+pub fn become_monitored(
     config: &str,
     stdio: ChildStdio,
     status: OwnedFd,
-    holder: BorrowedFd<'_>,
+    monitor: Monitor<'_>,
     context: &Context,
 ) -> ! {
-    let Err(error) = prepare_and_exec(config, stdio, holder, context);
-    report(status, &error)
+    let mut status = Some(status);
+    let Err(error) = prepare_and_exec(config, stdio, monitor, context, &mut status);
+    match status {
+        Some(status) => report(status, &error),
+        None => {
+            // Past the exec FIFO: `create` has returned, and the error
+            // goes where the process's own would.
+            let _ = writeln!(std::io::stderr(), "hcsrun-oci: {}", error.message);
+            // SAFETY: ends this single-threaded child.
+            unsafe { libc::_exit(127) }
+        }
+    }
 }
 
 enum Never {}
@@ -203,7 +226,32 @@ pub fn join_and_become(
     namespaces: &[(OwnedFd, nix::sched::CloneFlags)],
     context: &Context,
 ) -> ! {
-    let joined = watch_holder(holder)
+    join_monitored(
+        config,
+        stdio,
+        status,
+        Monitor::Holder(holder),
+        cgroup_procs,
+        namespaces,
+        context,
+    )
+}
+
+/// [`join_and_become`] under any monitor.
+pub fn join_monitored(
+    config: &str,
+    stdio: ChildStdio,
+    status: OwnedFd,
+    monitor: Monitor<'_>,
+    cgroup_procs: &[OwnedFd],
+    namespaces: &[(OwnedFd, nix::sched::CloneFlags)],
+    context: &Context,
+) -> ! {
+    let watched = match &monitor {
+        Monitor::Holder(holder) => watch_holder(holder.as_fd()),
+        Monitor::Caller(_) => Ok(()),
+    };
+    let joined = watched
         .and_then(|()| {
             namespaces.iter().try_for_each(|(fd, kind)| {
                 nix::sched::setns(fd, *kind).map_err(|e| {
@@ -223,7 +271,7 @@ pub fn join_and_become(
             })
         });
     match joined {
-        Ok(()) => become_process(config, stdio, status, holder, context),
+        Ok(()) => become_monitored(config, stdio, status, monitor, context),
         Err(error) => report(status, &error),
     }
 }
@@ -240,8 +288,9 @@ pub fn report(status: OwnedFd, error: &WireError) -> ! {
 fn prepare_and_exec(
     config: &str,
     stdio: ChildStdio,
-    holder: BorrowedFd<'_>,
+    monitor: Monitor<'_>,
     context: &Context,
+    status: &mut Option<OwnedFd>,
 ) -> Result<Never, WireError> {
     let config: ProcessConfig = hcs_schema::from_str(config).map_err(|e| {
         fail(
@@ -291,7 +340,13 @@ fn prepare_and_exec(
     security.drop_bounding().map_err(denied)?;
     set_ids(&plan.user, security.caps.is_some())?;
     security.set_capabilities().map_err(denied)?;
-    watch_holder(holder)?;
+    let fifo = match monitor {
+        Monitor::Holder(holder) => {
+            watch_holder(holder)?;
+            None
+        }
+        Monitor::Caller(fifo) => fifo,
+    };
     nix::unistd::chdir(plan.cwd.as_c_str()).map_err(|e| {
         fail(
             ErrorCode::DIRECTORY,
@@ -305,6 +360,12 @@ fn prepare_and_exec(
         return Err(step("closing descriptors")(nix::Error::last()));
     }
     security.apply_last().map_err(denied)?;
+    if let Some(fifo) = fifo {
+        // Everything is in place: `create` returns once the status pipe
+        // closes, and `start` opens the FIFO's other end.
+        drop(status.take());
+        wait_for_start(&fifo)?;
+    }
     let argv: Vec<*const libc::c_char> = plan
         .argv
         .iter()
@@ -324,6 +385,32 @@ fn prepare_and_exec(
         errno_code(e as i32),
         format!("exec {}: {e}", plan.exe()),
     ))
+}
+
+/// Waits for `start`: opens the exec FIFO for writing through
+/// `/proc/self/fd` (the path is outside the container's root; the FIFO is
+/// writable by anyone, as runc makes it) and writes one byte, which
+/// `start` reads.
+fn wait_for_start(fifo: &OwnedFd) -> Result<(), WireError> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let opened = loop {
+        match open(
+            path.as_str(),
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Err(nix::Error::EINTR) => continue,
+            other => break other,
+        }
+    };
+    let fd =
+        opened.map_err(|e| fail(errno_code(e as i32), format!("opening the exec FIFO: {e}")))?;
+    fs::File::from(fd).write_all(b"0").map_err(|e| {
+        fail(
+            ErrorCode::INTERNAL_ERROR,
+            format!("writing the exec FIFO: {e}"),
+        )
+    })
 }
 
 /// Groups, then group, then user. With capabilities to keep

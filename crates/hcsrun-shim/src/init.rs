@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     container::ContainerSetup,
     context::Context,
-    exec::{self, ChildStdio},
+    exec::{self, ChildStdio, Monitor},
     setup,
 };
 
@@ -81,7 +81,7 @@ pub fn run(args: InitArgs<'_>) -> ! {
     let mut keep = vec![args.sock.as_raw_fd(), args.holder.as_raw_fd()];
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
     close_all_but(keep);
-    let ready = prepare(&args);
+    let ready = prepare(&args, Some(args.holder));
     let sent = match &ready {
         Ok(ptmx) => wire::send(args.sock.as_fd(), &InitReady::Ok, &[ptmx.as_raw_fd()]),
         Err(e) => wire::send(args.sock.as_fd(), &InitReady::Failed(e.clone()), &[]),
@@ -91,7 +91,61 @@ pub fn run(args: InitArgs<'_>) -> ! {
         unsafe { libc::_exit(1) }
     }
     drop(ready);
-    park(args.sock, args.holder)
+    park(args.sock, Monitor::Holder(args.holder))
+}
+
+/// What pid 1 is given in caller mode (`hcsrun-oci`, no holder).
+pub struct CallerInitArgs<'a> {
+    /// The container's id.
+    pub id: &'a str,
+    /// A directory of the host's for the root's mount points (covered by
+    /// a private tmpfs in pid 1's mount namespace).
+    pub system_dir: &'a Path,
+    /// The container's configuration.
+    pub config: &'a ContainerConfig,
+    /// The network namespace to join instead of making one.
+    pub netns: Option<&'a OwnedFd>,
+    /// Its end of the socket to `hcsrun-oci create`.
+    pub sock: OwnedFd,
+    /// The exec FIFO, `O_PATH`, opened before the root moves.
+    pub fifo: OwnedFd,
+    /// Host directories to hide (the front end's state).
+    pub hidden: &'a [String],
+}
+
+/// Runs pid 1 in caller mode: no parent-death signal, and the process it
+/// becomes waits on the exec FIFO before its `execve`. Never returns.
+pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
+    let mut keep = vec![args.sock.as_raw_fd(), args.fifo.as_raw_fd(), 0, 1, 2];
+    keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
+    close_all_but(keep);
+    let holder_args = Prepare {
+        id: args.id,
+        system_dir: args.system_dir,
+        config: args.config,
+        netns: args.netns,
+        hidden: args.hidden,
+    };
+    let ready = prepare_in(&holder_args, None);
+    let sent = match &ready {
+        Ok(ptmx) => wire::send(args.sock.as_fd(), &InitReady::Ok, &[ptmx.as_raw_fd()]),
+        Err(e) => wire::send(args.sock.as_fd(), &InitReady::Failed(e.clone()), &[]),
+    };
+    if ready.is_err() || sent.is_err() {
+        // SAFETY: ends this child of the single-threaded hcsrun-oci.
+        unsafe { libc::_exit(1) }
+    }
+    drop(ready);
+    park(args.sock, Monitor::Caller(Some(args.fifo)))
+}
+
+/// What building the container needs.
+struct Prepare<'a> {
+    id: &'a str,
+    system_dir: &'a Path,
+    config: &'a ContainerConfig,
+    netns: Option<&'a OwnedFd>,
+    hidden: &'a [String],
 }
 
 /// Closes every descriptor above 2 but `keep`.
@@ -117,9 +171,22 @@ fn fail(what: &str) -> impl FnOnce(nix::Error) -> WireError + '_ {
     }
 }
 
+fn prepare(args: &InitArgs<'_>, holder: Option<BorrowedFd<'_>>) -> Result<OwnedFd, WireError> {
+    let prepare = Prepare {
+        id: args.id,
+        system_dir: args.system_dir,
+        config: args.config,
+        netns: args.netns,
+        hidden: args.hidden,
+    };
+    prepare_in(&prepare, holder)
+}
+
 /// Namespaces, root, host name, loopback; the container's ptmx.
-fn prepare(args: &InitArgs<'_>) -> Result<OwnedFd, WireError> {
-    exec::watch_holder(args.holder)?;
+fn prepare_in(args: &Prepare<'_>, holder: Option<BorrowedFd<'_>>) -> Result<OwnedFd, WireError> {
+    if let Some(holder) = holder {
+        exec::watch_holder(holder)?;
+    }
     let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
     if args.netns.is_none() {
         flags |= CloneFlags::CLONE_NEWNET;
@@ -156,7 +223,7 @@ extern "C" fn on_sigterm(_: libc::c_int) {
 /// (SIGTERM: pid 1 of a namespace gets it from outside only if it handles
 /// it) ends pid 1 as the signal would end a process; the holder's death or
 /// silence ends it too.
-fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
+fn park(sock: OwnedFd, monitor: Monitor<'_>) -> ! {
     // SAFETY: installs an async-signal-safe handler, then unblocks what the
     // holder blocked for its signalfd.
     unsafe {
@@ -209,14 +276,14 @@ fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
             exec::report(status, &error)
         }
     }
-    exec::become_process(
+    exec::become_monitored(
         &exec.config,
         ChildStdio {
             fds: stdio,
             console: exec.console,
         },
         status,
-        holder,
+        monitor,
         &exec.context,
     )
 }

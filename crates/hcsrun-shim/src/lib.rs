@@ -12,12 +12,18 @@
 //! messages of `hcsrun-shim-protocol`; see "The process model" in
 //! `docs/ARCHITECTURE.md`.
 //!
+//! [`caller`] runs the same container code in-process for a front end
+//! with no holder (`hcsrun-oci`, runc's command line), whose caller is the
+//! container's monitor.
+//!
 //! On other systems than Linux the library is empty.
 
 #![warn(missing_docs)]
 
 #[cfg(target_os = "linux")]
 mod boot;
+#[cfg(target_os = "linux")]
+pub mod caller;
 #[cfg(target_os = "linux")]
 mod caps;
 #[cfg(target_os = "linux")]

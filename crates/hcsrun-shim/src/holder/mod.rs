@@ -1,7 +1,7 @@
 //! The holder's event loop: one thread serving the system's handles,
 //! starting and reaping its processes, and stopping it.
 
-mod processes;
+pub(crate) mod processes;
 mod stop;
 
 use std::{

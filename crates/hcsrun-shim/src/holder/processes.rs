@@ -40,7 +40,7 @@ type FirstContext = (Context, Option<ContainerSetup>, Vec<(OwnedFd, CloneFlags)>
 
 /// The namespaces of a spec that are not new: the host's (the holder's
 /// own) or joined by path, opened here, in the holder.
-fn namespaces_to_join(ns: &Namespaces) -> Result<Vec<(OwnedFd, CloneFlags)>, WireError> {
+pub(crate) fn namespaces_to_join(ns: &Namespaces) -> Result<Vec<(OwnedFd, CloneFlags)>, WireError> {
     let mut join = Vec::new();
     for (field, which, name, kind) in [
         ("network", &ns.network, "net", CloneFlags::CLONE_NEWNET),

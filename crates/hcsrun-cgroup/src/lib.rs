@@ -4,10 +4,19 @@
 //! v1 those of statistics and pausing always, those of CPU limits only when
 //! it has them (each v1 cgroup costs a mkdir, a join and an rmdir on every
 //! start). The system's processes live there; its holder never does.
+//!
+//! Used by the Linux compute service (`hcs-linux`, on its blocking pool)
+//! and by `hcsrun-oci`, which makes a container's cgroups at its
+//! `linux.cgroupsPath` itself (no holder: "The process model" in
+//! `docs/ARCHITECTURE.md`). Empty on other systems than Linux.
+
+#![cfg(target_os = "linux")]
+#![warn(missing_docs)]
 
 mod hierarchy;
 mod limits;
 mod update;
+pub use limits::IoLimits;
 mod v1;
 mod v2;
 
@@ -21,23 +30,32 @@ use std::{
 };
 
 pub use hierarchy::Hierarchies;
-pub use limits::Limits;
+pub use limits::{Exact, Limits};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
 /// Counters read from a system's cgroups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CgroupStats {
+    /// Memory in use, in bytes.
     pub memory_usage: u64,
+    /// The most memory ever in use, in bytes.
     pub memory_peak: u64,
     /// Anonymous memory: what the processes themselves own.
     pub memory_private: u64,
+    /// Processor time, in nanoseconds.
     pub cpu_total_ns: u64,
+    /// Processor time in user mode, in nanoseconds.
     pub cpu_user_ns: u64,
+    /// Processor time in the kernel, in nanoseconds.
     pub cpu_kernel_ns: u64,
+    /// Bytes read from block devices.
     pub io_read_bytes: u64,
+    /// Bytes written to block devices.
     pub io_write_bytes: u64,
+    /// Reads from block devices.
     pub io_reads: u64,
+    /// Writes to block devices.
     pub io_writes: u64,
 }
 
@@ -113,7 +131,7 @@ impl Cgroup {
                         .iter()
                         .any(|c| needed.contains(&c.as_str()))
                     {
-                        mkdir(parent)?;
+                        fs::create_dir_all(parent)?;
                         mkdir(dir)?;
                     }
                 }
@@ -197,6 +215,7 @@ impl Cgroup {
         Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
     }
 
+    /// The system's counters.
     pub fn stats(&self) -> io::Result<CgroupStats> {
         let this = self.current();
         match this.hierarchies {
@@ -239,6 +258,28 @@ impl Cgroup {
                 }
             }
         }
+    }
+
+    /// The directory of the system's cgroup with `controller` (on v2, the
+    /// one directory), if it was made.
+    pub fn dir(&self, controller: &str) -> Option<&Path> {
+        match self.hierarchies {
+            Hierarchies::V1(_) => self.v1_dir(controller).filter(|d| d.exists()),
+            Hierarchies::V2(_) => Some(self.dirs[0].as_path()).filter(|d| d.exists()),
+        }
+    }
+
+    /// Applies `exact` to cgroups already made (`update`).
+    pub fn apply_exact(&self, exact: &Exact) -> io::Result<()> {
+        match self.hierarchies {
+            Hierarchies::V1(_) => v1::apply_exact(self, exact),
+            Hierarchies::V2(_) => v2::apply_exact(&self.dirs[0], exact),
+        }
+    }
+
+    /// Every cgroup directory of the system, made or not.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
     }
 
     fn v1_dir(&self, controller: &str) -> Option<&Path> {

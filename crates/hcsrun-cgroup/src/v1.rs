@@ -4,7 +4,7 @@ use std::{fs, io, path::Path, thread, time::Duration};
 
 use super::{
     limits::{first_cpus, weight_to_shares, CPU_PERIOD_US},
-    read_keyed, read_u64, write, Cgroup, CgroupStats, Limits,
+    read_keyed, read_u64, write, Cgroup, CgroupStats, Exact, Limits,
 };
 
 /// A new cpuset cgroup starts with no CPUs or memory nodes; give it (and
@@ -67,6 +67,74 @@ pub fn apply(cgroup: &Cgroup, limits: &Limits) -> io::Result<()> {
                 }
             }
         }
+    }
+    apply_exact(cgroup, &limits.exact)
+}
+
+/// A Linux spec's exact values, in runc's order (swap before the limit
+/// when raising, the kernel refusing memsw below memory).
+pub fn apply_exact(cgroup: &Cgroup, e: &Exact) -> io::Result<()> {
+    if let Some(dir) = cgroup.v1_dir("cpuset") {
+        if let Some(cpus) = &e.cpuset_cpus {
+            write(dir, "cpuset.cpus", cpus)?;
+        }
+        if let Some(mems) = &e.cpuset_mems {
+            write(dir, "cpuset.mems", mems)?;
+        }
+    }
+    if let Some(dir) = cgroup.v1_dir("cpu") {
+        if let Some(shares) = e.cpu_shares {
+            write(dir, "cpu.shares", shares.to_string())?;
+        }
+        if let Some(period) = e.cpu_period {
+            write(dir, "cpu.cfs_period_us", period.to_string())?;
+        }
+        if let Some(quota) = e.cpu_quota {
+            write(dir, "cpu.cfs_quota_us", quota.to_string())?;
+        }
+    }
+    if let Some(dir) = cgroup.v1_dir("memory") {
+        let memsw = dir.join("memory.memsw.limit_in_bytes").exists();
+        let set_limit = |v: i64| write(dir, "memory.limit_in_bytes", v.to_string());
+        let set_swap = |v: i64| write(dir, "memory.memsw.limit_in_bytes", v.to_string());
+        match (e.memory_limit, e.memory_swap.filter(|_| memsw)) {
+            (Some(limit), Some(swap)) => {
+                // Whichever order the kernel accepts: memsw never below
+                // the memory limit.
+                if set_swap(swap).is_err() {
+                    set_limit(limit)?;
+                    set_swap(swap)?;
+                } else {
+                    set_limit(limit)?;
+                }
+            }
+            (Some(limit), None) => {
+                if set_limit(limit).is_err() && memsw {
+                    // Raising above memsw: raise memsw with it.
+                    set_swap(limit)?;
+                    set_limit(limit)?;
+                }
+            }
+            (None, Some(swap)) => set_swap(swap)?,
+            (None, None) => {}
+        }
+        if let Some(v) = e.memory_reservation {
+            write(dir, "memory.soft_limit_in_bytes", v.to_string())?;
+        }
+        if let Some(v) = e.memory_swappiness {
+            write(dir, "memory.swappiness", v.to_string())?;
+        }
+        if e.disable_oom_killer {
+            write(dir, "memory.oom_control", "1")?;
+        }
+    }
+    if let (Some(limit), Some(dir)) = (e.pids_limit, cgroup.v1_dir("pids")) {
+        let value = if limit > 0 {
+            limit.to_string()
+        } else {
+            "max".to_owned()
+        };
+        write(dir, "pids.max", value)?;
     }
     Ok(())
 }

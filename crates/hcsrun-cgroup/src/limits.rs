@@ -20,13 +20,47 @@ pub struct Limits {
     pub memory_bytes: Option<u64>,
     /// `StorageIOPSMaximum` and `StorageBandwidthMaximum` on one device.
     pub io: Option<IoLimits>,
+    /// The exact values of a Linux spec's `linux.resources` (hcsrun-oci),
+    /// applied after the fields above.
+    pub exact: Exact,
+}
+
+/// A Linux spec's resources as runc writes them: exact cgroup v1 values
+/// (converted for v2 as runc converts them). `None` leaves the file alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exact {
+    /// `memory.limit_in_bytes` (-1: unlimited).
+    pub memory_limit: Option<i64>,
+    /// `memory.soft_limit_in_bytes`.
+    pub memory_reservation: Option<i64>,
+    /// `memory.memsw.limit_in_bytes`: memory plus swap (-1: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `memory.swappiness`.
+    pub memory_swappiness: Option<u64>,
+    /// `memory.oom_control` 1.
+    pub disable_oom_killer: bool,
+    /// `cpu.shares`.
+    pub cpu_shares: Option<u64>,
+    /// `cpu.cfs_quota_us` (-1: unlimited).
+    pub cpu_quota: Option<i64>,
+    /// `cpu.cfs_period_us`.
+    pub cpu_period: Option<u64>,
+    /// `cpuset.cpus`.
+    pub cpuset_cpus: Option<String>,
+    /// `cpuset.mems`.
+    pub cpuset_mems: Option<String>,
+    /// `pids.max` (-1 or 0: unlimited).
+    pub pids_limit: Option<i64>,
 }
 
 /// Storage limits, applied to reads and writes of one block device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IoLimits {
+    /// The block device, major and minor.
     pub device: (u32, u32),
+    /// Operations per second.
     pub iops: Option<u64>,
+    /// Bytes per second.
     pub bytes_per_second: Option<u64>,
 }
 
@@ -38,10 +72,16 @@ impl Limits {
     /// only for their limits.
     pub fn v1_controllers(&self) -> Vec<&'static str> {
         let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
-        if self.cpu_weight.is_some() || self.cpu_quota_us.is_some() {
+        let e = &self.exact;
+        if self.cpu_weight.is_some()
+            || self.cpu_quota_us.is_some()
+            || e.cpu_shares.is_some()
+            || e.cpu_quota.is_some()
+            || e.cpu_period.is_some()
+        {
             needed.push("cpu");
         }
-        if self.cpu_count.is_some() {
+        if self.cpu_count.is_some() || e.cpuset_cpus.is_some() || e.cpuset_mems.is_some() {
             needed.push("cpuset");
         }
         needed
@@ -77,6 +117,7 @@ impl Limits {
             memory_bytes: (config.memory_maximum_in_mb > 0)
                 .then(|| config.memory_maximum_in_mb as u64 * 1024 * 1024),
             io,
+            exact: Exact::default(),
         }
     }
 
@@ -121,6 +162,23 @@ pub fn first_cpus(available: &str, count: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_values_ask_for_their_hierarchies() {
+        let limits = Limits {
+            exact: Exact {
+                pids_limit: Some(10),
+                cpu_shares: Some(512),
+                cpuset_mems: Some("0".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let needed = limits.v1_controllers();
+        for c in ["pids", "cpu", "cpuset", "memory", "freezer"] {
+            assert!(needed.contains(&c), "{c} in {needed:?}");
+        }
+    }
 
     #[test]
     fn cpu_hierarchies_are_needed_only_for_cpu_limits() {
@@ -169,6 +227,7 @@ mod tests {
                     iops: Some(100),
                     bytes_per_second: Some(1 << 20),
                 }),
+                exact: Exact::default(),
             }
         );
     }

@@ -2,7 +2,7 @@
 
 use std::{fs, io, path::Path, thread, time::Duration};
 
-use super::{limits::CPU_PERIOD_US, read_keyed, read_u64, write, CgroupStats, Limits};
+use super::{limits::CPU_PERIOD_US, read_keyed, read_u64, write, CgroupStats, Exact, Limits};
 
 const WANTED: &[&str] = &["cpu", "cpuset", "memory", "io", "pids"];
 
@@ -52,6 +52,59 @@ pub fn apply(dir: &Path, limits: &Limits) -> io::Result<()> {
             line += &format!(" riops={iops} wiops={iops}");
         }
         write(dir, "io.max", line)?;
+    }
+    apply_exact(dir, &limits.exact)
+}
+
+/// A Linux spec's exact values, converted as runc converts them.
+pub fn apply_exact(dir: &Path, e: &Exact) -> io::Result<()> {
+    let max = |v: i64| {
+        if v < 0 {
+            "max".to_owned()
+        } else {
+            v.to_string()
+        }
+    };
+    if let Some(cpus) = &e.cpuset_cpus {
+        write(dir, "cpuset.cpus", cpus)?;
+    }
+    if let Some(mems) = &e.cpuset_mems {
+        write(dir, "cpuset.mems", mems)?;
+    }
+    if let Some(shares) = e.cpu_shares {
+        // runc's conversion of shares to weight.
+        let weight = 1 + ((shares.clamp(2, 262_144) - 2) * 9999) / 262_142;
+        write(dir, "cpu.weight", weight.to_string())?;
+    }
+    if e.cpu_quota.is_some() || e.cpu_period.is_some() {
+        let quota = e.cpu_quota.map_or("max".to_owned(), max);
+        let period = e.cpu_period.unwrap_or(CPU_PERIOD_US);
+        write(dir, "cpu.max", format!("{quota} {period}"))?;
+    }
+    if let Some(limit) = e.memory_limit {
+        write(dir, "memory.max", max(limit))?;
+    }
+    if let (Some(swap), true) = (e.memory_swap, dir.join("memory.swap.max").exists()) {
+        // v1's memsw is memory plus swap; v2's swap.max is swap alone.
+        let swap_only = match (swap, e.memory_limit) {
+            (s, Some(l)) if s >= 0 && l >= 0 => (s - l).max(0),
+            (s, _) => s,
+        };
+        write(dir, "memory.swap.max", max(swap_only))?;
+    }
+    if let Some(v) = e.memory_reservation {
+        write(dir, "memory.low", max(v))?;
+    }
+    if let Some(limit) = e.pids_limit {
+        write(
+            dir,
+            "pids.max",
+            if limit > 0 {
+                limit.to_string()
+            } else {
+                "max".to_owned()
+            },
+        )?;
     }
     Ok(())
 }

@@ -1,0 +1,196 @@
+//! runc's contract, through the binary, as conmon or containerd's shim
+//! drive it: the test process is a subreaper and reaps the pid-file
+//! process itself.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+#[ignore = "needs root"]
+fn create_start_state_kill_delete() {
+    let env = Env::new(&["sleep", "1000"]);
+    let pid = env.create("c1");
+    let p = pid.to_string();
+    // Pid 1 as the host sees it, in the container's namespaces, parked
+    // before the user's program.
+    for name in ["pid", "mnt", "net", "uts", "ipc"] {
+        assert_ne!(ns(&p, name), ns("self", name), "{name} namespace");
+    }
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_ne!(comm.trim(), "sleep", "the user's program ran before start");
+    let nspid = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let nspid = nspid.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+    assert!(nspid.ends_with("\t1"), "{nspid}");
+    let state = env.state("c1");
+    assert_eq!(state["status"], "created");
+    assert_eq!(state["pid"], pid);
+    assert_eq!(state["id"], "c1");
+    assert_eq!(state["ociVersion"], "1.0.2");
+    assert_eq!(state["bundle"], env.bundle().to_str().unwrap());
+
+    env.ok(&["start", "c1"]);
+    eventually("sleep runs", || {
+        fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    });
+    assert_eq!(env.state("c1")["status"], "running");
+    // A running container is not deleted without --force.
+    let out = env.output(&["delete", "c1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not stopped"));
+
+    env.ok(&["kill", "c1", "KILL"]);
+    assert_eq!(
+        reap(pid),
+        128 + 9,
+        "the caller reaps pid 1 and sees SIGKILL"
+    );
+    assert_eq!(env.state("c1")["status"], "stopped");
+    env.ok(&["delete", "c1"]);
+    assert!(!env.root().join("c1").exists());
+    let out = env.output(&["state", "c1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_process_is_pid_1_with_the_callers_stdio_and_its_exit_code() {
+    let env = Env::new(&["sh", "-c", "echo $$; echo err >&2; exit 7"]);
+    let out = env
+        .cmd(&["run", "--bundle", env.bundle().to_str().unwrap(), "r1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("err"));
+    assert!(!env.root().join("r1").exists(), "run deletes the container");
+
+    // create + start: the pid file's process exits with the code, reaped
+    // by the caller.
+    let pid = env.create("r2");
+    env.ok(&["start", "r2"]);
+    assert_eq!(reap(pid), 7);
+    env.ok(&["delete", "r2"]);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn exec_with_process_file_detach_and_pid_file() {
+    let env = Env::new(&["sleep", "1000"]);
+    let pid = env.create("e1");
+    env.ok(&["start", "e1"]);
+    let process = env.dir.path().join("process.json");
+    fs::write(
+        &process,
+        serde_json::json!({
+            "args": ["sh", "-c", "read x < /proc/self/stat; exit 4"],
+            "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let pid_file = env.dir.path().join("exec.pid");
+    env.ok(&[
+        "exec",
+        "--process",
+        process.to_str().unwrap(),
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "e1",
+    ]);
+    let exec_pid: i32 = fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(reap(exec_pid), 4, "the caller reaps the exec'd process");
+
+    // In the foreground: the process's own exit code, its namespaces
+    // pid 1's.
+    let out = env.output(&["exec", "e1", "sh", "-c", "hostname; exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "oci-test\n");
+
+    let ps: Vec<i32> = serde_json::from_str(&env.ok(&["ps", "--format", "json", "e1"])).unwrap();
+    assert!(ps.contains(&pid), "{ps:?} lacks {pid}");
+
+    env.ok(&["delete", "--force", "e1"]);
+    assert_eq!(reap(pid), 128 + 9);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn pause_resume_update_and_stats() {
+    let mut spec = spec(&["sleep", "1000"]);
+    spec["linux"]["resources"] = serde_json::json!({"pids": {"limit": 50}});
+    let env = Env::new(&["true"]);
+    env.write_spec(spec);
+    let pid = env.create("p1");
+    env.ok(&["start", "p1"]);
+    env.ok(&["pause", "p1"]);
+    assert_eq!(env.state("p1")["status"], "paused");
+    env.ok(&["resume", "p1"]);
+    assert_eq!(env.state("p1")["status"], "running");
+
+    let pids_max = hcs_testkit::host::cgroup_mounts()
+        .into_iter()
+        .map(|m| m.join("hcsrun-oci/p1/pids.max"))
+        .find(|f| f.exists())
+        .expect("the container's pids cgroup");
+    assert_eq!(fs::read_to_string(&pids_max).unwrap().trim(), "50");
+    env.ok(&["update", "--pids-limit", "20", "p1"]);
+    assert_eq!(fs::read_to_string(&pids_max).unwrap().trim(), "20");
+
+    let stats: serde_json::Value =
+        serde_json::from_str(&env.ok(&["events", "--stats", "p1"])).unwrap();
+    assert_eq!(stats["type"], "stats");
+    assert_eq!(stats["data"]["pids"]["current"], 1);
+    assert_eq!(stats["data"]["pids"]["limit"], 20);
+    assert!(stats["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
+
+    env.ok(&["delete", "--force", "p1"]);
+    reap(pid);
+    assert!(!pids_max.exists(), "delete removes the cgroups");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn errors_name_the_container_and_reach_the_json_log() {
+    let env = Env::new(&["no-such-program"]);
+    let log = env.dir.path().join("log.json");
+    let out = env.output(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        env.bundle().to_str().unwrap(),
+        "bad",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad") && stderr.contains("no-such-program"),
+        "{stderr}"
+    );
+    let line = fs::read_to_string(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains("no-such-program"));
+    assert!(last["time"].is_string());
+    assert!(
+        !env.root().join("bad").exists(),
+        "a failed create leaves nothing"
+    );
+
+    let out = Command::new(OCI).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("runc version "));
+    let out = Command::new(OCI)
+        .args(["--systemd-cgroup", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cgroupfs"));
+}
+
+use std::process::Command;

@@ -1,0 +1,192 @@
+//! The console socket, hooks, and many containers without leaks, through
+//! the binary.
+
+mod common;
+
+use std::{
+    fs,
+    io::{IoSliceMut, Read, Write},
+    os::{
+        fd::{FromRawFd, OwnedFd},
+        unix::net::UnixListener,
+    },
+    time::{Duration, Instant},
+};
+
+use common::*;
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use serde_json::json;
+
+/// Receives one descriptor sent with `SCM_RIGHTS`.
+fn receive_fd(listener: &UnixListener) -> OwnedFd {
+    use std::os::fd::AsRawFd;
+    let (stream, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 256];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    for cmsg in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: a descriptor just received, owned by nobody else.
+            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        }
+    }
+    panic!("no descriptor received");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_console_socket_receives_a_working_pty_master() {
+    let env = Env::new(&["sh"]);
+    let mut spec = spec(&["sh"]);
+    spec["process"]["terminal"] = json!(true);
+    env.write_spec(spec);
+    let socket = env.dir.path().join("console.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let pid_file = env.dir.path().join("t.pid");
+    let mut create = env
+        .cmd(&[
+            "create",
+            "--bundle",
+            env.bundle().to_str().unwrap(),
+            "--console-socket",
+            socket.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "t1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let master = receive_fd(&listener);
+    assert!(create.wait().unwrap().success());
+    let pid: i32 = fs::read_to_string(pid_file).unwrap().parse().unwrap();
+    env.ok(&["start", "t1"]);
+    let mut console = fs::File::from(master);
+    console
+        .write_all(b"echo $((6*7)) $(tty)\nexit 9\n")
+        .unwrap();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 512];
+    while !seen.contains("42 /dev/pts/0") {
+        assert!(
+            Instant::now() < deadline,
+            "no answer on the console: {seen:?}"
+        );
+        match console.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(seen.contains("42 /dev/pts/0"), "{seen:?}");
+    assert_eq!(reap(pid), 9);
+    env.ok(&["delete", "t1"]);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn hooks_run_in_order_with_the_state_on_stdin() {
+    let env = Env::new(&["true"]);
+    let log = env.dir.path().join("hooks.log");
+    let hook = |name: &str| {
+        json!({
+            "path": "/bin/sh",
+            "args": ["sh", "-c", format!("printf '%s ' {name} >> {0}; cat >> {0}; echo >> {0}", log.display())],
+            "timeout": 5
+        })
+    };
+    let mut spec = spec(&["sleep", "1000"]);
+    spec["hooks"] = json!({
+        "prestart": [hook("prestart")],
+        "createRuntime": [hook("createRuntime")],
+        "poststart": [hook("poststart")],
+        "poststop": [hook("poststop")]
+    });
+    env.write_spec(spec.clone());
+    let pid = env.create("h1");
+    env.ok(&["start", "h1"]);
+    env.ok(&["kill", "h1", "9"]);
+    reap(pid);
+    env.ok(&["delete", "h1"]);
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["prestart", "createRuntime", "poststart", "poststop"]
+    );
+    for (line, status) in lines
+        .iter()
+        .zip(["created", "created", "running", "stopped"])
+    {
+        let state: serde_json::Value =
+            serde_json::from_str(line.split_once(' ').unwrap().1).unwrap();
+        assert_eq!(state["id"], "h1");
+        assert_eq!(state["pid"], pid);
+        assert_eq!(state["status"], status);
+    }
+
+    // A failing createRuntime hook fails create and leaves nothing.
+    spec["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]});
+    env.write_spec(spec.clone());
+    let out = env.output(&["create", "--bundle", env.bundle().to_str().unwrap(), "h2"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("createRuntime"));
+    assert!(!env.root().join("h2").exists());
+    // A hook past its timeout fails too.
+    spec["hooks"] =
+        json!({"prestart": [{"path": "/bin/sleep", "args": ["sleep", "10"], "timeout": 1}]});
+    env.write_spec(spec);
+    let out = env.output(&["create", "--bundle", env.bundle().to_str().unwrap(), "h3"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn fifty_create_delete_cycles_leave_nothing_behind() {
+    let env = Env::new(&["sleep", "1000"]);
+    let fds = hcs_testkit::host::open_fds();
+    let children = hcs_testkit::host::children();
+    for i in 0..50 {
+        let id = format!("cycle{i}");
+        let pid = env.create(&id);
+        if i % 2 == 0 {
+            env.ok(&["start", &id]);
+        }
+        env.ok(&["delete", "--force", &id]);
+        assert_eq!(reap(pid), 128 + 9);
+    }
+    assert_eq!(hcs_testkit::host::open_fds(), fds, "descriptors leaked");
+    assert_eq!(hcs_testkit::host::children(), children, "processes leaked");
+    let state = env.root();
+    assert_eq!(
+        fs::read_dir(&state).unwrap().count(),
+        0,
+        "state directories"
+    );
+    assert!(
+        hcs_testkit::host::mounts_under(&[env.dir.path()]).is_empty(),
+        "mounts"
+    );
+    for mount in hcs_testkit::host::cgroup_mounts() {
+        let left: Vec<_> = fs::read_dir(mount.join("hcsrun-oci"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("cycle"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "cgroups left in {}: {left:?}",
+            mount.display()
+        );
+    }
+}
