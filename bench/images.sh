@@ -125,6 +125,7 @@ skopeo --insecure-policy copy -q --dest-tls-verify=false \
 REF=$HOST/bench/big:1
 BLOBS=$(du -sb "$WORK/registry" | cut -f1)
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{($2-$1)*1000:.1f}')"; }
 
@@ -177,6 +178,7 @@ for i in $(seq "$RUN_RUNS"); do
     runc_ms+=("$(elapsed "$t0" "$t1")")
 done
 
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "–" hi}'; }
 H=$(median "${hcsrun_ms[@]}") P=$(median "${podman_ms[@]}")
@@ -189,7 +191,7 @@ section=$(cat <<EOF
 <!-- images.sh: begin -->
 ## 6. Images: pull + unpack, and run IMAGE (issue 19)
 
-Written by \`bench/images.sh\` on $(date -u '+%Y-%m-%d %H:%M:%S UTC') (hcsrun $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes'), $(podman --version)). A 4-layer image (busybox; three layers each of ~18 MB of /usr/lib files and 14 MiB of random data), $((BLOBS / 1000000)) MB in the registry (gzip), $((UNPACKED / 1000000)) MB unpacked, from Debian's docker-registry on 127.0.0.1 over plain HTTP; each pull into a fresh, empty store (\`HCSRUN_IMAGE_ROOT\`; podman \`--root\` with the overlay driver), the two in turn, $PULL_RUNS times each. Then \`hcsrun run IMAGE true\` (process isolation, the image's layers under an overlay) against \`runc run\` of a bundle whose rootfs is the same layers copied into one folder, in turn, $RUN_RUNS times each.
+Written by \`bench/images.sh\` on $(date -u '+%Y-%m-%d %H:%M:%S UTC') (hcsrun $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes'), $(podman --version)). A 4-layer image (busybox; three layers each of ~18 MB of /usr/lib files and 14 MiB of random data), $((BLOBS / 1000000)) MB in the registry (gzip), $((UNPACKED / 1000000)) MB unpacked, from Debian's docker-registry on 127.0.0.1 over plain HTTP; each pull into a fresh, empty store (\`HCSRUN_IMAGE_ROOT\`; podman \`--root\` with the overlay driver), the two in turn, $PULL_RUNS times each. Then \`hcsrun run IMAGE true\` (process isolation, the image's layers under an overlay) against \`runc run\` of a bundle whose rootfs is the same layers copied into one folder, in turn, $RUN_RUNS times each. Load average $LOAD_BEFORE before, $LOAD_AFTER after (the machine's 2 cores are shared: compare the ratios, which load weighs on alike, rather than the times).
 
 | target | measured | |
 | --- | --- | --- |
