@@ -166,12 +166,18 @@ c["process"]["args"] = ["true"]
 json.dump(c, open("config.json", "w"))
 EOF
 )
-run_ms=() runc_ms=()
+LAYERS=()
+for layer in "$STORE"/layers/*; do LAYERS+=(--layer "$layer"); done
+run_ms=() layer_ms=() runc_ms=()
 for i in $(seq "$RUN_RUNS"); do
     t0=$(now)
     HCSRUN_IMAGE_ROOT=$STORE "$HCSRUN" run "$REF" true
     t1=$(now)
     run_ms+=("$(elapsed "$t0" "$t1")")
+    t0=$(now)
+    "$HCSRUN" run "${LAYERS[@]}" -- true
+    t1=$(now)
+    layer_ms+=("$(elapsed "$t0" "$t1")")
     t0=$(now)
     runc run --bundle "$bundle" bench-images-runc
     t1=$(now)
@@ -182,7 +188,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "–" hi}'; }
 H=$(median "${hcsrun_ms[@]}") P=$(median "${podman_ms[@]}")
-R=$(median "${run_ms[@]}") C=$(median "${runc_ms[@]}")
+R=$(median "${run_ms[@]}") C=$(median "${runc_ms[@]}") LY=$(median "${layer_ms[@]}")
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 verdict() { python3 -c "print('met' if $1 <= $2 else '**missed**')"; }
 PULL_RATIO=$(ratio "$H" "$P") RUN_RATIO=$(ratio "$R" "$C")
@@ -197,6 +203,8 @@ Written by \`bench/images.sh\` on $(date -u '+%Y-%m-%d %H:%M:%S UTC') (hcsrun $(
 | --- | --- | --- |
 | pull + unpack ≤ 1.0× podman pull | hcsrun/podman = $PULL_RATIO ($H ms vs $P ms; hcsrun $(range "${hcsrun_ms[@]}") ms, podman $(range "${podman_ms[@]}") ms) | $(verdict "$PULL_RATIO" 1.0) |
 | \`hcsrun run IMAGE true\` ≤ 0.5× \`runc run\` | hcsrun/runc = $RUN_RATIO ($R ms vs $C ms; hcsrun $(range "${run_ms[@]}") ms, runc $(range "${runc_ms[@]}") ms) | $(verdict "$RUN_RATIO" 0.5) |
+
+What the image adds to a run: \`hcsrun run --layer … -- true\` on the same unpacked layers, in the same turns, took $LY ms (median; $(range "${layer_ms[@]}") ms), so finding the image, its config and its record cost $(python3 -c "print(f'{$R-$LY:.1f}')") ms of the $R ms.
 <!-- images.sh: end -->
 EOF
 )
