@@ -53,7 +53,10 @@ fn a_pulled_image_runs_with_its_config() {
         "cmd bye /tmp 0 amd64\n"
     );
     // A working directory no layer has is made, as docker makes it.
-    assert_eq!(store.ok(&["run", "-w", "/made/here", &name, "pwd"]), "/made/here\n");
+    assert_eq!(
+        store.ok(&["run", "-w", "/made/here", &name, "pwd"]),
+        "/made/here\n"
+    );
     // A COMMAND replaces Cmd; the image's environment stays.
     assert_eq!(
         store.ok(&["run", &name, "sh", "-c", "echo $GREETING $PATH"]),
