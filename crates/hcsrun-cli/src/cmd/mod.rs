@@ -4,10 +4,10 @@
 mod common;
 #[cfg(unix)]
 mod exec;
-#[cfg(unix)]
-mod inspect;
 #[cfg(target_os = "linux")]
 mod image;
+#[cfg(unix)]
+mod inspect;
 mod layer_id;
 #[cfg(unix)]
 mod log_relay;
