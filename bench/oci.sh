@@ -28,7 +28,8 @@ log "hcsrun-oci run vs runc run ($RUNS runs each)"
 
 # podman in a private store, with an image made from the busybox root (no
 # network).
-PODMAN="podman --root $WORK/podman/storage --runroot $WORK/podman/run --storage-driver overlay
+PODMAN="podman --root $WORK/podman/storage --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp
+    --storage-driver overlay
     --cgroup-manager cgroupfs --events-backend file"
 IMAGE=localhost/hcsrun-bench:busybox
 tar -C "$ROOTFS" -c . | $PODMAN import - "$IMAGE" >/dev/null

@@ -194,3 +194,67 @@ fn errors_name_the_container_and_reach_the_json_log() {
 }
 
 use std::process::Command;
+
+#[test]
+#[ignore = "needs root"]
+fn list_kill_by_name_exec_flags_spec_and_features() {
+    let env = Env::new(&["sleep", "1000"]);
+    let pid = env.create("l1");
+    env.ok(&["start", "l1"]);
+    assert_eq!(env.ok(&["list", "-q"]), "l1\n");
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["list", "--format", "json"])).unwrap();
+    assert_eq!(list[0]["id"], "l1");
+    assert_eq!(list[0]["status"], "running");
+    assert!(env.ok(&["list"]).starts_with("ID\tPID\tSTATUS"));
+
+    // runc's exec flags: the environment added to init's, a user, a cwd.
+    let out = env.output(&[
+        "exec",
+        "--env",
+        "EXTRA=yes",
+        "--user",
+        "1000:1000",
+        "--cwd",
+        "/tmp",
+        "l1",
+        "sh",
+        "-c",
+        "echo $EXTRA $PATH $(id -u):$(id -g) $(pwd)",
+    ]);
+    assert_ok(&out, &["exec"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "yes /bin 1000:1000 /tmp\n"
+    );
+
+    // A signal by name, to every process of the container.
+    env.ok(&["kill", "--all", "l1", "SIGKILL"]);
+    assert_eq!(reap(pid), 128 + 9);
+    let out = env.output(&["kill", "l1", "TERM"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not running"));
+    env.ok(&["delete", "l1"]);
+
+    // spec writes a bundle's config.json that hcsrun-oci reads back.
+    let bundle = env.dir.path().join("spec");
+    fs::create_dir_all(&bundle).unwrap();
+    env.ok(&["spec", "--bundle", bundle.to_str().unwrap()]);
+    let spec = hcsrun_linux_spec_from(&bundle.join("config.json"));
+    assert_eq!(spec["process"]["terminal"], true);
+    assert!(!env
+        .output(&["spec", "--bundle", bundle.to_str().unwrap()])
+        .status
+        .success());
+    let features: serde_json::Value = serde_json::from_str(&env.ok(&["features"])).unwrap();
+    assert_eq!(features["linux"]["cgroup"]["systemd"], false);
+    assert!(features["hooks"]
+        .as_array()
+        .unwrap()
+        .contains(&"poststop".into()));
+    let out = env.output(&["checkpoint", "l1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported"));
+}
+
+fn hcsrun_linux_spec_from(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}

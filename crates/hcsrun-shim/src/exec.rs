@@ -35,8 +35,10 @@ use nix::{
     sys::stat::Mode,
 };
 
+pub use crate::monitor::Monitor;
 use crate::{
     context::{Context, Ids},
+    monitor::wait_for_start,
     security::Step,
     user::{self, User},
 };
@@ -165,19 +167,6 @@ fn find_executable(program: &str, search_path: &str) -> Result<String, WireError
 pub struct ChildStdio {
     pub fds: [Option<OwnedFd>; 3],
     pub console: bool,
-}
-
-/// Who monitors a process of the container ("The process model").
-pub enum Monitor<'a> {
-    /// The holder, whose pidfd this is: the process carries the
-    /// parent-death signal and checks that the holder lives.
-    Holder(BorrowedFd<'a>),
-    /// The caller of `hcsrun-oci` (no holder): no parent-death signal (the
-    /// process outlives the command that made it). With an exec FIFO (an
-    /// `O_PATH` descriptor, opened before the root moved), the process
-    /// applies everything, closes its status pipe (so `create` returns),
-    /// and waits until `start` opens the FIFO before its `execve`.
-    Caller(Option<OwnedFd>),
 }
 
 /// Becomes the process `config` describes: resolves it here, applies it
@@ -385,32 +374,6 @@ fn prepare_and_exec(
         errno_code(e as i32),
         format!("exec {}: {e}", plan.exe()),
     ))
-}
-
-/// Waits for `start`: opens the exec FIFO for writing through
-/// `/proc/self/fd` (the path is outside the container's root; the FIFO is
-/// writable by anyone, as runc makes it) and writes one byte, which
-/// `start` reads.
-fn wait_for_start(fifo: &OwnedFd) -> Result<(), WireError> {
-    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    let opened = loop {
-        match open(
-            path.as_str(),
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Err(nix::Error::EINTR) => continue,
-            other => break other,
-        }
-    };
-    let fd =
-        opened.map_err(|e| fail(errno_code(e as i32), format!("opening the exec FIFO: {e}")))?;
-    fs::File::from(fd).write_all(b"0").map_err(|e| {
-        fail(
-            ErrorCode::INTERNAL_ERROR,
-            format!("writing the exec FIFO: {e}"),
-        )
-    })
 }
 
 /// Groups, then group, then user. With capabilities to keep

@@ -47,6 +47,8 @@ mod loopdev;
 #[cfg(target_os = "linux")]
 mod masks;
 #[cfg(target_os = "linux")]
+mod monitor;
+#[cfg(target_os = "linux")]
 mod mounts;
 #[cfg(target_os = "linux")]
 mod net;

@@ -100,6 +100,13 @@ impl Client {
             return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
         }
         let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
+        translate::linux::refuse_hooks(spec).map_err(|e| {
+            translate_err(translate::TranslateError::new(
+                id,
+                translate::Operation::Create,
+                translate::TranslateErrorKind::LinuxSpec(e),
+            ))
+        })?;
         let name_to_guid = |name: &str| inner.service.name_to_guid(name);
         let config =
             translate::linux::container_config(id, spec, options, &inner.host, &name_to_guid)

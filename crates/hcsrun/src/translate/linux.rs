@@ -160,6 +160,19 @@ pub fn exec_process_config(id: &str, exec: &ExecProcess, init: &LinuxSpec) -> Pr
     config
 }
 
+/// Refuses a spec with hooks for a front end that does not run them (the
+/// client: `hcsrun run --bundle`, the verbs, the containerd shim), naming
+/// the field; `hcsrun-oci` runs them instead.
+pub fn refuse_hooks(spec: &LinuxSpec) -> Result<(), SpecFieldError> {
+    if spec.has_hooks() {
+        return Err(SpecFieldError::new(
+            "hooks",
+            "not run by hcsrun's client (hcsrun run --bundle, the verbs, the containerd shim); hcsrun-oci runs them",
+        ));
+    }
+    Ok(())
+}
+
 fn check_platform(
     id: &str,
     options: &CreateOptions,

@@ -347,3 +347,18 @@ fn cpu_lists_count() {
     assert_eq!(cpu_count("0-3,6"), 5);
     assert_eq!(cpu_count("2-3,5-7"), 5);
 }
+
+#[test]
+fn hooks_are_refused_where_nothing_runs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = bundle(dir.path(), json!({}), json!({}));
+    assert!(refuse_hooks(&plain).is_ok());
+    let hooked = bundle(
+        dir.path(),
+        json!({}),
+        json!({"hooks": {"poststop": [{"path": "/bin/true"}]}}),
+    );
+    let e = refuse_hooks(&hooked).unwrap_err();
+    assert!(e.to_string().contains("hooks"), "{e}");
+    assert!(e.to_string().contains("hcsrun-oci"), "{e}");
+}
