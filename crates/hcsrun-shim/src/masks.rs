@@ -95,15 +95,22 @@ pub fn read_only(root: &Root, path: &str) -> nix::Result<()> {
 }
 
 /// Applies docker's masked and read-only paths to the container's fresh
-/// `/proc` and `/sys`, then hides each of `hidden` (host directories of
-/// hcsrun's state) where the root holds it.
-pub fn protect(root: &Root, hidden: &[String]) -> Result<(), (String, Errno)> {
-    // The container's /dev is not made yet: the host's null.
-    for path in DOCKER_MASKED {
-        mask(root, path, "/dev/null").map_err(|e| (format!("masking {path}"), e))?;
-    }
-    for path in DOCKER_READ_ONLY {
-        read_only(root, path).map_err(|e| (format!("making {path} read-only"), e))?;
+/// `/proc` and `/sys` if `docker_defaults` (a configuration without a Linux
+/// spec, whose own lists are applied instead), then hides each of `hidden`
+/// (host directories of hcsrun's state) where the root holds it: always.
+pub fn protect(
+    root: &Root,
+    hidden: &[String],
+    docker_defaults: bool,
+) -> Result<(), (String, Errno)> {
+    if docker_defaults {
+        // The container's /dev is not made yet: the host's null.
+        for path in DOCKER_MASKED {
+            mask(root, path, "/dev/null").map_err(|e| (format!("masking {path}"), e))?;
+        }
+        for path in DOCKER_READ_ONLY {
+            read_only(root, path).map_err(|e| (format!("making {path} read-only"), e))?;
+        }
     }
     for path in hidden {
         hide(root, path).map_err(|e| (format!("hiding {path}"), e))?;

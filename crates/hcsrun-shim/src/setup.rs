@@ -90,8 +90,12 @@ pub fn prepare(
     for pipe in &config.mapped_pipes {
         mount_mapped_pipe(&root, pipe)?;
     }
-    // Last, so that no mount above can uncover what it hides.
-    masks::protect(&root, hidden).map_err(|(what, e)| sys(|| what)(e))?;
+    // Last, so that no mount above can uncover what it hides. A Linux
+    // spec says itself which paths it masks (its maskedPaths and
+    // readonlyPaths, applied with the rest of the spec: none for
+    // `--privileged`, as docker); other configurations get docker's.
+    let docker_masks = !crate::context::is_native_linux(config);
+    masks::protect(&root, hidden, docker_masks).map_err(|(what, e)| sys(|| what)(e))?;
     enter(&rootfs)?;
 
     let hostname = if config.host_name.is_empty() {
