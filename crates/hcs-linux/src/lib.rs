@@ -49,5 +49,6 @@ pub use guid::name_to_guid;
 pub use hcsrun_shim_protocol::record::{ExitHow, ExitRecord, LOST_EXIT_CODE};
 #[cfg(target_os = "linux")]
 pub use service::{
-    Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_RUNTIME_DIR, SHIM_NAME,
+    Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_HIDDEN, DEFAULT_RUNTIME_DIR,
+    SHIM_NAME,
 };

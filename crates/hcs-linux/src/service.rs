@@ -15,7 +15,7 @@ use hcs::{
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
 use hcsrun_shim_protocol::{
     errno::io_code,
-    record::{ExitRecord, SystemRecord},
+    record::{ExitRecord, SystemRecord, CGROUPS_FILE},
 };
 
 use crate::{
@@ -33,6 +33,10 @@ use crate::{
 pub const DEFAULT_RUNTIME_DIR: &str = "/run/hcsrun";
 /// The cgroup (in each hierarchy) that systems' cgroups go under.
 pub const DEFAULT_CGROUP_PARENT: &str = "hcsrun";
+/// Host directories no container sees, besides the runtime directory:
+/// hcsrun's state root, which holds the CLI's scratch root, its image store
+/// and its container records (their default places).
+pub const DEFAULT_HIDDEN: &[&str] = &["/var/lib/hcsrun"];
 /// The holder's file name.
 pub const SHIM_NAME: &str = "hcsrun-shim";
 
@@ -42,6 +46,8 @@ pub(crate) struct ServiceInner {
     pub cgroup_parent: String,
     /// Where holders write their diagnostics, if anywhere.
     pub shim_log: Option<PathBuf>,
+    /// Host directories hidden in every container (see [`Builder::hide`]).
+    pub hidden: Vec<String>,
 }
 
 /// The Linux compute service: runs HCS configurations with namespaces,
@@ -58,9 +64,20 @@ pub struct Builder {
     shim: Option<PathBuf>,
     cgroup_parent: Option<String>,
     shim_log: Option<PathBuf>,
+    hidden: Vec<PathBuf>,
 }
 
 impl Builder {
+    /// Hides host directory `dir` from every container: where a
+    /// container's root holds it (the host's root as a layer, or bound as
+    /// `VolumePath`), an empty read-only tmpfs is mounted over it. The
+    /// runtime directory and [`DEFAULT_HIDDEN`] are always hidden; a
+    /// front end adds the scratch root and image store it was told to use.
+    pub fn hide(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.hidden.push(dir.into());
+        self
+    }
+
     /// Where systems are recorded (default `/run/hcsrun`). Processes that
     /// are to see each other's systems must agree on it.
     pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -119,8 +136,10 @@ impl Builder {
                 )
             })?,
         };
+        let hidden = hidden_dirs(&runtime_dir, self.hidden);
         Ok(LinuxComputeService {
             inner: Arc::new(ServiceInner {
+                hidden,
                 runtime: RuntimeDir::new(runtime_dir),
                 shim,
                 cgroup_parent,
@@ -130,6 +149,28 @@ impl Builder {
             }),
         })
     }
+}
+
+/// The runtime directory, [`DEFAULT_HIDDEN`] and `more`, absolute, each
+/// also as the host resolves it (a link in the way is the container's to
+/// resolve, and may differ), without repeats.
+fn hidden_dirs(runtime_dir: &Path, more: Vec<PathBuf>) -> Vec<String> {
+    let cwd = env::current_dir().unwrap_or_else(|_| "/".into());
+    let mut hidden: Vec<String> = Vec::new();
+    let given = std::iter::once(runtime_dir.to_owned())
+        .chain(DEFAULT_HIDDEN.iter().map(PathBuf::from))
+        .chain(more);
+    for dir in given {
+        let dir = cwd.join(dir);
+        let real = std::fs::canonicalize(&dir).ok();
+        for path in std::iter::once(dir).chain(real) {
+            let path = path.to_string_lossy().into_owned();
+            if !hidden.contains(&path) {
+                hidden.push(path);
+            }
+        }
+    }
+    hidden
 }
 
 impl LinuxComputeService {
@@ -188,7 +229,8 @@ impl ServiceInner {
             Err(e) => return Err(system_io_error(id, op, "recording the system", &e)),
         }
         let cgroup = Cgroup::new(&record.cgroup_parent, id)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?
+            .moved_by(self.runtime.system_dir(id).join(CGROUPS_FILE));
         Ok((record, cgroup))
     }
 
@@ -207,7 +249,8 @@ impl ServiceInner {
             .config()
             .map_err(|e| system_io_error(id, op, "reading the system record", &e))?;
         let cgroup = Cgroup::new(&record.cgroup_parent, id)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?
+            .moved_by(self.runtime.system_dir(id).join(CGROUPS_FILE));
         let holder = self.runtime.connect(id).ok().map(|fd| {
             let started = std::fs::metadata(self.runtime.socket(id))
                 .and_then(|m| m.modified())

@@ -33,6 +33,8 @@ fn restricted(root: &std::path::Path, args: Value) -> Value {
         }),
     );
     spec["root"]["readonly"] = json!(true);
+    spec["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["unshare"], "action": "SCMP_ACT_ERRNO"}]});
     spec
 }
 
@@ -70,6 +72,7 @@ async fn the_first_process_runs_as_its_spec_says() {
         ("CapEff", "0000000000000400"),
         ("CapAmb", "0000000000000400"),
         ("NoNewPrivs", "1"),
+        ("Seccomp", "2"),
     ] {
         assert_eq!(status_field(&out, key), want, "{key}: {out}{err}");
     }
@@ -102,6 +105,7 @@ async fn later_processes_inherit_the_first_ones_settings() {
         ("CapBnd", "0000000000000400"),
         ("CapEff", "0000000000000400"),
         ("NoNewPrivs", "1"),
+        ("Seccomp", "2"),
     ] {
         assert_eq!(status_field(&out, key), want, "{key}: {out}");
     }
@@ -126,6 +130,7 @@ async fn later_processes_inherit_the_first_ones_settings() {
         ("CapBnd", "0000000000000020"),
         ("CapEff", "0000000000000020"),
         ("NoNewPrivs", "1"),
+        ("Seccomp", "2"),
     ] {
         assert_eq!(status_field(&out, key), want, "{key}: {out}");
     }

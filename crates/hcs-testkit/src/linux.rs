@@ -37,6 +37,36 @@ pub fn config(fx: &Fixture, id: &str, root: &Path) -> ContainerConfig {
     }
 }
 
+/// The configuration of Linux container `id` on the host's root (a layer,
+/// with a scratch folder: the host's programs, as [`Fixture::config`]).
+pub fn config_on_host(fx: &Fixture, id: &str) -> ContainerConfig {
+    ContainerConfig {
+        container_type: "linux".into(),
+        ..fx.config(id)
+    }
+}
+
+/// Docker's default capabilities, for a spec's five sets but ambient.
+pub fn docker_capabilities() -> Value {
+    let caps = json!([
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
+    ]);
+    json!({"bounding": caps, "effective": caps, "permitted": caps})
+}
+
 /// The first process of a container whose spec is `spec`: its
 /// `process.args`, as its uid:gid, with stdout and stderr pipes.
 pub fn init(spec: &Value) -> ProcessConfig {

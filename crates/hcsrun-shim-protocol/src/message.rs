@@ -169,6 +169,12 @@ pub struct Bootstrap {
     /// system has stopped; one `cgroup.procs` descriptor of each comes with
     /// the message.
     pub cgroups: Vec<CgroupDir>,
+    /// Host directories the container must not see even where its root
+    /// holds them (the host's root as a layer): the service's runtime
+    /// directory, the CLI's scratch root, the image store. Each that
+    /// exists inside the root gets an empty read-only tmpfs over it.
+    #[serde(default)]
+    pub hidden: Vec<String>,
 }
 
 /// One of a system's cgroups.
@@ -246,6 +252,7 @@ mod tests {
             },
             shared_network: false,
             cgroups: Vec::new(),
+            hidden: vec!["/run/hcsrun".into()],
         };
         let text = serde_json::to_string(&bootstrap).unwrap();
         let back: Bootstrap = serde_json::from_str(&text).unwrap();

@@ -4,7 +4,7 @@
 //! event loop.
 
 use std::{
-    os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd},
     path::Path,
 };
 
@@ -27,10 +27,11 @@ use nix::{
 
 use crate::{
     cgroups::Cgroups,
-    devices,
+    devices, filters,
     holder::{Holder, Init, Setup},
     init::{self, InitArgs, InitReady},
     record::SystemDir,
+    security::Program,
 };
 
 /// The holder's `main`.
@@ -150,8 +151,15 @@ fn run() -> Result<Never, String> {
     };
     let holder = pidfd_open(getpid().as_raw() as u32).map_err(|e| format!("pidfd_open: {e}"))?;
 
-    let started = start_init(&bootstrap, netns.as_ref(), &holder, &cgroups);
-    let (init, ptmx) = match started {
+    let native_linux = crate::context::is_native_linux(&bootstrap.config);
+    let started = start_init(
+        &bootstrap,
+        netns.as_ref(),
+        &holder,
+        &cgroups,
+        (!native_linux).then_some(runtime_dir.as_fd()),
+    );
+    let (init, ptmx, docker_seccomp) = match started {
         Ok(started) => started,
         Err((err, init)) => {
             let _ = wire::send(boot.as_fd(), &Ready::Failed(err.clone()), &[]);
@@ -183,8 +191,9 @@ fn run() -> Result<Never, String> {
         cgroups,
         namespaces,
         terminate_on_last_handle: bootstrap.config.terminate_on_last_handle_closed,
-        native_linux: crate::context::is_native_linux(&bootstrap.config),
+        native_linux,
         oom_score_adj,
+        docker_seccomp,
         dir: SystemDir {
             id: bootstrap.id,
             runtime_id: bootstrap.runtime_id,
@@ -197,13 +206,16 @@ fn run() -> Result<Never, String> {
 type StartError = (WireError, Option<Pid>);
 
 /// Forks pid 1 into a new pid namespace, moves it into the cgroups while it
-/// builds the root, and waits for its report.
+/// builds the root, and waits for its report. Meanwhile, for a system
+/// that gets docker's defaults (`docker_defaults`: the runtime directory,
+/// which holds compiled filters), docker's seccomp filter is made ready.
 fn start_init(
     bootstrap: &Bootstrap,
     netns: Option<&OwnedFd>,
     holder: &OwnedFd,
     cgroups: &Cgroups,
-) -> Result<(Init, OwnedFd), StartError> {
+    docker_defaults: Option<BorrowedFd<'_>>,
+) -> Result<(Init, OwnedFd, Option<Program>), StartError> {
     let fail = |code: ErrorCode, message: String, pid: Option<Pid>| {
         (
             WireError {
@@ -239,6 +251,7 @@ fn start_init(
                 id: &bootstrap.id,
                 system_dir: Path::new(&bootstrap.system_dir),
                 config: &bootstrap.config,
+                hidden: &bootstrap.hidden,
                 netns,
                 sock: theirs,
                 holder: holder.as_fd(),
@@ -284,6 +297,10 @@ fn start_init(
     let program = cgroups
         .prepare_devices(&devices::docker_default())
         .map_err(devices_failed)?;
+    let docker_seccomp = docker_defaults
+        .map(filters::docker_default_program)
+        .transpose()
+        .map_err(|e| fail(ErrorCode::INTERNAL_ERROR, e, Some(pid)))?;
     let report = wire::recv_message(ours.as_fd());
     let received = match report {
         Ok(Some(received)) => received,
@@ -323,16 +340,18 @@ fn start_init(
             parked: Some(ours),
         },
         ptmx,
+        docker_seccomp,
     ))
 }
 
-/// Pid 1's namespaces, as later processes join them: the mount namespace
-/// last, since it moves the root.
-fn open_namespaces(pid: u32) -> nix::Result<Vec<(OwnedFd, CloneFlags)>> {
+/// Pid 1's namespaces, as later processes join them (after its cgroups):
+/// the mount namespace last, since it moves the root.
+pub(crate) fn open_namespaces(pid: u32) -> nix::Result<Vec<(OwnedFd, CloneFlags)>> {
     [
         ("ipc", CloneFlags::CLONE_NEWIPC),
         ("uts", CloneFlags::CLONE_NEWUTS),
         ("net", CloneFlags::CLONE_NEWNET),
+        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
         ("mnt", CloneFlags::CLONE_NEWNS),
     ]
     .into_iter()

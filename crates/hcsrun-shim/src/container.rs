@@ -1,7 +1,9 @@
 //! What a Linux spec asks of the whole container, which the system's pid 1
 //! applies when the first process arrives (the spec travels with it), in
-//! the root it built at start, before it becomes that process: the device
-//! nodes of `linux.devices`, and last of all, the root made read-only
+//! the root it built at start, before it becomes that process: the spec's
+//! `mounts` (`mounts.rs`), the device nodes of `linux.devices`,
+//! `linux.readonlyPaths` and `linux.maskedPaths` (on top of docker's,
+//! which every container has), and last of all, the root made read-only
 //! (`root.readonly`), once every mount is in place. And for any system
 //! whose first process has a console, `/dev/console` is that console.
 //!
@@ -17,7 +19,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use hcsrun_linux_spec::{DeviceKind, LinuxSpec};
+use hcsrun_linux_spec::{DeviceKind, LinuxSpec, Namespace};
 use hcsrun_shim_protocol::{errno::errno_code, message::WireError};
 use nix::{
     errno::Errno,
@@ -26,6 +28,12 @@ use nix::{
     unistd::{chown, Gid, Uid},
 };
 use serde::{Deserialize, Serialize};
+
+use crate::{
+    masks,
+    mounts::{self, SpecMount},
+    root::Root,
+};
 
 /// A device node of `linux.devices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +53,26 @@ pub struct Node {
 pub struct ContainerSetup {
     /// `linux.devices`.
     pub devices: Vec<Node>,
+    /// `mounts`: bind flags and kernel file systems beyond the service's.
+    pub mounts: Vec<SpecMount>,
+    /// `linux.sysctl`: each key, its value (namespaced keys only: the
+    /// spec refuses the others).
+    pub sysctl: Vec<(String, String)>,
+    /// `domainname`.
+    pub domainname: Option<String>,
+    /// `linux.readonlyPaths`.
+    pub read_only_paths: Vec<String>,
+    /// `linux.maskedPaths`.
+    pub masked_paths: Vec<String>,
     /// `root.readonly`.
     pub root_readonly: bool,
+    /// `linux.rootfsPropagation`: `MS_*` bits (with `MS_REC` for the
+    /// recursive kinds), applied to the container's root inside its own
+    /// mount namespace; 0 keeps it private.
+    pub rootfs_propagation: u64,
+    /// A cgroup namespace of the container's own (`linux.namespaces`),
+    /// made once pid 1 is in its cgroups.
+    pub cgroup_ns: bool,
 }
 
 fn failed(what: impl std::fmt::Display, e: Errno) -> WireError {
@@ -76,17 +102,88 @@ impl ContainerSetup {
                 gid: d.gid.unwrap_or(0),
             })
             .collect();
+        let paths = |list: &[PathBuf]| {
+            list.iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        };
         Self {
             devices,
+            mounts: mounts::of_spec(spec),
+            sysctl: spec
+                .sysctl()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            domainname: spec.domainname().map(str::to_owned),
+            read_only_paths: paths(spec.readonly_paths()),
+            masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
+            cgroup_ns: spec.namespaces().cgroup == Namespace::New,
+            rootfs_propagation: match mounts::propagation(spec.rootfs_propagation()) {
+                (0, _) => 0,
+                (flags, true) => flags | MsFlags::MS_REC.bits(),
+                (flags, false) => flags,
+            },
         }
     }
 
     /// Applies it in pid 1, whose root is the container's.
     pub fn apply(&self) -> Result<(), WireError> {
+        if self.cgroup_ns {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .map_err(|e| failed("creating the cgroup namespace", e))?;
+        }
+        mounts::apply_all(&self.mounts).map_err(|(what, e)| failed(what, e))?;
+        if let Some(name) = &self.domainname {
+            // SAFETY: setdomainname reads `len` bytes of `name`.
+            let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+            if rc < 0 {
+                return Err(failed(
+                    "setting the domain name (domainname)",
+                    Errno::last(),
+                ));
+            }
+        }
+        self.write_sysctl()?;
         for node in &self.devices {
             make_node(node)
                 .map_err(|e| failed(format_args!("creating device {}", node.path.display()), e))?;
+        }
+        if !self.read_only_paths.is_empty() || !self.masked_paths.is_empty() {
+            let root = Root::open(Path::new("/")).map_err(|e| {
+                failed(
+                    "opening the root",
+                    Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+                )
+            })?;
+            for path in &self.read_only_paths {
+                masks::read_only(&root, path).map_err(|e| {
+                    failed(
+                        format_args!("making {path} read-only (linux.readonlyPaths)"),
+                        e,
+                    )
+                })?;
+            }
+            for path in &self.masked_paths {
+                masks::mask(&root, path, "/dev/null")
+                    .map_err(|e| failed(format_args!("masking {path} (linux.maskedPaths)"), e))?;
+            }
+        }
+        if self.rootfs_propagation != 0 {
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::from_bits_truncate(self.rootfs_propagation),
+                None::<&str>,
+            )
+            .map_err(|e| {
+                failed(
+                    "setting the root's propagation (linux.rootfsPropagation)",
+                    e,
+                )
+            })?;
         }
         if self.root_readonly {
             set_read_only("/", false).map_err(|e| WireError {
@@ -95,6 +192,36 @@ impl ContainerSetup {
             })?;
         }
         Ok(())
+    }
+}
+
+impl ContainerSetup {
+    /// Writes `linux.sysctl` in the container's namespaces (pid 1's: the
+    /// kernel picks the network, IPC and UTS namespace of the writer).
+    /// `/proc/sys` is read-only (docker's list): the bind is taken off for
+    /// the writes and put back.
+    fn write_sysctl(&self) -> Result<(), WireError> {
+        if self.sysctl.is_empty() {
+            return Ok(());
+        }
+        nix::mount::umount2("/proc/sys", nix::mount::MntFlags::MNT_DETACH)
+            .map_err(|e| failed("unlocking /proc/sys for linux.sysctl", e))?;
+        for (key, value) in &self.sysctl {
+            let path = format!("/proc/sys/{}", key.replace('.', "/"));
+            std::fs::write(&path, value).map_err(|e| {
+                failed(
+                    format_args!("linux.sysctl: writing {value:?} to {key}"),
+                    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL)),
+                )
+            })?;
+        }
+        let root = Root::open(Path::new("/")).map_err(|e| {
+            failed(
+                "opening the root",
+                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            )
+        })?;
+        masks::read_only(&root, "/proc/sys").map_err(|e| failed("making /proc/sys read-only", e))
     }
 }
 

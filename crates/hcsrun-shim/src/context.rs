@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     caps::CapSets,
-    security::{Rlimit, Security, DEFAULT_UMASK},
+    security::{Program, Rlimit, Security, DEFAULT_UMASK},
 };
 
 /// The exact ids a Linux spec gives a process (no lookup in the
@@ -55,9 +55,11 @@ fn invalid(message: String) -> WireError {
 }
 
 impl Context {
-    /// Docker's defaults: its capabilities, no no_new_privs, no rlimit
-    /// changed, umask 022; `oom_score_adj` is the caller's.
-    pub fn docker_default(oom_score_adj: i32) -> Self {
+    /// Docker's defaults: its capabilities, its default seccomp profile
+    /// (`seccomp`, resolved for those capabilities and compiled), no
+    /// no_new_privs, no rlimit changed, umask 022; `oom_score_adj` is the
+    /// caller's.
+    pub fn docker_default(oom_score_adj: i32, seccomp: Program) -> Self {
         Self {
             security: Security {
                 caps: Some(CapSets::docker_default()),
@@ -66,14 +68,15 @@ impl Context {
                 umask: DEFAULT_UMASK,
                 oom_score_adj,
                 personality: None,
-                seccomp: None,
+                seccomp: Some(seccomp),
             },
             ids: None,
         }
     }
 
-    /// The context of a Linux spec's init process.
-    pub fn of_spec(spec: &LinuxSpec, oom_score_adj: i32) -> Self {
+    /// The context of a Linux spec's init process; `seccomp` is its
+    /// `linux.seccomp` compiled (none: no filter, as runc).
+    pub fn of_spec(spec: &LinuxSpec, oom_score_adj: i32, seccomp: Option<Program>) -> Self {
         let process = spec.process();
         let security = Security {
             caps: process.and_then(|p| p.capabilities).map(cap_sets),
@@ -90,7 +93,7 @@ impl Context {
                 Personality::Linux => 0x0000,
                 Personality::Linux32 => 0x0008,
             }),
-            seccomp: None,
+            seccomp,
         };
         Self {
             security,
@@ -234,7 +237,7 @@ mod tests {
             "noNewPrivileges": true,
             "oomScoreAdj": 500
         }));
-        let c = Context::of_spec(&s, 0);
+        let c = Context::of_spec(&s, 0, None);
         let caps = c.security.caps.unwrap();
         assert_eq!(
             (caps.bounding, caps.effective, caps.permitted),
@@ -262,7 +265,7 @@ mod tests {
 
     #[test]
     fn absent_fields_change_nothing() {
-        let c = Context::of_spec(&spec(json!({"args": ["sh"], "cwd": "/"})), -5);
+        let c = Context::of_spec(&spec(json!({"args": ["sh"], "cwd": "/"})), -5, None);
         assert_eq!(
             c.security.caps, None,
             "runc: no capabilities section, no change"
@@ -279,6 +282,10 @@ mod tests {
                 "noNewPrivileges": true}),
             ),
             0,
+            Some(Program {
+                instructions: vec![0x0006_0000_7fff_0000],
+                flags: 0,
+            }),
         );
         let plain = ProcessConfig {
             user: "7:8".into(),
@@ -313,6 +320,10 @@ mod tests {
         );
         assert_eq!(ctx.security.caps.unwrap().bounding, 1 << 5);
         assert!(ctx.security.no_new_privs, "not given: the container's");
+        assert_eq!(
+            ctx.security.seccomp, init.security.seccomp,
+            "the container's filter, the same program"
+        );
         // A Windows-schema system never reads a process's spec.
         assert_eq!(init.for_exec(&own, false).unwrap().security, init.security);
     }

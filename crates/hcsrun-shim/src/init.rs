@@ -50,6 +50,10 @@ pub struct InitExec {
     pub context: Context,
     /// What a Linux spec asks of the whole container.
     pub setup: ContainerSetup,
+    /// Namespaces to join instead of those pid 1 made (a Linux spec's
+    /// "host" or path), as `CLONE_NEW*` bits: their descriptors follow the
+    /// status pipe, in this order.
+    pub join: Vec<i32>,
 }
 
 /// What pid 1 is given.
@@ -57,6 +61,8 @@ pub struct InitArgs<'a> {
     pub id: &'a str,
     pub system_dir: &'a Path,
     pub config: &'a ContainerConfig,
+    /// Host directories to hide (`Bootstrap::hidden`).
+    pub hidden: &'a [String],
     /// The network namespace to join instead of making one.
     pub netns: Option<&'a OwnedFd>,
     /// Its end of the socket to the holder.
@@ -123,7 +129,13 @@ fn prepare(args: &InitArgs<'_>) -> Result<OwnedFd, WireError> {
         setns(netns, CloneFlags::CLONE_NEWNET)
             .map_err(fail("joining the shared network namespace"))?;
     }
-    setup::prepare(args.id, args.system_dir, args.config, args.netns.is_some())?;
+    setup::prepare(
+        args.id,
+        args.system_dir,
+        args.config,
+        args.netns.is_some(),
+        args.hidden,
+    )?;
     open(
         "/dev/pts/ptmx",
         OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
@@ -180,6 +192,15 @@ fn park(sock: OwnedFd, holder: BorrowedFd<'_>) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) }
     };
+    for kind in &exec.join {
+        let joined = match fds.next() {
+            Some(fd) => setns(&fd, CloneFlags::from_bits_truncate(*kind)),
+            None => Err(nix::Error::EBADF),
+        };
+        if let Err(e) = joined {
+            exec::report(status, &fail("joining the spec's namespace")(e))
+        }
+    }
     if let Err(error) = exec.setup.apply() {
         exec::report(status, &error)
     }

@@ -31,15 +31,23 @@ mod devices;
 #[cfg(target_os = "linux")]
 mod exec;
 #[cfg(target_os = "linux")]
+mod filters;
+#[cfg(target_os = "linux")]
 mod holder;
 #[cfg(target_os = "linux")]
 mod init;
 #[cfg(target_os = "linux")]
 mod loopdev;
 #[cfg(target_os = "linux")]
+mod masks;
+#[cfg(target_os = "linux")]
+mod mounts;
+#[cfg(target_os = "linux")]
 mod net;
 #[cfg(target_os = "linux")]
 mod record;
+#[cfg(target_os = "linux")]
+mod resources;
 #[cfg(target_os = "linux")]
 mod root;
 #[cfg(target_os = "linux")]

@@ -44,6 +44,13 @@ impl Root {
         openat2(self.fd.as_fd(), path, how)
     }
 
+    /// What `path` inside the root is (`O_PATH`), if it exists; nothing is
+    /// made.
+    pub fn existing(&self, path: &str) -> nix::Result<OwnedFd> {
+        components(path).map_err(|_| Errno::EINVAL)?;
+        self.resolve(Path::new(path), OFlag::O_PATH, Mode::empty())
+    }
+
     /// The directory `path` inside the root, made (with its parents) if
     /// missing. `..` is refused.
     pub fn dir(&self, path: &str) -> io::Result<OwnedFd> {

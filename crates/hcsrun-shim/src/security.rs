@@ -170,6 +170,14 @@ pub fn unpack(packed: u64) -> libc::sock_filter {
     }
 }
 
+/// `struct sock_filter` packed into a `u64` (see [`Program`]).
+pub fn pack(insn: &libc::sock_filter) -> u64 {
+    u64::from(insn.code) << 48
+        | u64::from(insn.jt) << 40
+        | u64::from(insn.jf) << 32
+        | u64::from(insn.k)
+}
+
 fn write_oom_score_adj(value: i32) -> Result<(), Errno> {
     let text = value.to_string();
     let fd = nix::fcntl::open(
@@ -188,4 +196,24 @@ pub fn read_oom_score_adj() -> i32 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_pack_both_ways() {
+        let insn = libc::sock_filter {
+            code: 0x15,
+            jt: 3,
+            jf: 250,
+            k: 0xc000_003e,
+        };
+        let back = unpack(pack(&insn));
+        assert_eq!(
+            (back.code, back.jt, back.jf, back.k),
+            (0x15, 3, 250, 0xc000_003e)
+        );
+    }
 }

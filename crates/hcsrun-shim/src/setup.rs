@@ -24,7 +24,7 @@ use hcsrun_shim_protocol::{
 };
 
 use crate::{
-    loopdev, net,
+    loopdev, masks, net,
     root::{mount_on, Root},
 };
 
@@ -49,12 +49,14 @@ fn sys<E: Into<std::io::Error>>(what: impl FnOnce() -> String) -> impl FnOnce(E)
     }
 }
 
-/// Builds the container's root file system and enters it.
+/// Builds the container's root file system and enters it; `hidden` are
+/// host directories it must not show (see [`masks::protect`]).
 pub fn prepare(
     id: &str,
     system_dir: &Path,
     config: &ContainerConfig,
     shared_network: bool,
+    hidden: &[String],
 ) -> SetupResult<()> {
     nix::mount::mount(
         None::<&str>,
@@ -88,6 +90,8 @@ pub fn prepare(
     for pipe in &config.mapped_pipes {
         mount_mapped_pipe(&root, pipe)?;
     }
+    // Last, so that no mount above can uncover what it hides.
+    masks::protect(&root, hidden).map_err(|(what, e)| sys(|| what)(e))?;
     enter(&rootfs)?;
 
     let hostname = if config.host_name.is_empty() {
@@ -241,10 +245,6 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         None,
     )
     .map_err(sys(|| "mounting /proc".to_owned()))?;
-    let proc = root
-        .dir("/proc")
-        .map_err(sys(|| "opening /proc".to_owned()))?;
-    protect_proc(&proc)?;
 
     let dev = root
         .dir("/dev")
@@ -350,74 +350,6 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
     Ok(())
 }
 
-/// What docker hides or freezes in a container's /proc: root in the
-/// container (even without capabilities) could otherwise write the host's
-/// kernel settings (`/proc/sys`: `core_pattern` runs a host program),
-/// reboot it (`sysrq-trigger`) or read kernel memory and keys.
-const PROC_READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs", "asound"];
-const PROC_MASKED: &[&str] = &[
-    "kcore",
-    "keys",
-    "timer_list",
-    "sched_debug",
-    "latency_stats",
-    "acpi",
-    "scsi",
-];
-
-/// Applies [`PROC_READ_ONLY`] and [`PROC_MASKED`] to the container's fresh
-/// /proc (`proc`); entries this kernel lacks are skipped.
-fn protect_proc(proc: &impl std::os::fd::AsRawFd) -> SetupResult<()> {
-    use nix::fcntl::{openat, OFlag};
-    let open = |name: &str| {
-        // SAFETY: `proc` stays open for the call.
-        let dir = unsafe { std::os::fd::BorrowedFd::borrow_raw(proc.as_raw_fd()) };
-        match openat(
-            dir,
-            name,
-            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => Ok(Some(fd)),
-            Err(nix::errno::Errno::ENOENT) => Ok(None),
-            Err(e) => Err(sys(|| format!("opening /proc/{name}"))(e)),
-        }
-    };
-    for name in PROC_READ_ONLY {
-        let Some(entry) = open(name)? else { continue };
-        let path = crate::root::fd_path(&entry);
-        mount_on(
-            &entry,
-            Some(path.as_str()),
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-        )
-        .map_err(sys(|| format!("binding /proc/{name}")))?;
-        // The bind mount, not the entry under it.
-        let Some(bound) = open(name)? else { continue };
-        make_read_only(&bound).map_err(sys(|| format!("making /proc/{name} read-only")))?;
-    }
-    for name in PROC_MASKED {
-        let Some(entry) = open(name)? else { continue };
-        let is_dir = fs::metadata(crate::root::fd_path(&entry)).is_ok_and(|m| m.is_dir());
-        let masked = if is_dir {
-            mount_on(
-                &entry,
-                Some("tmpfs"),
-                Some("tmpfs"),
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-                Some("size=0"),
-            )
-        } else {
-            // The host's /dev/null: the container's /dev is not made yet.
-            mount_on(&entry, Some("/dev/null"), None, MsFlags::MS_BIND, None)
-        };
-        masked.map_err(sys(|| format!("masking /proc/{name}")))?;
-    }
-    Ok(())
-}
-
 /// A host directory (or file) bound into the container.
 fn mount_mapped_dir(root: &Root, dir: &MappedDir) -> SetupResult<()> {
     let target = container_path(&dir.container_path).ok_or_else(|| {
@@ -492,7 +424,7 @@ fn mount_mapped_pipe(root: &Root, pipe: &MappedPipe) -> SetupResult<()> {
 
 /// Makes the mount whose root `target` is, and every mount under it,
 /// read-only.
-fn make_read_only(target: &impl std::os::fd::AsRawFd) -> nix::Result<()> {
+pub fn make_read_only(target: &impl std::os::fd::AsRawFd) -> nix::Result<()> {
     let attr = libc::mount_attr {
         attr_set: libc::MOUNT_ATTR_RDONLY,
         attr_clr: 0,

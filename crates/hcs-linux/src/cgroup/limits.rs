@@ -32,11 +32,12 @@ pub struct IoLimits {
 
 impl Limits {
     /// The cgroup v1 controllers a system with these limits needs:
-    /// statistics (cpuacct, memory, blkio), pausing (freezer) and the
-    /// device allow-list (devices) always, cpu and cpuset only for their
-    /// limits.
+    /// statistics (cpuacct, memory, blkio), pausing (freezer), the
+    /// device allow-list (devices) and the number of tasks (pids: a Linux
+    /// spec's limit, and a fork bomb's accounting) always, cpu and cpuset
+    /// only for their limits.
     pub fn v1_controllers(&self) -> Vec<&'static str> {
-        let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices"];
+        let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
         if self.cpu_weight.is_some() || self.cpu_quota_us.is_some() {
             needed.push("cpu");
         }
@@ -123,7 +124,7 @@ mod tests {
 
     #[test]
     fn cpu_hierarchies_are_needed_only_for_cpu_limits() {
-        let always = ["cpuacct", "memory", "blkio", "freezer", "devices"];
+        let always = ["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
         assert_eq!(Limits::default().v1_controllers(), always);
         let weight = Limits {
             cpu_weight: Some(10),

@@ -237,6 +237,7 @@ impl Launch {
                     controllers: controllers.clone(),
                 })
                 .collect(),
+            hidden: self.service.hidden.clone(),
         };
         let mut fds = vec![listener, runtime_dir];
         fds.extend(network);

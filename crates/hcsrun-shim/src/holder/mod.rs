@@ -27,7 +27,7 @@ use nix::{
     unistd::Pid,
 };
 
-use crate::{cgroups::Cgroups, context::Context, record::SystemDir, stdio};
+use crate::{cgroups::Cgroups, context::Context, record::SystemDir, security::Program, stdio};
 
 type Token = u64;
 
@@ -90,6 +90,9 @@ pub struct Setup {
     pub native_linux: bool,
     /// The container's processes' OOM score unless a spec sets one.
     pub oom_score_adj: i32,
+    /// Docker's seccomp filter, made ready at start for a system that gets
+    /// docker's defaults.
+    pub docker_seccomp: Option<Program>,
     pub dir: SystemDir,
 }
 
@@ -113,6 +116,7 @@ pub struct Holder {
     terminate_on_last_handle: bool,
     native_linux: bool,
     oom_score_adj: i32,
+    docker_seccomp: Option<Program>,
     /// What the first process runs with, once it was handed to pid 1: what
     /// later processes inherit.
     context: Option<Context>,
@@ -147,6 +151,7 @@ impl Holder {
             terminate_on_last_handle: setup.terminate_on_last_handle,
             native_linux: setup.native_linux,
             oom_score_adj: setup.oom_score_adj,
+            docker_seccomp: setup.docker_seccomp,
             context: None,
             dir: setup.dir,
         };

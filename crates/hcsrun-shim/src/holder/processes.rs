@@ -4,18 +4,23 @@
 
 use std::{
     collections::BTreeSet,
-    os::fd::{AsFd, AsRawFd, RawFd},
+    os::fd::{AsFd, AsRawFd, OwnedFd, RawFd},
+    path::PathBuf,
 };
 
 use hcs::ErrorCode;
 use hcs_schema::ProcessConfig;
+use hcsrun_linux_spec::{Namespace, Namespaces};
 use hcsrun_shim_protocol::{
+    errno::errno_code,
     message::{Message, Reply, WireError},
     wire,
 };
 use nix::{
     errno::Errno,
     fcntl::OFlag,
+    sched::CloneFlags,
+    sys::stat::Mode,
     sys::wait::{waitpid, WaitPidFlag, WaitStatus},
     unistd::{fork, pipe2, ForkResult},
 };
@@ -24,10 +29,41 @@ use super::{Holder, Proc, Starting, Stopping, Token};
 use crate::{
     container::ContainerSetup,
     context::{self, Context},
-    devices, exec,
+    devices, exec, filters,
     init::InitExec,
-    stdio,
+    resources, stdio,
 };
+
+/// The first process's context, what it asks of the container, and the
+/// namespaces pid 1 joins instead of its own.
+type FirstContext = (Context, Option<ContainerSetup>, Vec<(OwnedFd, CloneFlags)>);
+
+/// The namespaces of a spec that are not new: the host's (the holder's
+/// own) or joined by path, opened here, in the holder.
+fn namespaces_to_join(ns: &Namespaces) -> Result<Vec<(OwnedFd, CloneFlags)>, WireError> {
+    let mut join = Vec::new();
+    for (field, which, name, kind) in [
+        ("network", &ns.network, "net", CloneFlags::CLONE_NEWNET),
+        ("ipc", &ns.ipc, "ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", &ns.uts, "uts", CloneFlags::CLONE_NEWUTS),
+    ] {
+        let path = match which {
+            Namespace::New => continue,
+            Namespace::Host => PathBuf::from(format!("/proc/self/ns/{name}")),
+            Namespace::Join(path) => path.clone(),
+        };
+        let fd = nix::fcntl::open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| WireError {
+                code: errno_code(e as i32).0,
+                message: format!(
+                    "OCISpecification: linux.namespaces: {field} {}: {e}",
+                    path.display()
+                ),
+            })?;
+        join.push((fd, kind));
+    }
+    Ok(join)
+}
 
 fn stopped() -> WireError {
     WireError {
@@ -64,7 +100,7 @@ impl Holder {
         })?;
         // What it runs with, decided before anything is made for it.
         let first = self.init.parked.is_some();
-        let (context, setup) = if first {
+        let (context, setup, join) = if first {
             self.first_context(&config)?
         } else {
             if self.starting.contains_key(&self.init.host_pid) {
@@ -76,7 +112,7 @@ impl Holder {
                 });
             }
             let init = self.context.as_ref().ok_or_else(stopped)?;
-            (init.for_exec(&config, self.native_linux)?, None)
+            (init.for_exec(&config, self.native_linux)?, None, Vec::new())
         };
         let streams = stdio::streams(&config, &self.ptmx)?;
         let (status, report) = pipe2(OFlag::O_CLOEXEC).map_err(|e| WireError {
@@ -95,12 +131,14 @@ impl Holder {
                     .map(AsRawFd::as_raw_fd)
                     .collect();
                 fds.push(report.as_raw_fd());
+                fds.extend(join.iter().map(|(fd, _)| fd.as_raw_fd()));
                 let exec = InitExec {
                     config: text.to_owned(),
                     stdio: present,
                     console: streams.child.console,
                     context,
                     setup: setup.unwrap_or_default(),
+                    join: join.iter().map(|(_, kind)| kind.bits()).collect(),
                 };
                 wire::send(sock.as_fd(), &exec, &fds).map_err(|e| WireError {
                     code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
@@ -155,18 +193,56 @@ impl Holder {
 
     /// The first process's context and what it asks of the container:
     /// docker's defaults, or a native Linux system's spec, read here once.
-    fn first_context(
-        &self,
-        config: &ProcessConfig,
-    ) -> Result<(Context, Option<ContainerSetup>), WireError> {
+    /// And the namespaces pid 1 is to join instead of its own.
+    fn first_context(&mut self, config: &ProcessConfig) -> Result<FirstContext, WireError> {
         let spec = if self.native_linux {
             context::init_spec(config)?
         } else {
             None
         };
-        let Some(spec) = spec else {
-            return Ok((Context::docker_default(self.oom_score_adj), None));
+        let runtime_dir = self.dir.runtime_dir.as_fd();
+        let internal = |message: String| WireError {
+            code: ErrorCode::INTERNAL_ERROR.0,
+            message,
         };
+        let Some(spec) = spec else {
+            let seccomp = match &self.docker_seccomp {
+                Some(program) => program.clone(),
+                None => filters::docker_default_program(runtime_dir).map_err(internal)?,
+            };
+            return Ok((
+                Context::docker_default(self.oom_score_adj, seccomp),
+                None,
+                Vec::new(),
+            ));
+        };
+        let seccomp = spec
+            .seccomp()
+            .map(|s| filters::program(s, runtime_dir))
+            .transpose()
+            .map_err(|e| WireError {
+                code: ErrorCode::INVALID_PARAMETER.0,
+                message: format!("OCISpecification: linux.seccomp: {e}"),
+            })?;
+        // Its cgroups where the spec says, before anything of it runs.
+        let left = match spec.cgroups_path() {
+            Some(path) => self
+                .cgroups
+                .move_to(path, self.init.host_pid)
+                .map_err(|e| WireError {
+                    code: ErrorCode::ACCESS_IS_DENIED.0,
+                    message: format!(
+                        "OCISpecification: linux.cgroupsPath {}: {e}",
+                        path.display()
+                    ),
+                })?,
+            None => Vec::new(),
+        };
+        // The spec's resources, exactly, before anything of it runs.
+        resources::apply(&self.cgroups.dirs, spec.resources()).map_err(|message| WireError {
+            code: ErrorCode::INVALID_PARAMETER.0,
+            message: format!("OCISpecification: {message}"),
+        })?;
         // The spec's device allow-list replaces docker's before anything
         // of the spec runs (pid 1, parked, is the container's only
         // process).
@@ -180,9 +256,22 @@ impl Holder {
                 code: ErrorCode::ACCESS_IS_DENIED.0,
                 message: format!("the device allow-list: {e}"),
             })?;
+        if !left.is_empty() {
+            // Pid 1, the only process, has left them.
+            for dir in &left {
+                let _ = std::fs::remove_dir(dir);
+            }
+            let rel = spec
+                .cgroups_path()
+                .map(|p| p.to_string_lossy().into_owned());
+            if let Err(e) = self.dir.cgroups_moved(rel.as_deref().unwrap_or_default()) {
+                eprintln!("hcsrun-shim: recording the moved cgroups: {e}");
+            }
+        }
         Ok((
-            Context::of_spec(&spec, self.oom_score_adj),
+            Context::of_spec(&spec, self.oom_score_adj, seccomp),
             Some(ContainerSetup::of_spec(&spec)),
+            namespaces_to_join(spec.namespaces())?,
         ))
     }
 
@@ -198,6 +287,14 @@ impl Holder {
                 self.host_pids.remove(&host_pid);
             }
             return self.reply(s.conn, s.request, Err(err), &[]);
+        }
+        if host_pid == self.init.host_pid {
+            // Later processes join the namespaces the first one runs in,
+            // which a spec may have changed (the host's, or joined).
+            match crate::boot::open_namespaces(host_pid) {
+                Ok(namespaces) => self.namespaces = namespaces,
+                Err(e) => eprintln!("hcsrun-shim: reopening pid 1's namespaces: {e}"),
+            }
         }
         let fds: Vec<RawFd> = s.client_fds.iter().map(AsRawFd::as_raw_fd).collect();
         let watchers = if self.conns.contains_key(&s.conn) {
