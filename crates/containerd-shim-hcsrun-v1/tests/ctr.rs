@@ -164,8 +164,9 @@ fn exec_pause_resume_metrics_pids_and_kill() {
 fn a_terminal_is_a_usable_shell() {
     let ctd = Containerd::start();
     let cmd = format!(
-        "ctr --address {} run --rm -t --runtime {RUNTIME} {IMAGE} t1 sh",
-        ctd.socket().display()
+        "ctr --address {} --namespace {} run --rm -t --runtime {RUNTIME} {IMAGE} t1 sh",
+        ctd.socket().display(),
+        ctd.ns
     );
     // `script` gives ctr a terminal of its own.
     let mut child = Command::new("script")
@@ -188,8 +189,9 @@ fn a_terminal_is_a_usable_shell() {
     // An exec'd process gets a terminal too.
     ctd.run_detached("t2", &["sleep", "100"]);
     let cmd = format!(
-        "ctr --address {} task exec -t --exec-id x t2 sh -c 'tty; exit 6'",
-        ctd.socket().display()
+        "ctr --address {} --namespace {} task exec -t --exec-id x t2 sh -c 'tty; exit 6'",
+        ctd.socket().display(),
+        ctd.ns
     );
     let out = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
