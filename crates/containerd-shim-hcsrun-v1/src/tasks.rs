@@ -118,31 +118,19 @@ impl Tasks {
             req.bundle.clone(),
             self.runtime_dir.clone(),
         );
-        let wanted = spec.namespaces().clone();
         let found = blocking(move || {
             let cgroups = Cgroups::locate(&parent, &id, &runtime_dir)?;
             let pids = cgroups.procs()?;
-            // Parked, pid 1 is the only process: in the namespaces asked for?
-            let joined = pids
-                .first()
-                .map_or(Ok(()), |pid| namespaces::check(&wanted, *pid));
             // For `shim delete`, which has no daemon to ask.
             if let Some(pid) = pids.first() {
                 std::fs::write(bundle.join(crate::service::INIT_PID_FILE), pid.to_string())?;
             }
             let efd = cgroups.memory_dir().and_then(|d| oom::register(&d));
-            Ok::<_, std::io::Error>((cgroups, pids, efd, joined))
+            Ok::<_, std::io::Error>((cgroups, pids, efd))
         })
         .await;
         let (cgroups, pids, efd) = match found {
-            Ok((cgroups, pids, efd, Ok(()))) => (cgroups, pids, efd),
-            Ok((.., Err(refused))) => {
-                self.client.discard_parked(parked).await;
-                return Err(ShimError::Invalid(format!(
-                    "container {}: {refused}",
-                    req.id
-                )));
-            }
+            Ok(found) => found,
             Err(e) => {
                 self.client.discard_parked(parked).await;
                 return Err(ShimError::other("finding the container's cgroups", e));
@@ -160,6 +148,7 @@ impl Tasks {
             parked: Mutex::new(Some(parked)),
             execs: Mutex::default(),
             cgroups: cgroups.clone(),
+            namespaces: spec.namespaces().clone(),
             oom: Mutex::new(None),
             paused: false.into(),
         });
@@ -210,6 +199,12 @@ impl Tasks {
         };
         let pid = result?;
         if exec_id.is_empty() {
+            // The spec's namespaces are joined as the first process starts.
+            let wanted = container.namespaces.clone();
+            if let Err(refused) = blocking(move || namespaces::check(&wanted, pid)).await {
+                let _ = self.client.signal(id, SIGKILL as i32).await;
+                return Err(ShimError::Invalid(format!("container {id}: {refused}")));
+            }
             self.follow_moved_cgroups(&container).await;
         } else {
             self.shared.events.task_exec_started(id, exec_id, pid);

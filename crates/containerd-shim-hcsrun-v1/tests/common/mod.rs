@@ -389,7 +389,7 @@ impl Containerd {
 
     fn owns_cgroup_parent(&self, name: &str) -> bool {
         // ctr's cgroupsPath, /<namespace>/<id>, where the holder moves them.
-        if name == self.ns {
+        if name == self.ns || (self.cri && name == "k8s.io") {
             return true;
         }
         // The shim names it hcsrun-<namespace>-<hash of the state dir>.
