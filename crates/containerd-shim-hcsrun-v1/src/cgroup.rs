@@ -22,6 +22,7 @@ use containerd_shim::protos::cgroups::metrics::{
     BlkIOEntry, BlkIOStat, CPUStat, CPUUsage, MemoryEntry, MemoryOomControl, MemoryStat, Metrics,
     PidsStat, Throttle,
 };
+use hcsrun_shim_protocol::record::CGROUPS_FILE;
 use serde_json::Value;
 
 /// The v1 hierarchies of this host: controller name -> mount point.
@@ -79,26 +80,50 @@ fn unescape(field: &str) -> String {
 /// The cgroups of one container.
 #[derive(Clone, Debug)]
 pub struct Cgroups {
-    /// Controller -> `<mount>/<parent>/<id>`, for the hierarchies mounted.
-    dirs: HashMap<String, PathBuf>,
+    /// Controller -> its hierarchy's mount point, for those mounted.
+    mounts: HashMap<String, PathBuf>,
+    /// `<parent>/<id>`: where the service made them.
+    made: PathBuf,
+    /// The holder's `cgroups.path` in the system's directory: where a
+    /// spec's `linux.cgroupsPath` moved them (at the first process's start).
+    moved: PathBuf,
 }
 
 impl Cgroups {
-    /// The cgroups of system `id` under `parent`; nothing is created. Only
-    /// cgroup v1 hierarchies are known (this module's limit: on a unified
-    /// host every call says so).
-    pub fn locate(parent: &str, id: &str) -> io::Result<Self> {
-        let dirs = hierarchies()?
-            .into_iter()
-            .map(|(controller, mount)| (controller, mount.join(parent).join(id)))
-            .collect();
-        Ok(Self { dirs })
+    /// The cgroups of system `id` under `parent`, in the service's runtime
+    /// directory `runtime_dir`; nothing is created. Only cgroup v1
+    /// hierarchies are known (this module's limit: on a unified host every
+    /// call says so).
+    pub fn locate(parent: &str, id: &str, runtime_dir: &Path) -> io::Result<Self> {
+        Ok(Self {
+            mounts: hierarchies()?,
+            made: Path::new(parent).join(id),
+            moved: runtime_dir.join(id).join(CGROUPS_FILE),
+        })
     }
 
-    fn dir(&self, controller: &str) -> io::Result<&Path> {
-        self.dirs
+    /// Where they are now, relative to each hierarchy's root: moved (the
+    /// holder's record, as the service reads it), or where they were made.
+    fn relative(&self) -> PathBuf {
+        let Ok(text) = fs::read_to_string(&self.moved) else {
+            return self.made.clone();
+        };
+        let rel = text.trim().trim_matches('/');
+        if rel.is_empty() || rel.split('/').any(|c| c == ".." || c == ".") {
+            return self.made.clone();
+        }
+        PathBuf::from(rel)
+    }
+
+    /// True once a spec's `linux.cgroupsPath` has moved them.
+    pub fn is_moved(&self) -> bool {
+        self.relative() != self.made
+    }
+
+    fn dir(&self, controller: &str) -> io::Result<PathBuf> {
+        self.mounts
             .get(controller)
-            .map(PathBuf::as_path)
+            .map(|mount| mount.join(self.relative()))
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::Unsupported,
@@ -108,7 +133,7 @@ impl Cgroups {
     }
 
     /// The memory cgroup's directory (OOM notifications).
-    pub fn memory_dir(&self) -> io::Result<&Path> {
+    pub fn memory_dir(&self) -> io::Result<PathBuf> {
         self.dir("memory")
     }
 
@@ -136,7 +161,7 @@ impl Cgroups {
                 "the container's cgroups are gone",
             ));
         }
-        m.memory = Some(memory_stat(mem)?).into();
+        m.memory = Some(memory_stat(&mem)?).into();
         let oom = keyed(&mem.join("memory.oom_control")).unwrap_or_default();
         m.memory_oom_control = Some(MemoryOomControl {
             oom_kill_disable: oom.get("oom_kill_disable").copied().unwrap_or(0),
@@ -147,7 +172,7 @@ impl Cgroups {
         .into();
         if let Ok(acct) = self.dir("cpuacct") {
             let mut cpu = CPUStat::new();
-            cpu.usage = Some(cpu_usage(acct)?).into();
+            cpu.usage = Some(cpu_usage(&acct)?).into();
             if let Some(stat) = self
                 .dir("cpu")
                 .ok()
@@ -163,9 +188,14 @@ impl Cgroups {
             }
             m.cpu = Some(cpu).into();
         }
+        // The pids cgroup (every system joins one); else the freezer's tasks.
+        let pids = self.dir("pids").ok().filter(|d| d.exists());
         m.pids = Some(PidsStat {
-            current: self.tasks().unwrap_or(0),
-            limit: 0,
+            current: pids.as_ref().map_or_else(
+                || self.tasks().unwrap_or(0),
+                |d| number(&d.join("pids.current")),
+            ),
+            limit: pids.as_ref().map_or(0, |d| number(&d.join("pids.max"))),
             ..Default::default()
         })
         .into();
@@ -438,6 +468,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_holders_record_moves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mounts = HashMap::new();
+        mounts.insert("memory".to_owned(), PathBuf::from("/sys/fs/cgroup/memory"));
+        let cg = Cgroups {
+            mounts,
+            made: "hcsrun-default/c1".into(),
+            moved: dir.path().join(CGROUPS_FILE),
+        };
+        assert_eq!(
+            cg.memory_dir().unwrap(),
+            Path::new("/sys/fs/cgroup/memory/hcsrun-default/c1")
+        );
+        fs::write(dir.path().join(CGROUPS_FILE), "default/c1\n").unwrap();
+        assert!(cg.is_moved());
+        assert_eq!(
+            cg.memory_dir().unwrap(),
+            Path::new("/sys/fs/cgroup/memory/default/c1")
+        );
+        // A record that would leave the hierarchy is not followed.
+        fs::write(dir.path().join(CGROUPS_FILE), "../x\n").unwrap();
+        assert!(!cg.is_moved());
+        assert!(cg.dir("pids").is_err());
+    }
+
+    #[test]
     fn mountinfo_fields_are_unescaped() {
         assert_eq!(unescape("/a\\040b"), "/a b");
         assert_eq!(unescape("/plain"), "/plain");
@@ -446,8 +502,11 @@ mod tests {
     #[test]
     fn updates_refuse_what_they_cannot_apply_by_name() {
         let cg = Cgroups {
-            dirs: HashMap::new(),
+            mounts: HashMap::new(),
+            made: "p/c".into(),
+            moved: "/nonexistent/cgroups.path".into(),
         };
+        assert!(!cg.is_moved());
         let err = cg
             .update(&serde_json::json!({"pids": {"limit": 5}}))
             .unwrap_err();

@@ -12,6 +12,7 @@ use std::{
 
 use containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use hcsrun::{client::ParkedContainer, translate::OciProcess};
+use hcsrun_linux_spec::Namespaces;
 use tokio::sync::watch;
 
 use crate::{
@@ -166,6 +167,8 @@ pub struct Container {
     pub execs: Mutex<HashMap<String, Arc<Proc>>>,
     /// Its cgroup v1 directories (metrics, pids, updates).
     pub cgroups: Cgroups,
+    /// The network, IPC and UTS namespaces its spec names.
+    pub namespaces: Namespaces,
     /// The OOM watch, until the init is deleted.
     pub oom: Mutex<Option<OomWatch>>,
     /// Frozen by `Pause`.

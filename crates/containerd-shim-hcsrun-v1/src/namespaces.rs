@@ -1,11 +1,13 @@
 //! The spec's network, IPC and UTS namespaces, checked on the container's
-//! parked pid 1: the host's (no entry) or one at a path (CRI's pod network
-//! namespace, the sandbox's `/proc/PID/ns/*`) must be the one pid 1 is in.
+//! pid 1 once its first process has started: the host's (no entry) or one
+//! at a path (CRI's pod network namespace, the sandbox's `/proc/PID/ns/*`)
+//! must be the one pid 1 is in.
 //!
-//! `LinuxSpec` accepts those choices and the Linux compute service is the
-//! one to apply them; where it made a new namespace instead, the container
-//! would run isolated from what its spec names. The shim refuses that at
-//! `Create`, naming the field, rather than let the choice drop silently.
+//! `LinuxSpec` accepts those choices and the Linux compute service applies
+//! them (pid 1 joins them as the first process starts). Where a service
+//! made a namespace of the container's own instead, the container would
+//! run apart from what its spec names: the shim ends it and fails `Start`,
+//! naming the field, rather than let the choice drop silently.
 //!
 //! Blocking (stat): callers run it on the blocking pool.
 
@@ -47,12 +49,13 @@ pub fn check(spec: &Namespaces, pid: u32) -> Result<(), String> {
             .join(pid.to_string())
             .join("ns")
             .join(file);
-        let (want, have) = match (identity(&expected), identity(&actual)) {
-            (Ok(want), Ok(have)) => (want, have),
-            (Err(e), _) | (_, Err(e)) => {
-                return Err(format!("linux.namespaces ({field}): {e}"));
-            }
+        let have = match identity(&actual) {
+            Ok(have) => have,
+            // Already gone (a short first process): nothing left to check.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("linux.namespaces ({field}): {e}")),
         };
+        let want = identity(&expected).map_err(|e| format!("linux.namespaces ({field}): {e}"))?;
         if want != have {
             let which = match wanted {
                 Namespace::Host => "the host's (no entry)".to_owned(),
@@ -95,5 +98,7 @@ mod tests {
         );
         let e = check(&with(Namespace::Join("/nonexistent/ns".into())), me).unwrap_err();
         assert!(e.contains("/nonexistent/ns"), "{e}");
+        // A process already gone has nothing to check.
+        check(&with(Namespace::Join("/nonexistent/ns".into())), u32::MAX).unwrap();
     }
 }

@@ -50,6 +50,18 @@ pub fn register(memory_dir: &Path) -> io::Result<OwnedFd> {
     Ok(efd)
 }
 
+/// The OOM kills `memory_dir` has counted (`oom_kill` in
+/// `memory.oom_control`; 0 where the kernel does not count). Blocking.
+pub fn kills(memory_dir: &Path) -> u64 {
+    fs::read_to_string(memory_dir.join("memory.oom_control"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Watches the registered `efd`, calling `on_oom` for each OOM.
 pub fn watch(
     efd: OwnedFd,

@@ -219,6 +219,7 @@ impl Shim for HcsrunShim {
             client,
             shared,
             cgroup_parent: placement.cgroup_parent,
+            runtime_dir: placement.runtime_dir,
         };
         TaskService::new(Arc::new(tasks), self.exit.clone(), events)
     }

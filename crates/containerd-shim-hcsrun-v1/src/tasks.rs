@@ -50,6 +50,8 @@ pub struct Tasks {
     pub shared: Arc<Shared>,
     /// The cgroup parent the service puts containers under.
     pub cgroup_parent: String,
+    /// The service's runtime directory (the systems' records).
+    pub runtime_dir: PathBuf,
 }
 
 impl Tasks {
@@ -110,36 +112,25 @@ impl Tasks {
             .client
             .create_linux_parked(&req.id, &spec, &CreateOptions::default())
             .await?;
-        let (parent, id, bundle) = (
+        let (parent, id, bundle, runtime_dir) = (
             self.cgroup_parent.clone(),
             req.id.clone(),
             req.bundle.clone(),
+            self.runtime_dir.clone(),
         );
-        let wanted = spec.namespaces().clone();
         let found = blocking(move || {
-            let cgroups = Cgroups::locate(&parent, &id)?;
+            let cgroups = Cgroups::locate(&parent, &id, &runtime_dir)?;
             let pids = cgroups.procs()?;
-            // Parked, pid 1 is the only process: in the namespaces asked for?
-            let joined = pids
-                .first()
-                .map_or(Ok(()), |pid| namespaces::check(&wanted, *pid));
             // For `shim delete`, which has no daemon to ask.
             if let Some(pid) = pids.first() {
                 std::fs::write(bundle.join(crate::service::INIT_PID_FILE), pid.to_string())?;
             }
-            let efd = cgroups.memory_dir().and_then(oom::register);
-            Ok::<_, std::io::Error>((cgroups, pids, efd, joined))
+            let efd = cgroups.memory_dir().and_then(|d| oom::register(&d));
+            Ok::<_, std::io::Error>((cgroups, pids, efd))
         })
         .await;
         let (cgroups, pids, efd) = match found {
-            Ok((cgroups, pids, efd, Ok(()))) => (cgroups, pids, efd),
-            Ok((.., Err(refused))) => {
-                self.client.discard_parked(parked).await;
-                return Err(ShimError::Invalid(format!(
-                    "container {}: {refused}",
-                    req.id
-                )));
-            }
+            Ok(found) => found,
             Err(e) => {
                 self.client.discard_parked(parked).await;
                 return Err(ShimError::other("finding the container's cgroups", e));
@@ -157,15 +148,14 @@ impl Tasks {
             parked: Mutex::new(Some(parked)),
             execs: Mutex::default(),
             cgroups: cgroups.clone(),
+            namespaces: spec.namespaces().clone(),
             oom: Mutex::new(None),
             paused: false.into(),
         });
         match efd.and_then(|efd| {
             let events = self.shared.events.clone();
             let id = req.id.clone();
-            oom::watch(efd, cgroups.memory_dir()?.to_path_buf(), move || {
-                events.task_oom(&id)
-            })
+            oom::watch(efd, cgroups.memory_dir()?, move || events.task_oom(&id))
         }) {
             Ok(watch) => *container.oom.lock().unwrap() = Some(watch),
             Err(e) => log::warn!("container {}: OOM events unavailable: {e}", req.id),
@@ -208,7 +198,15 @@ impl Tasks {
             }
         };
         let pid = result?;
-        if !exec_id.is_empty() {
+        if exec_id.is_empty() {
+            // The spec's namespaces are joined as the first process starts.
+            let wanted = container.namespaces.clone();
+            if let Err(refused) = blocking(move || namespaces::check(&wanted, pid)).await {
+                let _ = self.client.signal(id, SIGKILL as i32).await;
+                return Err(ShimError::Invalid(format!("container {id}: {refused}")));
+            }
+            self.follow_moved_cgroups(&container).await;
+        } else {
             self.shared.events.task_exec_started(id, exec_id, pid);
         }
         if let Some(exit) = held {
@@ -243,6 +241,42 @@ impl Tasks {
                 .await?;
         }
         Ok(proc.pid())
+    }
+
+    /// After the init's start: where a spec's `linux.cgroupsPath` moved the
+    /// cgroups (the holder does, before the first process runs), the OOM
+    /// watch made at `Create` saw the old memory cgroup go; a new one
+    /// watches the moved cgroup, and OOM kills it counted before the watch
+    /// was registered are told now (before any exit: it is held meanwhile).
+    async fn follow_moved_cgroups(&self, container: &Arc<Container>) {
+        let cgroups = container.cgroups.clone();
+        let found = blocking(move || {
+            if !cgroups.is_moved() {
+                return Ok(None);
+            }
+            let dir = cgroups.memory_dir()?;
+            let efd = oom::register(&dir)?;
+            let earlier = oom::kills(&dir);
+            Ok::<_, std::io::Error>(Some((efd, dir, earlier)))
+        })
+        .await;
+        let (efd, dir, earlier) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => return,
+            Err(e) => {
+                log::warn!("container {}: OOM events unavailable: {e}", container.id);
+                return;
+            }
+        };
+        for _ in 0..earlier {
+            self.shared.events.task_oom(&container.id);
+        }
+        let events = self.shared.events.clone();
+        let id = container.id.clone();
+        match oom::watch(efd, dir, move || events.task_oom(&id)) {
+            Ok(watch) => *container.oom.lock().unwrap() = Some(watch),
+            Err(e) => log::warn!("container {}: OOM events unavailable: {e}", container.id),
+        }
     }
 
     /// `Exec`: the process is recorded, started by `Start`.

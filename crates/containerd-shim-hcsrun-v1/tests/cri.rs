@@ -3,12 +3,9 @@
 //! and a CNI bridge) and a container in it created, started, exec'd into,
 //! stopped and removed from Rust (k8s-cri), the container in the
 //! sandbox's network namespace.
-//!
 //! Every CRI sandbox and container names namespaces to join (the pod's
-//! network namespace, the sandbox's IPC and UTS ones). Where the Linux
-//! compute service does not join them, the shim refuses `Create` by name
-//! (never a pod whose containers are silently apart): then the test checks
-//! that refusal and that it leaves nothing behind.
+//! network namespace, the sandbox's IPC and UTS ones): the Linux service
+//! joins them as the first process starts.
 
 mod common;
 
@@ -18,10 +15,23 @@ use common::{Containerd, CNI_BRIDGE, CNI_SUBNET_PREFIX, IMAGE};
 use k8s_cri::v1::{
     runtime_service_client::RuntimeServiceClient, ContainerConfig, ContainerMetadata,
     ContainerStatusRequest, CreateContainerRequest, ExecSyncRequest, ImageSpec,
-    LinuxPodSandboxConfig, PodSandboxConfig, PodSandboxMetadata, PodSandboxStatusRequest,
-    RemoveContainerRequest, RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest,
-    StopContainerRequest, StopPodSandboxRequest,
+    LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig,
+    LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption, PodSandboxConfig,
+    PodSandboxMetadata, PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest,
+    RunPodSandboxRequest, StartContainerRequest, StopContainerRequest, StopPodSandboxRequest,
 };
+
+/// kubelet's default: the pod's network and IPC, a pid namespace per
+/// container (hcsrun's init is PID 1 of a new one; a pid namespace cannot
+/// be joined).
+fn per_container_pids() -> NamespaceOption {
+    NamespaceOption {
+        network: NamespaceMode::Pod as i32,
+        pid: NamespaceMode::Container as i32,
+        ipc: NamespaceMode::Pod as i32,
+        ..Default::default()
+    }
+}
 
 /// The (device, inode) of a namespace file.
 fn ns_identity(path: &Path) -> (u64, u64) {
@@ -81,7 +91,13 @@ fn a_pod_runs_through_cri_its_container_in_the_pods_network() {
                 attempt: 0,
             }),
             hostname: "pod-host".into(),
-            linux: Some(LinuxPodSandboxConfig::default()),
+            linux: Some(LinuxPodSandboxConfig {
+                security_context: Some(LinuxSandboxSecurityContext {
+                    namespace_options: Some(per_container_pids()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let run = cri
@@ -92,28 +108,10 @@ fn a_pod_runs_through_cri_its_container_in_the_pods_network() {
             .await;
         // The sandbox reached the shim either way.
         assert!(ctd.trace().contains("Create id="), "{}", ctd.trace());
-        let sandbox = match run {
-            Ok(r) => r.into_inner().pod_sandbox_id,
-            Err(e) => {
-                // The Linux service made the pod a namespace of its own:
-                // refused by name, nothing left.
-                assert!(
-                    e.message().contains("linux.namespaces (network)")
-                        && e.message().contains("not supported by the hcsrun shim"),
-                    "RunPodSandbox: {e}\n{}",
-                    ctd.log()
-                );
-                eprintln!(
-                    "CRI: the pod was refused as it should be where the Linux service does \
-                     not join a spec's namespaces: {}",
-                    e.message()
-                );
-                assert!(ctd.task_in("k8s.io", "pod").is_none());
-                assert_eq!(ctd.leftover_mounts(), Vec::<String>::new());
-                assert_eq!(ctd.leftover_cgroups(), Vec::<std::path::PathBuf>::new());
-                return;
-            }
-        };
+        let sandbox = run
+            .unwrap_or_else(|e| panic!("RunPodSandbox: {e}\n{}", ctd.log()))
+            .into_inner()
+            .pod_sandbox_id;
         let netns = sandbox_netns(&ctd, &sandbox);
         let (sandbox_pid, _) = ctd.task_in("k8s.io", &sandbox).unwrap();
         assert_eq!(
@@ -149,6 +147,13 @@ fn a_pod_runs_through_cri_its_container_in_the_pods_network() {
                         ..Default::default()
                     }),
                     command: vec!["sleep".into(), "1000".into()],
+                    linux: Some(LinuxContainerConfig {
+                        security_context: Some(LinuxContainerSecurityContext {
+                            namespace_options: Some(per_container_pids()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }),
                 sandbox_config: Some(sandbox_config),

@@ -34,7 +34,7 @@ fn tasks_answer_through_containerds_grpc_api() {
                 container_id: "g1".into(),
                 exec_id: String::new()
             },
-            "default"
+            &ctd.ns
         );
         let process = tasks.get(req).await.unwrap().into_inner().process.unwrap();
         assert_eq!(process.pid, pid);
@@ -44,7 +44,7 @@ fn tasks_answer_through_containerds_grpc_api() {
             ListPidsRequest {
                 container_id: "g1".into()
             },
-            "default"
+            &ctd.ns
         );
         let pids: Vec<u32> = tasks
             .list_pids(req)
@@ -70,7 +70,7 @@ fn tasks_answer_through_containerds_grpc_api() {
                 }),
                 annotations: Default::default(),
             },
-            "default"
+            &ctd.ns
         );
         tasks.update(req).await.unwrap();
         // What cannot be changed is refused by name.
@@ -85,7 +85,7 @@ fn tasks_answer_through_containerds_grpc_api() {
                 }),
                 annotations: Default::default(),
             },
-            "default"
+            &ctd.ns
         );
         let err = tasks.update(req).await.unwrap_err();
         assert!(err.message().contains("linux.resources.pids"), "{err}");
@@ -94,7 +94,7 @@ fn tasks_answer_through_containerds_grpc_api() {
             MetricsRequest {
                 filters: vec!["id==g1".into()]
             },
-            "default"
+            &ctd.ns
         );
         let metrics = tasks.metrics(req).await.unwrap().into_inner().metrics;
         assert_eq!(metrics.len(), 1);

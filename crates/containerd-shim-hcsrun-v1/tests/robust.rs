@@ -31,7 +31,9 @@ fn a_killed_shim_leaves_nothing_that_delete_cannot_clean() {
     let (pid, _) = ctd.task("lost").unwrap();
     let bundle = ctd
         .state()
-        .join("io.containerd.runtime.v2.task/default/lost");
+        .join("io.containerd.runtime.v2.task")
+        .join(&ctd.ns)
+        .join("lost");
     let address = std::fs::read_to_string(bundle.join("address")).unwrap();
     let socket = std::path::PathBuf::from(address.trim().trim_start_matches("unix://"));
     assert!(socket.exists(), "{}", socket.display());
@@ -69,7 +71,7 @@ fn a_killed_shim_leaves_nothing_that_delete_cannot_clean() {
     let zombies_or_live: Vec<u32> = ctd.leftover_processes();
     assert!(zombies_or_live.is_empty(), "{zombies_or_live:?}");
     assert!(
-        std::fs::read_dir(ctd.state().join("hcsrun/default"))
+        std::fs::read_dir(ctd.state().join("hcsrun").join(&ctd.ns))
             .map(|d| d.count())
             .unwrap_or(0)
             == 0,
@@ -103,11 +105,15 @@ fn a_hundred_runs_leak_nothing() {
     );
     assert_eq!(ctd.leftover_mounts(), Vec::<String>::new());
     assert_eq!(ctd.leftover_cgroups(), Vec::<std::path::PathBuf>::new());
-    let bundles = std::fs::read_dir(ctd.state().join("io.containerd.runtime.v2.task/default"))
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let bundles = std::fs::read_dir(
+        ctd.state()
+            .join("io.containerd.runtime.v2.task")
+            .join(&ctd.ns),
+    )
+    .map(|d| d.count())
+    .unwrap_or(0);
     assert_eq!(bundles, 0);
-    let records = std::fs::read_dir(ctd.state().join("hcsrun/default"))
+    let records = std::fs::read_dir(ctd.state().join("hcsrun").join(&ctd.ns))
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(records, 0);

@@ -31,6 +31,10 @@ pub const CNI_SUBNET_PREFIX: &str = "10.233.47.";
 
 pub struct Containerd {
     pub dir: tempfile::TempDir,
+    /// The containerd namespace `ctr` uses, this instance's own: ctr puts a
+    /// container's cgroups at `/<namespace>/<id>` (its spec's cgroupsPath),
+    /// so parallel tests' leak checks never see each other's.
+    pub ns: String,
     child: Option<Child>,
     cri: bool,
 }
@@ -82,8 +86,19 @@ impl Containerd {
         symlink(shim_binary(), bin.join("containerd-shim-hcsrun-v1")).unwrap();
         let holder = hcs_testkit::artifacts::shim();
         symlink(&holder, bin.join("hcsrun-shim")).unwrap();
+        let ns = format!(
+            "hcsrun-test-{}",
+            dir.path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .rsplit('.')
+                .next()
+                .unwrap()
+        );
         let mut me = Self {
             dir,
+            ns,
             child: None,
             cri,
         };
@@ -241,7 +256,11 @@ impl Containerd {
 
     pub fn ctr_command(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ctr");
-        c.arg("--address").arg(self.socket()).args(args);
+        c.arg("--address").arg(self.socket());
+        if args.first() != Some(&"-n") {
+            c.arg("--namespace").arg(&self.ns);
+        }
+        c.args(args);
         c.stdin(Stdio::null());
         c
     }
@@ -275,7 +294,7 @@ impl Containerd {
 
     /// The task's `ctr task ls` line: (pid, status).
     pub fn task(&self, id: &str) -> Option<(u32, String)> {
-        self.task_in("default", id)
+        self.task_in(&self.ns, id)
     }
 
     pub fn task_in(&self, ns: &str, id: &str) -> Option<(u32, String)> {
@@ -301,7 +320,7 @@ impl Containerd {
 
     /// Kills and removes every task and container of every namespace.
     pub fn clean(&self) {
-        for ns in ["default", "k8s.io"] {
+        for ns in [self.ns.as_str(), "k8s.io"] {
             let tasks = self.ctr(&["-n", ns, "task", "ls", "-q"]);
             for id in String::from_utf8_lossy(&tasks.stdout).lines() {
                 let _ = self.ctr(&["-n", ns, "task", "kill", "-s", "9", id]);
@@ -369,6 +388,10 @@ impl Containerd {
     }
 
     fn owns_cgroup_parent(&self, name: &str) -> bool {
+        // ctr's cgroupsPath, /<namespace>/<id>, where the holder moves them.
+        if name == self.ns || (self.cri && name == "k8s.io") {
+            return true;
+        }
         // The shim names it hcsrun-<namespace>-<hash of the state dir>.
         let hash = self
             .state()
