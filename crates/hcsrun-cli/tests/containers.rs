@@ -430,3 +430,44 @@ fn a_foreground_container_is_found_by_the_other_verbs_and_rm_d_goes_by_itself() 
     });
     assert_no_state(auto);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn logs_follow_until_the_container_stops_and_tail_and_timestamps_work() {
+    require_root();
+    let id = "wpf-logs-1";
+    clean(&[id]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        id,
+        "--",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done",
+    ]);
+    let mut follow = command()
+        .args(["logs", "-f", id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = common::wait_within(&mut follow, Duration::from_secs(10));
+    assert!(status.success());
+    let mut out = String::new();
+    use std::io::Read;
+    follow
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "line1\nline2\nline3\nline4\nline5\n");
+    assert_eq!(ok(&["logs", "--tail", "2", id]), "line4\nline5\n");
+    let stamped = ok(&["logs", "-t", "--tail", "1", id]);
+    let (time, line) = stamped.split_once(' ').unwrap();
+    assert!(time.ends_with('Z') && time.contains('T'), "{stamped}");
+    assert_eq!(line, "line5\n");
+    ok(&["rm", id]);
+    assert_no_state(id);
+}
