@@ -15,7 +15,7 @@ use hcs::{
 use hcs_schema::{ComputeSystemQuery, ContainerConfig, ContainerProperties, Timestamp};
 use hcsrun_shim_protocol::{
     errno::io_code,
-    record::{ExitRecord, SystemRecord},
+    record::{ExitRecord, SystemRecord, CGROUPS_FILE},
 };
 
 use crate::{
@@ -33,9 +33,10 @@ use crate::{
 pub const DEFAULT_RUNTIME_DIR: &str = "/run/hcsrun";
 /// The cgroup (in each hierarchy) that systems' cgroups go under.
 pub const DEFAULT_CGROUP_PARENT: &str = "hcsrun";
-/// Host directories no container sees, besides the runtime directory: the
-/// CLI's scratch root and image store (their default places).
-pub const DEFAULT_HIDDEN: &[&str] = &["/var/lib/hcsrun/scratch", "/var/lib/hcsrun/images"];
+/// Host directories no container sees, besides the runtime directory:
+/// hcsrun's state root, which holds the CLI's scratch root, its image store
+/// and its container records (their default places).
+pub const DEFAULT_HIDDEN: &[&str] = &["/var/lib/hcsrun"];
 /// The holder's file name.
 pub const SHIM_NAME: &str = "hcsrun-shim";
 
@@ -228,7 +229,8 @@ impl ServiceInner {
             Err(e) => return Err(system_io_error(id, op, "recording the system", &e)),
         }
         let cgroup = Cgroup::new(&record.cgroup_parent, id)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?
+            .moved_by(self.runtime.system_dir(id).join(CGROUPS_FILE));
         Ok((record, cgroup))
     }
 
@@ -247,7 +249,8 @@ impl ServiceInner {
             .config()
             .map_err(|e| system_io_error(id, op, "reading the system record", &e))?;
         let cgroup = Cgroup::new(&record.cgroup_parent, id)
-            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?;
+            .map_err(|e| system_io_error(id, op, "finding cgroups", &e))?
+            .moved_by(self.runtime.system_dir(id).join(CGROUPS_FILE));
         let holder = self.runtime.connect(id).ok().map(|fd| {
             let started = std::fs::metadata(self.runtime.socket(id))
                 .and_then(|m| m.modified())

@@ -2,6 +2,8 @@
 //! `linux.resources.pids.limit` is in force before its first process runs,
 //! and a fork bomb under it (and a memory limit) stays inside, while the
 //! holder, outside the container's accounting, survives to report the end.
+//! A spec's `linux.cgroupsPath` moves the system's cgroups there, and the
+//! service reads them there.
 //! Tests that run systems need root: `cargo test -- --include-ignored`.
 
 use std::{fs, path::PathBuf, time::Duration};
@@ -100,4 +102,73 @@ async fn a_fork_bomb_stays_under_its_limits_and_the_holder_reports_the_end() {
         "no cgroup left: {:?}",
         fx.sandbox.cgroups_of(id)
     );
+}
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_specs_cgroups_path_holds_the_system_and_its_statistics() {
+    require_root();
+    let id = "cgpath";
+    let fx = Fixture::new(id, ServiceKind::Linux);
+    let root = rootfs::busybox(&fx.sandbox.scratch("root"));
+    // Under a parent of the test's own, so that nothing else is touched.
+    let rel = format!("{}-custom/{id}", fx.sandbox.tag());
+    let mut spec = linux::spec(
+        &root,
+        json!({"args": ["/bin/sh", "-c", "cat /proc/self/cgroup; exec sleep 100"], "cwd": "/"}),
+    );
+    spec["linux"]["cgroupsPath"] = json!(format!("/{rel}"));
+    spec["linux"]["resources"] = json!({"pids": {"limit": 20}});
+    let mut config = linux::config(&fx, id, &root);
+    config.memory_maximum_in_mb = 64;
+    let system = fx.start_parked(id, &config).await;
+    let init = system.create_process(&linux::init(&spec)).await.unwrap();
+    let init_host = init.host_pid().unwrap();
+    let cgroup = fs::read_to_string(format!("/proc/{init_host}/cgroup")).unwrap();
+    for line in cgroup.lines().filter(|l| {
+        ["memory", "pids", "freezer", "devices"].iter().any(|c| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|cs| cs.split(',').any(|x| x == *c))
+        })
+    }) {
+        assert!(line.ends_with(&format!(":/{rel}")), "{line}\n{cgroup}");
+    }
+    assert!(
+        fx.sandbox.cgroups_of(id).is_empty(),
+        "the old ones are gone"
+    );
+    let mounts = hcs_testkit::host::cgroup_mounts();
+    let custom: Vec<PathBuf> = mounts
+        .iter()
+        .map(|m| m.join(&rel))
+        .filter(|d| d.exists())
+        .collect();
+    let pids_max = custom
+        .iter()
+        .find_map(|d| fs::read_to_string(d.join("pids.max")).ok());
+    assert_eq!(pids_max.as_deref(), Some("20\n"));
+    let memory = custom
+        .iter()
+        .find_map(|d| fs::read_to_string(d.join("memory.limit_in_bytes")).ok());
+    if let Some(memory) = memory {
+        assert_eq!(memory, "67108864\n", "the service's limit, copied");
+    }
+    // The service reads statistics and the process list from there.
+    let stats = system.statistics().await.unwrap();
+    assert!(stats.memory.usage_commit_bytes > 0, "{stats:?}");
+    system.pause().await.unwrap();
+    system.resume().await.unwrap();
+    init.close().await.unwrap();
+    fx.remove(system).await;
+    assert!(
+        eventually(Duration::from_secs(5), || custom
+            .iter()
+            .all(|d| !d.exists()))
+        .await,
+        "removed: {custom:?}"
+    );
+    for m in &mounts {
+        let _ = fs::remove_dir(m.join(format!("{}-custom", fx.sandbox.tag())));
+    }
 }

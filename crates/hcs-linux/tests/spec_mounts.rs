@@ -139,3 +139,24 @@ async fn a_specs_namespaces_are_the_hosts_joined_or_new() {
     init.close().await.unwrap();
     fx.remove(system).await;
 }
+
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_specs_rootfs_propagation_is_set_inside_the_container() {
+    require_root();
+    let id = "spec-propagation";
+    let fx = Fixture::new(id, ServiceKind::Linux);
+    let root = rootfs::busybox(&fx.sandbox.scratch("root"));
+    let script = "awk '$5 == \"/\" { print $7 }' /proc/self/mountinfo | head -n 1";
+    let mut spec = linux::spec(
+        &root,
+        json!({"args": ["/bin/sh", "-c", script], "cwd": "/"}),
+    );
+    spec["linux"]["rootfsPropagation"] = json!("rshared");
+    let config = linux::config(&fx, id, &root);
+    let system = fx.start_parked(id, &config).await;
+    let (code, out, err) = run(&*system, &linux::init(&spec)).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("shared:"), "{out}");
+    fx.remove(system).await;
+}

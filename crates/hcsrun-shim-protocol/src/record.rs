@@ -15,6 +15,10 @@ pub const RECORD_FILE: &str = "state.json";
 pub const SOCKET_FILE: &str = "shim.sock";
 /// The exit record's file name in the system's directory.
 pub const EXIT_FILE: &str = "exit.json";
+/// Where the holder says its system's cgroups are when a Linux spec's
+/// `linux.cgroupsPath` moved them: that path, relative to each hierarchy's
+/// root (`default/abc`), one line.
+pub const CGROUPS_FILE: &str = "cgroups.path";
 
 /// The exit code of a system whose end nobody recorded (its holder died):
 /// the seed's restore code.

@@ -89,6 +89,54 @@ impl Cgroups {
         self.enforce_devices(pid, program)
     }
 
+    /// Moves the system to `path` (a Linux spec's `linux.cgroupsPath`,
+    /// relative to each hierarchy's root) unless it is there already: the
+    /// same hierarchies made there (with their parents), the limits the
+    /// service wrote copied, pid 1 (`pid`, the only process) moved in but
+    /// for the v1 devices cgroup, which [`Cgroups::set_devices`] fills and
+    /// joins. Gives the directories left, to remove once that is done.
+    pub fn move_to(&mut self, path: &Path, pid: u32) -> io::Result<Vec<PathBuf>> {
+        let rel = path.to_string_lossy();
+        let rel = rel.trim_matches('/');
+        let mut moved = Vec::new();
+        for dir in &self.dirs {
+            let old = PathBuf::from(&dir.path);
+            // `<mount>/<parent>/<id>`: parent and id are single names.
+            let mount = old
+                .parent()
+                .and_then(Path::parent)
+                .ok_or_else(|| io::Error::other(format!("{}: not below a mount", dir.path)))?;
+            let new = mount.join(rel);
+            if new == old {
+                return Ok(Vec::new());
+            }
+            make(mount, &new, dir)?;
+            copy_limits(&old, &new)?;
+            moved.push((old, new));
+        }
+        let mut dirs = Vec::new();
+        let mut procs = Vec::new();
+        for ((_, new), dir) in moved.iter().zip(&self.dirs) {
+            let fd = open(
+                &new.join("cgroup.procs"),
+                OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?;
+            let dir = CgroupDir {
+                path: new.to_string_lossy().into_owned(),
+                controllers: dir.controllers.clone(),
+            };
+            if !is_v1_devices(&dir) {
+                write_fd(&fd, &pid.to_string())?;
+            }
+            dirs.push(dir);
+            procs.push(fd);
+        }
+        self.dirs = dirs;
+        self.procs = procs;
+        Ok(moved.into_iter().map(|(old, _)| old).collect())
+    }
+
     /// How many times the memory cgroup's OOM killer killed a process:
     /// `oom_kill` in `memory.oom_control` (v1) or `memory.events` (v2).
     pub fn oom_kills(&self) -> u64 {
@@ -120,6 +168,85 @@ impl Cgroups {
     fn paths(&self) -> impl Iterator<Item = PathBuf> + '_ {
         self.dirs.iter().map(|d| PathBuf::from(&d.path))
     }
+}
+
+/// Makes cgroup `new` and its parents below `mount`: on v1 a cpuset gets
+/// its parent's CPUs and memory nodes (a new one has none); on v2 each
+/// parent lets its children use the controllers it has.
+fn make(mount: &Path, new: &Path, dir: &CgroupDir) -> io::Result<()> {
+    let rel = new.strip_prefix(mount).map_err(io::Error::other)?;
+    let mut level = mount.to_path_buf();
+    for name in rel.components() {
+        if dir.is_unified() {
+            let available = fs::read_to_string(level.join("cgroup.controllers"))?;
+            let enable: Vec<String> = available
+                .split_whitespace()
+                .filter(|c| ["cpu", "cpuset", "memory", "io", "pids"].contains(c))
+                .map(|c| format!("+{c}"))
+                .collect();
+            fs::write(level.join("cgroup.subtree_control"), enable.join(" "))?;
+        }
+        let parent = level.clone();
+        level.push(name);
+        match fs::create_dir(&level) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        if !dir.is_unified() && dir.has("cpuset") {
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                if fs::read_to_string(level.join(file))?.trim().is_empty() {
+                    fs::write(
+                        level.join(file),
+                        fs::read_to_string(parent.join(file))?.trim(),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The limit files the service may have written, in an order the kernel
+/// takes from a fresh cgroup (memory before memory+swap).
+const LIMIT_FILES: &[&str] = &[
+    "cpuset.cpus",
+    "cpuset.mems",
+    "cpu.shares",
+    "cpu.cfs_period_us",
+    "cpu.cfs_quota_us",
+    "cpu.weight",
+    "cpu.max",
+    "memory.limit_in_bytes",
+    "memory.memsw.limit_in_bytes",
+    "memory.max",
+    "memory.swap.max",
+    "pids.max",
+    "blkio.throttle.read_bps_device",
+    "blkio.throttle.write_bps_device",
+    "blkio.throttle.read_iops_device",
+    "blkio.throttle.write_iops_device",
+    "io.max",
+];
+
+/// Copies the limits of cgroup `old` to `new`, line by line (a device
+/// file holds one line per device), skipping files neither has.
+fn copy_limits(old: &Path, new: &Path) -> io::Result<()> {
+    for file in LIMIT_FILES {
+        let (from, to) = (old.join(file), new.join(file));
+        let (Ok(text), true) = (fs::read_to_string(&from), to.exists()) else {
+            continue;
+        };
+        // On v1, the cpu files of a hierarchy co-mounted with cpuacct
+        // exist whether or not a limit was set: copying the defaults is
+        // harmless.
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            // v2's io.max lists devices as `8:0 rbps=max ...`: fine to
+            // write back; v1's throttle files list `8:0 1048576`.
+            fs::write(&to, line.trim())
+                .map_err(|e| io::Error::new(e.kind(), format!("copying {}: {e}", to.display())))?;
+        }
+    }
+    Ok(())
 }
 
 fn is_v1_devices(dir: &CgroupDir) -> bool {

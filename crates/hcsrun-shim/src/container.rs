@@ -66,6 +66,10 @@ pub struct ContainerSetup {
     pub masked_paths: Vec<String>,
     /// `root.readonly`.
     pub root_readonly: bool,
+    /// `linux.rootfsPropagation`: `MS_*` bits (with `MS_REC` for the
+    /// recursive kinds), applied to the container's root inside its own
+    /// mount namespace; 0 keeps it private.
+    pub rootfs_propagation: u64,
     /// A cgroup namespace of the container's own (`linux.namespaces`),
     /// made once pid 1 is in its cgroups.
     pub cgroup_ns: bool,
@@ -116,6 +120,11 @@ impl ContainerSetup {
             masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
             cgroup_ns: spec.namespaces().cgroup == Namespace::New,
+            rootfs_propagation: match mounts::propagation(spec.rootfs_propagation()) {
+                (0, _) => 0,
+                (flags, true) => flags | MsFlags::MS_REC.bits(),
+                (flags, false) => flags,
+            },
         }
     }
 
@@ -160,6 +169,21 @@ impl ContainerSetup {
                 masks::mask(&root, path, "/dev/null")
                     .map_err(|e| failed(format_args!("masking {path} (linux.maskedPaths)"), e))?;
             }
+        }
+        if self.rootfs_propagation != 0 {
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::from_bits_truncate(self.rootfs_propagation),
+                None::<&str>,
+            )
+            .map_err(|e| {
+                failed(
+                    "setting the root's propagation (linux.rootfsPropagation)",
+                    e,
+                )
+            })?;
         }
         if self.root_readonly {
             set_read_only("/", false).map_err(|e| WireError {

@@ -68,7 +68,8 @@ fn attributes(readonly: bool, flags: &MountFlags) -> (u64, u64) {
     (set, clr)
 }
 
-fn propagation(p: Option<Propagation>) -> (u64, bool) {
+/// `MS_*` propagation bits of `p`, and whether it applies to submounts.
+pub fn propagation(p: Option<Propagation>) -> (u64, bool) {
     let Some(p) = p else { return (0, false) };
     let flag = match p {
         Propagation::Private | Propagation::RPrivate => MsFlags::MS_PRIVATE,

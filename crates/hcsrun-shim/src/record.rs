@@ -9,7 +9,9 @@ use std::{
     os::fd::{AsFd, OwnedFd},
 };
 
-use hcsrun_shim_protocol::record::{ExitRecord, SystemRecord, EXIT_FILE, RECORD_FILE, SOCKET_FILE};
+use hcsrun_shim_protocol::record::{
+    ExitRecord, SystemRecord, CGROUPS_FILE, EXIT_FILE, RECORD_FILE, SOCKET_FILE,
+};
 use nix::{
     fcntl::{openat, renameat, OFlag},
     sys::stat::Mode,
@@ -54,6 +56,30 @@ impl SystemDir {
             Err(nix::Error::ENOENT) => Ok(()),
             other => other,
         }
+    }
+
+    /// Records where the system's cgroups were moved (`cgroups.path`), so
+    /// that the service reads statistics from there.
+    pub fn cgroups_moved(&self, rel: &str) -> nix::Result<()> {
+        if !self.is_ours()? {
+            return Ok(());
+        }
+        let tmp = format!("{}/.{CGROUPS_FILE}.tmp", self.id);
+        let file = openat(
+            self.runtime_dir.as_fd(),
+            tmp.as_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )?;
+        std::fs::File::from(file)
+            .write_all(format!("{rel}\n").as_bytes())
+            .map_err(|_| nix::Error::EIO)?;
+        renameat(
+            self.runtime_dir.as_fd(),
+            tmp.as_str(),
+            self.runtime_dir.as_fd(),
+            format!("{}/{CGROUPS_FILE}", self.id).as_str(),
+        )
     }
 
     fn is_ours(&self) -> nix::Result<bool> {

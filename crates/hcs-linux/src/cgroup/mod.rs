@@ -12,6 +12,7 @@ mod v1;
 mod v2;
 
 use std::{
+    borrow::Cow,
     fs, io,
     os::fd::OwnedFd,
     path::{Path, PathBuf},
@@ -48,6 +49,9 @@ pub struct Cgroup {
     parents: Vec<PathBuf>,
     /// `<mount>/<parent>/<name>`, in the same order.
     dirs: Vec<PathBuf>,
+    /// The file in which the holder names the path the system's cgroups
+    /// were moved to (a Linux spec's `linux.cgroupsPath`), if any.
+    moved: Option<PathBuf>,
 }
 
 impl Cgroup {
@@ -64,6 +68,36 @@ impl Cgroup {
             hierarchies,
             parents,
             dirs,
+            moved: None,
+        })
+    }
+
+    /// The same cgroups, found wherever `file` (the holder's record of a
+    /// `linux.cgroupsPath`) says they were moved.
+    pub fn moved_by(mut self, file: PathBuf) -> Self {
+        self.moved = Some(file);
+        self
+    }
+
+    /// Where the system's cgroups are now: moved, or where they were made.
+    fn current(&self) -> Cow<'_, Self> {
+        let Some(text) = self.moved.as_ref().and_then(|f| fs::read_to_string(f).ok()) else {
+            return Cow::Borrowed(self);
+        };
+        let rel = text.trim().trim_matches('/');
+        if rel.is_empty() || rel.split('/').any(|c| c == ".." || c == ".") {
+            return Cow::Borrowed(self);
+        }
+        let dirs = self
+            .parents
+            .iter()
+            .map(|p| p.parent().expect("a parent below a mount").join(rel))
+            .collect();
+        Cow::Owned(Self {
+            hierarchies: self.hierarchies,
+            parents: self.parents.clone(),
+            dirs,
+            moved: None,
         })
     }
 
@@ -132,44 +166,50 @@ impl Cgroup {
     /// Freezes (`true`) or thaws the system's processes and waits until the
     /// change has taken effect.
     pub fn freeze(&self, frozen: bool) -> io::Result<()> {
-        match self.hierarchies {
+        let this = self.current();
+        let this = this.as_ref();
+        match this.hierarchies {
             Hierarchies::V1(_) => {
-                let dir = self.v1_dir("freezer").ok_or_else(|| {
+                let dir = this.v1_dir("freezer").ok_or_else(|| {
                     io::Error::new(io::ErrorKind::Unsupported, "no freezer cgroup")
                 })?;
                 v1::freeze(dir, frozen)
             }
-            Hierarchies::V2(_) => v2::freeze(&self.dirs[0], frozen),
+            Hierarchies::V2(_) => v2::freeze(&this.dirs[0], frozen),
         }
     }
 
     /// True if the system's processes are frozen.
     pub fn is_frozen(&self) -> io::Result<bool> {
-        match self.hierarchies {
-            Hierarchies::V1(_) => self.v1_dir("freezer").map_or(Ok(false), v1::is_frozen),
-            Hierarchies::V2(_) => v2::is_frozen(&self.dirs[0]),
+        let this = self.current();
+        match this.hierarchies {
+            Hierarchies::V1(_) => this.v1_dir("freezer").map_or(Ok(false), v1::is_frozen),
+            Hierarchies::V2(_) => v2::is_frozen(&this.dirs[0]),
         }
     }
 
     /// Host pids of the system's processes.
     pub fn pids(&self) -> io::Result<Vec<i32>> {
         // The freezer is one of the hierarchies every system has.
-        let dir = self.v1_dir("freezer").unwrap_or(&self.dirs[0]);
+        let this = self.current();
+        let dir = this.v1_dir("freezer").unwrap_or(&this.dirs[0]);
         let text = fs::read_to_string(dir.join("cgroup.procs"))?;
         Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
     }
 
     pub fn stats(&self) -> io::Result<CgroupStats> {
-        match self.hierarchies {
-            Hierarchies::V1(_) => v1::stats(self),
-            Hierarchies::V2(_) => v2::stats(&self.dirs[0]),
+        let this = self.current();
+        match this.hierarchies {
+            Hierarchies::V1(_) => v1::stats(&this),
+            Hierarchies::V2(_) => v2::stats(&this.dirs[0]),
         }
     }
 
     /// Removes the cgroups, waiting briefly for exiting processes to leave;
     /// those never made are already gone.
     pub fn remove(&self) -> io::Result<()> {
-        for dir in &self.dirs {
+        let this = self.current();
+        for dir in this.dirs.iter().chain(&self.dirs) {
             remove_dir_retrying(|| fs::remove_dir(dir))?;
         }
         Ok(())

@@ -194,7 +194,7 @@ impl Holder {
     /// The first process's context and what it asks of the container:
     /// docker's defaults, or a native Linux system's spec, read here once.
     /// And the namespaces pid 1 is to join instead of its own.
-    fn first_context(&self, config: &ProcessConfig) -> Result<FirstContext, WireError> {
+    fn first_context(&mut self, config: &ProcessConfig) -> Result<FirstContext, WireError> {
         let spec = if self.native_linux {
             context::init_spec(config)?
         } else {
@@ -224,6 +224,20 @@ impl Holder {
                 code: ErrorCode::INVALID_PARAMETER.0,
                 message: format!("OCISpecification: linux.seccomp: {e}"),
             })?;
+        // Its cgroups where the spec says, before anything of it runs.
+        let left = match spec.cgroups_path() {
+            Some(path) => self
+                .cgroups
+                .move_to(path, self.init.host_pid)
+                .map_err(|e| WireError {
+                    code: ErrorCode::ACCESS_IS_DENIED.0,
+                    message: format!(
+                        "OCISpecification: linux.cgroupsPath {}: {e}",
+                        path.display()
+                    ),
+                })?,
+            None => Vec::new(),
+        };
         // The spec's resources, exactly, before anything of it runs.
         resources::apply(&self.cgroups.dirs, spec.resources()).map_err(|message| WireError {
             code: ErrorCode::INVALID_PARAMETER.0,
@@ -242,6 +256,18 @@ impl Holder {
                 code: ErrorCode::ACCESS_IS_DENIED.0,
                 message: format!("the device allow-list: {e}"),
             })?;
+        if !left.is_empty() {
+            // Pid 1, the only process, has left them.
+            for dir in &left {
+                let _ = std::fs::remove_dir(dir);
+            }
+            let rel = spec
+                .cgroups_path()
+                .map(|p| p.to_string_lossy().into_owned());
+            if let Err(e) = self.dir.cgroups_moved(rel.as_deref().unwrap_or_default()) {
+                eprintln!("hcsrun-shim: recording the moved cgroups: {e}");
+            }
+        }
         Ok((
             Context::of_spec(&spec, self.oom_score_adj, seccomp),
             Some(ContainerSetup::of_spec(&spec)),
