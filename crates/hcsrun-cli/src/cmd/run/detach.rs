@@ -179,6 +179,12 @@ async fn finish(
     stdin: Option<hcs::StdioHandle>,
 ) -> Result<(), Failure> {
     let (has_out, has_err) = (stdout.is_some(), stderr.is_some());
+    // Recorded before the relay starts: a relay of a `--rm` container that
+    // has already exited removes the record at once.
+    record.started = Some(now_rfc3339());
+    record.paused = false;
+    record.logged = true;
+    record.persist().await?;
     log_relay::spawn(id, stdout, stderr, stdin)?;
     if !record.tty {
         if has_out {
@@ -188,10 +194,6 @@ async fn finish(
             let _ = process.close_stderr().await;
         }
     }
-    record.started = Some(now_rfc3339());
-    record.paused = false;
-    record.logged = true;
-    record.persist().await?;
     Ok(())
 }
 
