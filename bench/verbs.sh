@@ -55,7 +55,7 @@ row() { # FILE: one table row per series: name, median, p10-p90, min-max
 median() { jq -r --arg n "$2" '.series[] | select(.name == $n) | .summary.median' "$1"; }
 ratio=$(jq -n --argjson a "$(median "$OUT/exec.json" "hcsrun exec")" \
     --argjson b "$(median "$OUT/exec.json" "runc exec")" '$a / $b * 100 | round / 100')
-ps_median=$(median "$OUT/ps.json" "hcsrun ps -a")
+ps_median=$(jq -n --argjson m "$(median "$OUT/ps.json" "hcsrun ps -a")" '$m * 100 | round / 100')
 section=$(cat <<MD
 ## Container verbs (issue 15)
 
