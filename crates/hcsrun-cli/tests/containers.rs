@@ -471,3 +471,33 @@ fn logs_follow_until_the_container_stops_and_tail_and_timestamps_work() {
     ok(&["rm", id]);
     assert_no_state(id);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn after_a_reboot_a_container_is_listed_as_lost_and_rm_cleans_it() {
+    require_root();
+    let id = "wpf-reboot-1";
+    clean(&[id]);
+    ok(&["run", "-d", "--name", id, "--", "sh", "-c", "exit 5"]);
+    assert_eq!(ok(&["wait", id]), "5\n");
+    // A reboot empties /run: the service's record is gone, hcsrun's stays.
+    std::fs::remove_dir_all(Path::new("/run/hcsrun").join(id)).unwrap();
+    assert!(ok(&["ps", "-a"])
+        .lines()
+        .any(|l| l.starts_with(id) && l.contains("Exited (2147483648)")));
+    assert_eq!(ok(&["wait", id]), "2147483648\n");
+    // A created container whose record went with /run is made again by start.
+    let created = "wpf-reboot-2";
+    clean(&[created]);
+    ok(&["create", "--name", created, "--", "sh", "-c", "exit 6"]);
+    std::fs::remove_dir_all(Path::new("/run/hcsrun").join(created)).unwrap();
+    assert!(ok(&["ps", "-a"])
+        .lines()
+        .any(|l| l.starts_with(created) && l.contains("Created")));
+    ok(&["start", created]);
+    assert_eq!(ok(&["wait", created]), "6\n");
+    ok(&["rm", id, created]);
+    assert_no_state(id);
+    assert_no_state(created);
+    assert!(!record_dir(id).exists() && !record_dir(created).exists());
+}
