@@ -501,3 +501,38 @@ fn after_a_reboot_a_container_is_listed_as_lost_and_rm_cleans_it() {
     assert_no_state(created);
     assert!(!record_dir(id).exists() && !record_dir(created).exists());
 }
+
+#[test]
+#[ignore = "needs root"]
+fn start_attached_streams_the_output_and_exits_with_the_code() {
+    require_root();
+    let id = "wpf-attach-1";
+    clean(&[id]);
+    ok(&[
+        "create",
+        "-i",
+        "--name",
+        id,
+        "--",
+        "sh",
+        "-c",
+        "read x; echo got $x; exit 4",
+    ]);
+    let mut start = command()
+        .args(["start", "-ai", id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    start.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = start.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "got hello\n");
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(ok(&["wait", id]), "4\n");
+    // Two at once cannot be attached.
+    let refused = hcsrun(&["start", "-a", id, id]);
+    assert_eq!(refused.status.code(), Some(1));
+    ok(&["rm", id]);
+    assert_no_state(id);
+}
