@@ -30,6 +30,7 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 mkdir -p "$OUT"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "verbs: exec into a running container, hcsrun and runc ($RUNS runs each)"
 "$HCSRUN" run -d --name "$EXEC_ID" --layer "$ROOTFS" -- sleep 1000000 >/dev/null
@@ -61,8 +62,9 @@ section=$(cat <<MD
 
 Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(uname -r),
 $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), release build, $RUNS runs
-each after warm-up, by \`bench/verbs.sh\` (called from \`bench/run.sh\`). Times
-in ms: median, 10th–90th percentile, min–max.
+each after warm-up, by \`bench/verbs.sh\` (called from \`bench/run.sh\`); load
+average when it began: $load (other work on the machine widens the spread).
+Times in ms: median, 10th–90th percentile, min–max.
 
 **exec**: \`hcsrun exec ID true\` into a detached \`sleep\` container against
 \`runc exec ID true\` into a runc container of the same busybox root.
