@@ -278,9 +278,13 @@ impl ServiceInner {
             .collect();
         // Cgroups of systems that do not run (their holder and its launcher
         // died before removing them) are swept here, where a restoring
-        // client looks; a cgroup still in use refuses.
+        // client looks; a cgroup still in use refuses. A system started
+        // since the list was read has an empty cgroup until its pid 1 joins:
+        // asked again at the moment of removal, it listens (its socket is
+        // bound before its cgroups are made), and is kept.
         Cgroup::sweep(&self.cgroup_parent, |name| {
             running.iter().any(|id| *id == name)
+                || (validate_id(name, "Enumerate").is_ok() && self.runtime.connect(name).is_ok())
         });
         let mut systems = Vec::new();
         for id in &ids {
