@@ -30,6 +30,7 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 mkdir -p "$OUT"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "verbs: exec into a running container, hcsrun and runc ($RUNS runs each)"
 "$HCSRUN" run -d --name "$EXEC_ID" --layer "$ROOTFS" -- sleep 1000000 >/dev/null
@@ -55,14 +56,15 @@ row() { # FILE: one table row per series: name, median, p10-p90, min-max
 median() { jq -r --arg n "$2" '.series[] | select(.name == $n) | .summary.median' "$1"; }
 ratio=$(jq -n --argjson a "$(median "$OUT/exec.json" "hcsrun exec")" \
     --argjson b "$(median "$OUT/exec.json" "runc exec")" '$a / $b * 100 | round / 100')
-ps_median=$(median "$OUT/ps.json" "hcsrun ps -a")
+ps_median=$(jq -n --argjson m "$(median "$OUT/ps.json" "hcsrun ps -a")" '$m * 100 | round / 100')
 section=$(cat <<MD
 ## Container verbs (issue 15)
 
 Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(uname -r),
 $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), release build, $RUNS runs
-each after warm-up, by \`bench/verbs.sh\` (called from \`bench/run.sh\`). Times
-in ms: median, 10th–90th percentile, min–max.
+each after warm-up, by \`bench/verbs.sh\` (called from \`bench/run.sh\`); load
+average when it began: $load (other work on the machine widens the spread).
+Times in ms: median, 10th–90th percentile, min–max.
 
 **exec**: \`hcsrun exec ID true\` into a detached \`sleep\` container against
 \`runc exec ID true\` into a runc container of the same busybox root.

@@ -430,3 +430,109 @@ fn a_foreground_container_is_found_by_the_other_verbs_and_rm_d_goes_by_itself() 
     });
     assert_no_state(auto);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn logs_follow_until_the_container_stops_and_tail_and_timestamps_work() {
+    require_root();
+    let id = "wpf-logs-1";
+    clean(&[id]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        id,
+        "--",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done",
+    ]);
+    let mut follow = command()
+        .args(["logs", "-f", id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = common::wait_within(&mut follow, Duration::from_secs(10));
+    assert!(status.success());
+    let mut out = String::new();
+    use std::io::Read;
+    follow
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "line1\nline2\nline3\nline4\nline5\n");
+    assert_eq!(ok(&["logs", "--tail", "2", id]), "line4\nline5\n");
+    let stamped = ok(&["logs", "-t", "--tail", "1", id]);
+    let (time, line) = stamped.split_once(' ').unwrap();
+    assert!(time.ends_with('Z') && time.contains('T'), "{stamped}");
+    assert_eq!(line, "line5\n");
+    ok(&["rm", id]);
+    assert_no_state(id);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn after_a_reboot_a_container_is_listed_as_lost_and_rm_cleans_it() {
+    require_root();
+    let id = "wpf-reboot-1";
+    clean(&[id]);
+    ok(&["run", "-d", "--name", id, "--", "sh", "-c", "exit 5"]);
+    assert_eq!(ok(&["wait", id]), "5\n");
+    // A reboot empties /run: the service's record is gone, hcsrun's stays.
+    std::fs::remove_dir_all(Path::new("/run/hcsrun").join(id)).unwrap();
+    assert!(ok(&["ps", "-a"])
+        .lines()
+        .any(|l| l.starts_with(id) && l.contains("Exited (2147483648)")));
+    assert_eq!(ok(&["wait", id]), "2147483648\n");
+    // A created container whose record went with /run is made again by start.
+    let created = "wpf-reboot-2";
+    clean(&[created]);
+    ok(&["create", "--name", created, "--", "sh", "-c", "exit 6"]);
+    std::fs::remove_dir_all(Path::new("/run/hcsrun").join(created)).unwrap();
+    assert!(ok(&["ps", "-a"])
+        .lines()
+        .any(|l| l.starts_with(created) && l.contains("Created")));
+    ok(&["start", created]);
+    assert_eq!(ok(&["wait", created]), "6\n");
+    ok(&["rm", id, created]);
+    assert_no_state(id);
+    assert_no_state(created);
+    assert!(!record_dir(id).exists() && !record_dir(created).exists());
+}
+
+#[test]
+#[ignore = "needs root"]
+fn start_attached_streams_the_output_and_exits_with_the_code() {
+    require_root();
+    let id = "wpf-attach-1";
+    clean(&[id]);
+    ok(&[
+        "create",
+        "-i",
+        "--name",
+        id,
+        "--",
+        "sh",
+        "-c",
+        "read x; echo got $x; exit 4",
+    ]);
+    let mut start = command()
+        .args(["start", "-ai", id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    start.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = start.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "got hello\n");
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(ok(&["wait", id]), "4\n");
+    // Two at once cannot be attached.
+    let refused = hcsrun(&["start", "-a", id, id]);
+    assert_eq!(refused.status.code(), Some(1));
+    ok(&["rm", id]);
+    assert_no_state(id);
+}

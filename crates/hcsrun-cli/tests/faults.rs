@@ -201,6 +201,15 @@ fn a_killed_hcsrun_leaves_the_container_to_its_holder() {
         .status()
         .unwrap();
     assert!(status.success());
+    // hcsrun's record of the killed run stays for `hcsrun rm`, which
+    // removes it (and leaves the user's --scratch folder).
+    let rm = command().args(["rm", &id]).output().unwrap();
+    assert!(
+        rm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rm.stderr)
+    );
+    assert!(!Path::new("/var/lib/hcsrun/containers").join(&id).exists());
     fs::remove_dir_all(&scratch).unwrap();
 }
 

@@ -5,20 +5,18 @@
 
 use std::process::ExitCode;
 
+use super::{
+    attach::attach,
+    common::{running, target},
+    run::{exit, io, parse::parse_env},
+};
+use crate::containers::{Found, Record};
 use anyhow::Context;
-use hcs::Process;
 use hcs_schema::ProcessConfig;
 use hcsrun::{
     service::ServiceChoice,
     translate::{self, ExecProcess, LinuxSpec},
 };
-use tokio::signal::unix::{signal, SignalKind};
-
-use super::{
-    common::{running, target},
-    run::{exit, io, parse::parse_env},
-};
-use crate::containers::{Found, Record};
 
 /// Run a command in a running container.
 #[derive(Debug, clap::Args)]
@@ -95,61 +93,9 @@ async fn exec(args: Args, choice: &ServiceChoice) -> Result<u8, (u8, anyhow::Err
         let _ = process.close_stdin().await;
         return Ok(0);
     }
-    let raw_terminal = (args.tty && args.interactive)
-        .then(io::RawTerminal::enter)
-        .flatten();
-    let mut forwards = Vec::new();
-    for (stream, output) in [
-        (stdio.stdout, libc::STDOUT_FILENO),
-        (stdio.stderr, libc::STDERR_FILENO),
-    ] {
-        if let Some(fd) = stream {
-            forwards.push(tokio::task::spawn_blocking(move || {
-                io::forward_fd(fd, output)
-            }));
-        }
-    }
-    if !config.emulate_console {
-        let _ = process.close_stdout().await;
-        let _ = process.close_stderr().await;
-    }
-    if let Some(stdin) = stdio.stdin {
-        if args.interactive {
-            let stdin = std::fs::File::from(stdin);
-            tokio::spawn(async move {
-                let mut to = tokio::fs::File::from_std(stdin);
-                let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut to).await;
-                drop(to);
-            });
-        } else {
-            drop(stdin);
-            let _ = process.close_stdin().await;
-        }
-    }
-    let code = wait(&*process, args.tty).await;
-    for forward in forwards {
-        let _ = forward.await;
-    }
-    drop(raw_terminal);
-    code.map_err(fail)
-}
-
-/// Waits for the process, resizing its console with the terminal.
-async fn wait(process: &dyn Process, tty: bool) -> anyhow::Result<u8> {
-    let mut window = signal(SignalKind::window_change())?;
-    loop {
-        tokio::select! {
-            waited = process.wait() => {
-                waited?;
-                return Ok(exit::for_exit(process.exit_code().await?));
-            }
-            _ = window.recv(), if tty => {
-                if let Some((height, width)) = io::terminal_size() {
-                    let _ = process.resize_console(width, height).await;
-                }
-            }
-        }
-    }
+    attach(&*process, stdio, args.interactive, config.emulate_console)
+        .await
+        .map_err(fail)
 }
 
 /// The process's configuration: from the container's Linux spec (what its

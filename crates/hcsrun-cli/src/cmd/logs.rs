@@ -3,7 +3,7 @@
 
 use std::{
     fs::File,
-    io::{BufRead, BufReader, Read, Seek, SeekFrom, Write},
+    io::{Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     process::ExitCode,
     time::Duration,
@@ -67,9 +67,18 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
         log_relay::settle(&path, Duration::from_secs(2));
     }
     let mut lines = Vec::new();
+    let mut offset = 0;
     for file in files(&path) {
-        if let Ok(f) = File::open(&file) {
-            lines.extend(BufReader::new(f).lines().map_while(Result::ok));
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        if file == path {
+            // Only whole lines: following goes on from the end of the last.
+            let whole = text.rfind('\n').map_or(0, |end| end + 1);
+            offset = whole as u64;
+            lines.extend(text[..whole].lines().map(str::to_owned));
+        } else {
+            lines.extend(text.lines().map(str::to_owned));
         }
     }
     let skip = tail.map_or(0, |n| lines.len().saturating_sub(n));
@@ -77,7 +86,7 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
         show(line, args.timestamps);
     }
     if args.follow {
-        follow(&path, args.timestamps)?;
+        follow(&path, offset, args.timestamps)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -92,10 +101,11 @@ fn files(path: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Prints what is added to the log until its relay has exited.
-fn follow(path: &Path, timestamps: bool) -> anyhow::Result<()> {
+/// Prints what is added to the log after `offset` until its relay has
+/// exited.
+fn follow(path: &Path, mut offset: u64, timestamps: bool) -> anyhow::Result<()> {
     let mut file = File::open(path)?;
-    let mut offset = file.seek(SeekFrom::End(0))?;
+    file.seek(SeekFrom::Start(offset))?;
     let mut pending = String::new();
     loop {
         let relay_done = File::open(path)

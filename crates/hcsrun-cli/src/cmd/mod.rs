@@ -1,6 +1,8 @@
 //! The subcommands, one module each.
 
 #[cfg(unix)]
+mod attach;
+#[cfg(unix)]
 mod common;
 #[cfg(unix)]
 mod exec;

@@ -140,6 +140,9 @@ async fn status(
                 Status::Running
             }
         }
+        // No exit type: the system never ran (or its end is unknown to a
+        // service that keeps no exit records); no record to read.
+        Some(p) if p.exit_type.is_empty() && !started => Status::Created,
         Some(_) => match service::exit_record(&service_of(record, choice), id).await {
             Ok(Some(exit)) => Status::Exited(exit),
             _ if started || record.is_none() => lost(),

@@ -100,14 +100,29 @@ pub fn record(
     Ok((record, documents, config))
 }
 
+/// Where a started container's output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// To its log, through a log relay; the start returns at once.
+    Log,
+    /// To this process (`start -a`, with stdin too for `-i`), which waits
+    /// for the container's exit. Nothing is logged then.
+    Attach {
+        /// Copy this process's stdin to the container's.
+        interactive: bool,
+    },
+}
+
 /// Starts the created (or exited) container `found`: its system (`created`,
 /// the handle of a system this process just created, if so), its first
-/// process with its output to a log relay. Returns once both run.
+/// process with its output to a log relay. Returns once both run, or with
+/// [`Output::Attach`], once it has exited, with hcsrun's exit code.
 pub async fn start(
     service: &dyn ComputeService,
     found: &containers::Found,
     created: Option<Arc<dyn ComputeSystem>>,
-) -> Result<(), Failure> {
+    output: Output,
+) -> Result<Option<u8>, Failure> {
     let id = &found.id;
     let Some(record) = &found.record else {
         return Err(anyhow::anyhow!(
@@ -118,7 +133,13 @@ pub async fn start(
     let mut record = record.clone();
     let system: Arc<dyn ComputeSystem> = match (&found.status, created) {
         (_, Some(system)) => system,
-        (Status::Running | Status::Paused, None) => return Ok(()),
+        (Status::Running | Status::Paused, None) if output == Output::Log => return Ok(None),
+        (Status::Running | Status::Paused, None) => {
+            return Err(anyhow::anyhow!(
+            "container {id} is running already: its output goes to its log (hcsrun logs -f {id})"
+        )
+            .into())
+        }
         // An exited system is gone once its handle is closed: then made anew
         // from the recorded configuration (its scratch, and so its files, are
         // kept, as docker keeps a restarted container's).
@@ -148,6 +169,15 @@ pub async fn start(
         }
     };
     let stdio = process.take_stdio()?;
+    if let Output::Attach { interactive } = output {
+        record.started = Some(now_rfc3339());
+        record.paused = false;
+        record.logged = false;
+        record.persist().await?;
+        let code =
+            crate::cmd::attach::attach(&*process, stdio, interactive, init.emulate_console).await?;
+        return Ok(Some(code));
+    }
     // Without -i the input ends at once, as `docker run -d`'s does; with it
     // the relay holds it open. A console's input stays open either way.
     let stdin = if record.interactive || init.emulate_console {
@@ -166,6 +196,7 @@ pub async fn start(
         stdin,
     )
     .await
+    .map(|()| None)
 }
 
 /// Hands the streams to the relay, releases the ones the service keeps and
@@ -179,6 +210,12 @@ async fn finish(
     stdin: Option<hcs::StdioHandle>,
 ) -> Result<(), Failure> {
     let (has_out, has_err) = (stdout.is_some(), stderr.is_some());
+    // Recorded before the relay starts: a relay of a `--rm` container that
+    // has already exited removes the record at once.
+    record.started = Some(now_rfc3339());
+    record.paused = false;
+    record.logged = true;
+    record.persist().await?;
     log_relay::spawn(id, stdout, stderr, stdin)?;
     if !record.tty {
         if has_out {
@@ -188,10 +225,6 @@ async fn finish(
             let _ = process.close_stderr().await;
         }
     }
-    record.started = Some(now_rfc3339());
-    record.paused = false;
-    record.logged = true;
-    record.persist().await?;
     Ok(())
 }
 

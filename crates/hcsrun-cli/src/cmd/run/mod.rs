@@ -369,7 +369,9 @@ async fn run_detached(
             system: Some(hcs_schema::ContainerProperties::default()),
             status: crate::containers::Status::Created,
         };
-        if let Err(failure) = detach::start(service, &found, Some(system)).await {
+        if let Err(failure) =
+            detach::start(service, &found, Some(system), detach::Output::Log).await
+        {
             crate::cmd::rm::remove(service, &found, true).await.ok();
             return Err(failure);
         }
