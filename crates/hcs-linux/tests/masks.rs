@@ -133,10 +133,7 @@ async fn a_specs_masked_and_read_only_paths_are_applied() {
     assert_eq!(code, 0, "{err}");
     // Exactly the spec's lists, as runc: docker's (/proc/timer_list among
     // them) are for configurations without a Linux spec.
-    assert_eq!(
-        out,
-        "0\nend\nfrozen-refused\nfree-written\n0\n1\n"
-    );
+    assert_eq!(out, "0\nend\nfrozen-refused\nfree-written\n0\n1\n");
     assert!(root.join("free").exists() && !root.join("frozen/x").exists());
     fx.remove(system).await;
 }
