@@ -82,6 +82,8 @@ async fn a_specs_sysctl_and_domainname_are_set_in_its_namespaces() {
     );
     spec["domainname"] = json!("example.org");
     spec["linux"]["sysctl"] = json!({"kernel.msgmax": "4321", "net.ipv4.ip_forward": "1"});
+    // Written before the spec's read-only paths are applied, as runc does.
+    spec["linux"]["readonlyPaths"] = json!(["/proc/sys"]);
     let config = linux::config(&fx, id, &root);
     let system = fx.start_parked(id, &config).await;
     let (code, out, err) = run(&*system, &linux::init(&spec)).await;

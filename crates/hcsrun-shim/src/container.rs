@@ -197,15 +197,15 @@ impl ContainerSetup {
 
 impl ContainerSetup {
     /// Writes `linux.sysctl` in the container's namespaces (pid 1's: the
-    /// kernel picks the network, IPC and UTS namespace of the writer).
-    /// `/proc/sys` is read-only (docker's list): the bind is taken off for
-    /// the writes and put back.
+    /// kernel picks the network, IPC and UTS namespace of the writer),
+    /// before the spec's read-only paths are applied.
     fn write_sysctl(&self) -> Result<(), WireError> {
         if self.sysctl.is_empty() {
             return Ok(());
         }
-        nix::mount::umount2("/proc/sys", nix::mount::MntFlags::MNT_DETACH)
-            .map_err(|e| failed("unlocking /proc/sys for linux.sysctl", e))?;
+        // The spec's readonlyPaths (docker's /proc/sys among them when
+        // hcsrun's CLI made the spec) are applied after this, as runc
+        // orders it: /proc/sys is still the container's own, writable.
         for (key, value) in &self.sysctl {
             let path = format!("/proc/sys/{}", key.replace('.', "/"));
             std::fs::write(&path, value).map_err(|e| {
@@ -215,13 +215,7 @@ impl ContainerSetup {
                 )
             })?;
         }
-        let root = Root::open(Path::new("/")).map_err(|e| {
-            failed(
-                "opening the root",
-                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-            )
-        })?;
-        masks::read_only(&root, "/proc/sys").map_err(|e| failed("making /proc/sys read-only", e))
+        Ok(())
     }
 }
 
