@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod caps;
+pub mod docker;
 mod error;
 mod exec;
 mod host;

@@ -13,37 +13,10 @@
 
 use std::{fs, os::fd::OwnedFd};
 
+use hcsrun_linux_spec::docker::{MASKED_PATHS, READONLY_PATHS};
 use nix::{errno::Errno, mount::MsFlags};
 
 use crate::root::{fd_path, mount_on, Root};
-
-/// Docker's masked paths: root in the container (even without
-/// capabilities) could otherwise read kernel memory, keys, timers of
-/// other processes, or the host's firmware tables and power controls.
-pub const DOCKER_MASKED: &[&str] = &[
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-];
-
-/// Docker's read-only paths: writable, they would let the container set
-/// the host's kernel settings (`/proc/sys`: `core_pattern` runs a host
-/// program) or reboot it (`sysrq-trigger`).
-pub const DOCKER_READ_ONLY: &[&str] = &[
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-];
 
 /// Opens `path` in `root` without making it: `None` if the container
 /// does not have it.
@@ -105,10 +78,10 @@ pub fn protect(
 ) -> Result<(), (String, Errno)> {
     if docker_defaults {
         // The container's /dev is not made yet: the host's null.
-        for path in DOCKER_MASKED {
+        for path in MASKED_PATHS {
             mask(root, path, "/dev/null").map_err(|e| (format!("masking {path}"), e))?;
         }
-        for path in DOCKER_READ_ONLY {
+        for path in READONLY_PATHS {
             read_only(root, path).map_err(|e| (format!("making {path} read-only"), e))?;
         }
     }

@@ -111,30 +111,7 @@ pub fn mounts(choices: &MountChoices<'_>) -> Vec<Value> {
         .collect()
 }
 
-/// docker's masked paths (Docker Engine 28 and later).
-pub const MASKED_PATHS: [&str; 12] = [
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/interrupts",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-];
-
-/// docker's read-only paths.
-pub const READONLY_PATHS: [&str; 5] = [
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-];
+pub use hcsrun_linux_spec::docker::{MASKED_PATHS, READONLY_PATHS};
 
 /// docker's device rules: nothing, then the nodes every container has
 /// (zero, null, urandom, random, tty, console), and FUSE denied.
