@@ -67,6 +67,14 @@ impl Fixture {
         let system = self.start_parked(id, config).await;
         let init = system.create_process(&idle_init()).await.unwrap();
         assert_eq!(init.pid(), 1, "the first process is the system's pid 1");
+        // A pid 1 drops a SIGTERM it has no handler for: a shutdown sent
+        // before perl has set its handler would never end the system.
+        match init.host_pid() {
+            Some(pid) => wait_for_sigterm_handler(pid).await,
+            // Not the caller's to see (a service behind the C ABI): time
+            // enough for perl to start, as no signal can tell.
+            None => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
         init.close().await.unwrap();
         system
     }
@@ -94,6 +102,25 @@ impl Fixture {
         }
         system.close().await.unwrap();
     }
+}
+
+/// Waits until process `pid` (as the host sees it) catches SIGTERM, as
+/// its `/proc/PID/status` says (`SigCgt`), for at most 10 s.
+async fn wait_for_sigterm_handler(pid: u32) {
+    const SIGTERM_BIT: u64 = 1 << (libc::SIGTERM - 1);
+    let status = format!("/proc/{pid}/status");
+    for _ in 0..1000 {
+        let text = tokio::fs::read_to_string(&status).await.unwrap_or_default();
+        let caught = text
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok());
+        if caught.is_some_and(|mask| mask & SIGTERM_BIT != 0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the first process (host pid {pid}) did not set its SIGTERM handler within 10 s");
 }
 
 /// A first process that idles until SIGTERM, which it honours (a pid 1 of a
