@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 13's leak loop: N cycles (default 1000) of a foreground
-# `hcsrun run -- sleep 100` ended the way a user ends it — SIGINT (Ctrl-C),
+# `hcsrun run --stop-timeout 1 -- sleep 100` (sh's sleep ignores SIGTERM as pid 1,
+# so each stop takes the timeout) ended the way a user ends it — SIGINT (Ctrl-C),
 # SIGTERM or SIGHUP, in turn — and, every tenth cycle, `kill -9` of hcsrun
 # or of its holder. After the loop the host is compared with what it was
 # before: processes, mounts, cgroup directories in every hierarchy, loop
@@ -75,7 +76,7 @@ failures=0
 start=$(date +%s)
 for i in $(seq "$CYCLES"); do
     id=$PREFIX-$i
-    "$HCSRUN" run --rm --name "$id" --layer "$ROOTFS" -- sleep 100 >/dev/null 2>&1 &
+    "$HCSRUN" run --rm --stop-timeout 1 --name "$id" --layer "$ROOTFS" -- sleep 100 >/dev/null 2>&1 &
     pid=$!
     if ! wait_started "$id"; then
         log "cycle $i: $id did not start"
@@ -94,8 +95,10 @@ for i in $(seq "$CYCLES"); do
         kill -"$sig" "$pid"
     fi
     wait "$pid" 2>/dev/null || true
-    # A killed hcsrun leaves its holder to end the container by itself;
-    # give it a moment, then remove the exit record the way `rm` would.
+    # A container whose hcsrun was killed runs on (as docker's does when
+    # its client dies): `rm -f` ends it and removes its record, as a user
+    # would; after the other ends it removes at most the exit record.
+    "$HCSRUN" rm -f "$id" >/dev/null 2>&1 || true
     for _ in $(seq 100); do
         pgrep -f "hcsrun-shim.*$id" >/dev/null || break
         sleep 0.02
@@ -104,7 +107,6 @@ for i in $(seq "$CYCLES"); do
         log "cycle $i ($how): the holder of $id is still running"
         failures=$((failures + 1))
     fi
-    "$HCSRUN" rm -f "$id" >/dev/null 2>&1 || true
     if [ $((i % 100)) -eq 0 ]; then log "$i cycles"; fi
 done
 elapsed=$(($(date +%s) - start))
