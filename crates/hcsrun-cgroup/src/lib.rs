@@ -15,6 +15,7 @@
 
 mod hierarchy;
 mod limits;
+mod prime;
 mod update;
 pub use limits::IoLimits;
 mod v1;
@@ -33,6 +34,7 @@ pub use hierarchy::Hierarchies;
 pub use limits::{Exact, Limits};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
+pub use prime::start_grace_period;
 
 /// Counters read from a system's cgroups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,5 @@
-//! Starting a system: its holder launched, its cgroups made while the
-//! holder loads, the bootstrap handshake, and the holder's reaping when it
-//! exits.
+//! Starting a system: its cgroups made, its holder launched, the bootstrap
+//! handshake, and the holder's reaping when it exits.
 
 use std::{
     ffi::CString,
@@ -146,8 +145,8 @@ struct Started {
 }
 
 impl Launch {
-    /// Launches the holder, then makes the cgroups while it loads. Blocks:
-    /// file systems, and `clone` until the holder execs.
+    /// Makes the cgroups, then launches the holder. Blocks: file systems,
+    /// and `clone` until the holder execs.
     fn holder(&self, network: Option<OwnedFd>) -> Result<Started> {
         let (op, id) = ("Start", self.id.as_str());
         let io_err = |what: &'static str| move |e: io::Error| system_io_error(id, op, what, &e);
@@ -198,6 +197,16 @@ impl Launch {
         });
         let shim = CString::new(self.service.shim.as_os_str().as_encoded_bytes())
             .expect("no NUL in a path");
+        // Made before the holder is launched: the kernel's cgroup lock is
+        // held while the grace period below runs, so a mkdir then waits.
+        let join = self
+            .cgroup
+            .create(&limits)
+            .and_then(|()| self.cgroup.join_fds())
+            .map_err(io_err("creating cgroups"))?;
+        // The grace period pid 1's move into its cgroups would wait for
+        // runs while the holder loads and builds the root.
+        hcsrun_cgroup::start_grace_period();
         let launched =
             launch::launch(&shim, &["hcsrun-shim", id], &theirs, log.as_ref()).map_err(|e| {
                 let mut err = system_io_error(id, op, "starting the system's holder", &e);
@@ -211,19 +220,6 @@ impl Launch {
         drop(theirs);
         tracing::debug!(container = id, pid = launched.pid, "holder started");
 
-        let join = self
-            .cgroup
-            .create(&limits)
-            .and_then(|()| self.cgroup.join_fds())
-            .map_err(io_err("creating cgroups"));
-        let join = match join {
-            Ok(join) => join,
-            Err(e) => {
-                let _ = launch::signal(&launched.pidfd, libc::SIGKILL);
-                let _ = launch::reap(&launched.pidfd);
-                return Err(e);
-            }
-        };
         let bootstrap = Bootstrap {
             id: id.to_owned(),
             runtime_id: self.runtime_id.clone(),

@@ -1,0 +1,89 @@
+//! Taking the first cgroup migration's wait off a container's start.
+//!
+//! Moving a process into a cgroup (a write to `cgroup.procs`) takes the
+//! kernel's `cgroup_threadgroup_rwsem` for writing. Unless the kernel runs
+//! with `favordynmods`, the first such write after a spell without any
+//! waits for a whole RCU grace period (8–16 ms measured on a 2-core VM,
+//! more than the rest of a container's start); writes within about one
+//! grace period of another do not wait. Every container start moves its
+//! pid 1 into its cgroups, so that wait sat on the start path.
+//!
+//! [`start_grace_period`] begins it early, in parallel with the work that
+//! comes before the first real move: a plain thread writes `0` (the writer
+//! itself) into the `cgroup.procs` of a cgroup the process is already in.
+//! Nothing moves; the kernel still takes the lock, so the grace period
+//! starts then, and a move that comes while it runs waits only for what is
+//! left of it.
+
+use std::{fs, path::PathBuf, thread};
+
+use crate::Hierarchies;
+
+/// Starts the grace period the first `cgroup.procs` write after a quiet
+/// spell waits for, on a plain thread that is left to end by itself
+/// (within one grace period). Does nothing where no cgroup of this
+/// process can be found or written (not root, no cgroup file system).
+pub fn start_grace_period() {
+    let Some(procs) = own_procs_file() else {
+        return;
+    };
+    // The thread ends once the kernel has taken and let go of the lock;
+    // an error (EACCES, a cgroup removed meanwhile) only means no head
+    // start.
+    let _ = thread::Builder::new()
+        .name("cgroup-prime".into())
+        .spawn(move || fs::write(procs, "0"));
+}
+
+/// `cgroup.procs` of a cgroup this process is in: in the first v1
+/// hierarchy, or in the unified one.
+fn own_procs_file() -> Option<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let hierarchies = Hierarchies::get().ok()?;
+    let (mount, rel) = match hierarchies {
+        Hierarchies::V1(mounts) => {
+            let first = mounts.first()?;
+            let rel = own.lines().find_map(|line| {
+                // ID:CONTROLLERS:PATH
+                let mut fields = line.splitn(3, ':');
+                let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+                let mut names = controllers.split(',');
+                names
+                    .any(|c| first.controllers.iter().any(|f| f == c))
+                    .then_some(path)
+            })?;
+            (first.path.as_path(), rel)
+        }
+        Hierarchies::V2(root) => (
+            root.as_path(),
+            own.lines().find_map(|l| l.strip_prefix("0::"))?,
+        ),
+    };
+    let procs = mount.join(rel.trim_start_matches('/')).join("cgroup.procs");
+    // Not a path of this mount namespace (a cgroup namespace's view).
+    procs.exists().then_some(procs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_procs_file_lists_this_process() {
+        // Where no cgroup file system is mounted there is nothing to find.
+        let Some(procs) = own_procs_file() else {
+            assert!(
+                Hierarchies::get().is_err(),
+                "cgroups are mounted, none found"
+            );
+            return;
+        };
+        let listed = fs::read_to_string(&procs).unwrap();
+        let me = std::process::id().to_string();
+        assert!(
+            listed.lines().any(|l| l == me),
+            "{} does not list this process",
+            procs.display()
+        );
+    }
+}
