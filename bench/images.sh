@@ -171,11 +171,11 @@ for layer in "$STORE"/layers/*; do LAYERS+=(--layer "$layer"); done
 run_ms=() layer_ms=() runc_ms=()
 for i in $(seq "$RUN_RUNS"); do
     t0=$(now)
-    HCSRUN_IMAGE_ROOT=$STORE "$HCSRUN" run "$REF" true
+    HCSRUN_IMAGE_ROOT=$STORE "$HCSRUN" run --rm "$REF" true
     t1=$(now)
     run_ms+=("$(elapsed "$t0" "$t1")")
     t0=$(now)
-    "$HCSRUN" run "${LAYERS[@]}" -- true
+    "$HCSRUN" run --rm "${LAYERS[@]}" -- true
     t1=$(now)
     layer_ms+=("$(elapsed "$t0" "$t1")")
     t0=$(now)

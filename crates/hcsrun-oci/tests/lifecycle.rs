@@ -147,3 +147,43 @@ fn hooks_run_in_order_with_the_state_on_stdin() {
     let out = env.output(&["create", "--bundle", env.bundle().to_str().unwrap(), "h3"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
 }
+
+#[test]
+#[ignore = "needs root"]
+fn sys_fs_cgroup_shows_the_cgroups_at_the_specs_cgroups_path() {
+    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let pids = if unified {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/pids"
+    };
+    let script = format!("cat {pids}/pids.max; touch {pids}/x 2>/dev/null && echo rw || echo ro");
+    let env = Env::new(&["sh", "-c", &script]);
+    let mut spec = spec(&["sh", "-c", &script]);
+    spec["mounts"] = json!([{"destination": "/sys/fs/cgroup", "type": "cgroup",
+        "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]);
+    let path = format!("/hcsrun-oci-test-{}/cg", std::process::id());
+    spec["linux"]["cgroupsPath"] = json!(path);
+    spec["linux"]["resources"] = json!({"pids": {"limit": 33}});
+    env.write_spec(spec);
+    let out = env
+        .cmd(&["run", "--bundle", env.bundle().to_str().unwrap(), "cg1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "33\nro\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The parent the test named is the test's to remove.
+    let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap();
+    for mount in [
+        "pids", "memory", "cpuacct", "blkio", "freezer", "devices", "",
+    ] {
+        let _ = fs::remove_dir(format!("/sys/fs/cgroup/{mount}{parent}"));
+    }
+}

@@ -363,12 +363,15 @@ fn start_init(
     let mut fds: Vec<RawFd> = child.fds.iter().flatten().map(AsRawFd::as_raw_fd).collect();
     fds.push(report.as_raw_fd());
     fds.extend(init.join.iter().map(|(fd, _)| fd.as_raw_fd()));
+    let mut setup = init.setup;
+    let clones = setup.clone_cgroups(&cgroups.dirs)?;
+    fds.extend(clones.iter().map(AsRawFd::as_raw_fd));
     let exec = InitExec {
         config: text.to_owned(),
         stdio: child.fds.each_ref().map(Option::is_some),
         console: child.console,
         context: init.context,
-        setup: init.setup,
+        setup,
         join: init.join.iter().map(|(_, kind)| kind.bits()).collect(),
     };
     wire::send(sock.as_fd(), &exec, &fds).map_err(|e| {

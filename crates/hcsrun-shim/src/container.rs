@@ -19,8 +19,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use hcsrun_linux_spec::{DeviceKind, LinuxSpec, Namespace};
-use hcsrun_shim_protocol::{errno::errno_code, message::WireError};
+use hcs::ErrorCode;
+use hcsrun_linux_spec::{DeviceKind, LinuxSpec, Mount, Namespace, StandardMount};
+use hcsrun_shim_protocol::{
+    errno::errno_code,
+    message::{CgroupDir, WireError},
+};
 use nix::{
     errno::Errno,
     mount::{mount, MsFlags},
@@ -30,6 +34,7 @@ use nix::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    cgroupfs::CgroupView,
     masks,
     mounts::{self, SpecMount},
     root::Root,
@@ -73,6 +78,9 @@ pub struct ContainerSetup {
     /// A cgroup namespace of the container's own (`linux.namespaces`),
     /// made once pid 1 is in its cgroups.
     pub cgroup_ns: bool,
+    /// `/sys/fs/cgroup` (the spec's cgroup mount there): the container's
+    /// own cgroups, whose clones come with the first process.
+    pub cgroupfs: Option<CgroupView>,
 }
 
 fn failed(what: impl std::fmt::Display, e: Errno) -> WireError {
@@ -120,6 +128,15 @@ impl ContainerSetup {
             masked_paths: paths(spec.masked_paths()),
             root_readonly: spec.root().is_some_and(|r| r.readonly),
             cgroup_ns: spec.namespaces().cgroup == Namespace::New,
+            cgroupfs: spec.mounts().iter().find_map(|m| match m {
+                Mount::Kernel(k) if k.standard == Some(StandardMount::SysFsCgroup) => {
+                    Some(CgroupView {
+                        read_only: k.readonly,
+                        ..CgroupView::default()
+                    })
+                }
+                _ => None,
+            }),
             rootfs_propagation: match mounts::propagation(spec.rootfs_propagation()) {
                 (0, _) => 0,
                 (flags, true) => flags | MsFlags::MS_REC.bits(),
@@ -128,11 +145,31 @@ impl ContainerSetup {
         }
     }
 
-    /// Applies it in pid 1, whose root is the container's.
-    pub fn apply(&self) -> Result<(), WireError> {
+    /// Fills `cgroupfs` in for the container's cgroup directories `dirs`
+    /// and clones them for pid 1 (nothing without `cgroupfs`). Runs
+    /// outside the container, once its cgroups are where they stay.
+    pub fn clone_cgroups(&mut self, dirs: &[CgroupDir]) -> Result<Vec<OwnedFd>, WireError> {
+        let Some(view) = &mut self.cgroupfs else {
+            return Ok(Vec::new());
+        };
+        view.clone_cgroups(dirs).map_err(|e| WireError {
+            code: ErrorCode::ACCESS_IS_DENIED.0,
+            message: format!("/sys/fs/cgroup: {e}"),
+        })
+    }
+
+    /// Applies it in pid 1, whose root is the container's; `cgroups` are
+    /// the clones [`CgroupView::clone_cgroups`] made for `cgroupfs`.
+    pub fn apply(&self, cgroups: Vec<OwnedFd>) -> Result<(), WireError> {
         if self.cgroup_ns {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
                 .map_err(|e| failed("creating the cgroup namespace", e))?;
+        }
+        if let Some(view) = &self.cgroupfs {
+            let mounted = Root::open(Path::new("/"))
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+                .and_then(|root| view.mount(&root, cgroups));
+            mounted.map_err(|e| failed("mounting /sys/fs/cgroup", e))?;
         }
         mounts::apply_all(&self.mounts).map_err(|(what, e)| failed(what, e))?;
         if let Some(name) = &self.domainname {

@@ -52,7 +52,7 @@ pub struct InitExec {
     pub setup: ContainerSetup,
     /// Namespaces to join instead of those pid 1 made (a Linux spec's
     /// "host" or path), as `CLONE_NEW*` bits: their descriptors follow the
-    /// status pipe, in this order.
+    /// status pipe, in this order, then those of `setup.cgroupfs`.
     pub join: Vec<i32>,
 }
 
@@ -268,7 +268,8 @@ fn park(sock: OwnedFd, monitor: Monitor<'_>) -> ! {
             exec::report(status, &fail("joining the spec's namespace")(e))
         }
     }
-    if let Err(error) = exec.setup.apply() {
+    // What is left: the clones of its cgroups for /sys/fs/cgroup.
+    if let Err(error) = exec.setup.apply(fds.collect()) {
         exec::report(status, &error)
     }
     if let (true, Some(console)) = (exec.console, &stdio[0]) {

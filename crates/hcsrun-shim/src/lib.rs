@@ -27,6 +27,8 @@ pub mod caller;
 #[cfg(target_os = "linux")]
 mod caps;
 #[cfg(target_os = "linux")]
+mod cgroupfs;
+#[cfg(target_os = "linux")]
 mod cgroups;
 #[cfg(target_os = "linux")]
 mod container;

@@ -168,7 +168,7 @@ fn io_errno(e: std::io::Error) -> Errno {
 }
 
 /// `mount_setattr` on the mount `target` is the root of.
-fn set_attributes(
+pub(crate) fn set_attributes(
     target: &impl std::os::fd::AsRawFd,
     set: u64,
     clr: u64,

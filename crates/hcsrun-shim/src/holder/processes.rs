@@ -34,9 +34,15 @@ use crate::{
     resources, stdio,
 };
 
-/// The first process's context, what it asks of the container, and the
-/// namespaces pid 1 joins instead of its own.
-type FirstContext = (Context, Option<ContainerSetup>, Vec<(OwnedFd, CloneFlags)>);
+/// The first process's context, what it asks of the container, the
+/// namespaces pid 1 joins instead of its own, and the clones of its
+/// cgroups for `/sys/fs/cgroup`.
+type FirstContext = (
+    Context,
+    Option<ContainerSetup>,
+    Vec<(OwnedFd, CloneFlags)>,
+    Vec<OwnedFd>,
+);
 
 /// The namespaces of a spec that are not new: the host's (the holder's
 /// own) or joined by path, opened here, in the holder.
@@ -100,7 +106,7 @@ impl Holder {
         })?;
         // What it runs with, decided before anything is made for it.
         let first = self.init.parked.is_some();
-        let (context, setup, join) = if first {
+        let (context, setup, join, clones) = if first {
             self.first_context(&config)?
         } else {
             if self.starting.contains_key(&self.init.host_pid) {
@@ -112,7 +118,8 @@ impl Holder {
                 });
             }
             let init = self.context.as_ref().ok_or_else(stopped)?;
-            (init.for_exec(&config, self.native_linux)?, None, Vec::new())
+            let context = init.for_exec(&config, self.native_linux)?;
+            (context, None, Vec::new(), Vec::new())
         };
         let streams = stdio::streams(&config, &self.ptmx)?;
         let (status, report) = pipe2(OFlag::O_CLOEXEC).map_err(|e| WireError {
@@ -132,6 +139,7 @@ impl Holder {
                     .collect();
                 fds.push(report.as_raw_fd());
                 fds.extend(join.iter().map(|(fd, _)| fd.as_raw_fd()));
+                fds.extend(clones.iter().map(AsRawFd::as_raw_fd));
                 let exec = InitExec {
                     config: text.to_owned(),
                     stdio: present,
@@ -214,6 +222,7 @@ impl Holder {
                 Context::docker_default(self.oom_score_adj, seccomp),
                 None,
                 Vec::new(),
+                Vec::new(),
             ));
         };
         let seccomp = spec
@@ -268,10 +277,13 @@ impl Holder {
                 eprintln!("hcsrun-shim: recording the moved cgroups: {e}");
             }
         }
+        let mut setup = ContainerSetup::of_spec(&spec);
+        let clones = setup.clone_cgroups(&self.cgroups.dirs)?;
         Ok((
             Context::of_spec(&spec, self.oom_score_adj, seccomp),
-            Some(ContainerSetup::of_spec(&spec)),
+            Some(setup),
             namespaces_to_join(spec.namespaces())?,
+            clones,
         ))
     }
 
