@@ -1,4 +1,5 @@
-//! A killed holder takes its container along, and says so. Its own test
+//! A killed holder takes its container along (and with it the container's
+//! mounts and loop devices), and says so. Its own test
 //! binary: this process becomes a subreaper and reaps what comes to it, so
 //! no other test's processes may be its children. Tests that run systems
 //! need root: `cargo test -- --include-ignored`.
@@ -6,7 +7,8 @@
 use std::{fs, path::Path, time::Duration};
 
 use hcs_linux::ExitHow;
-use hcs_testkit::{host::*, process::*, require_root, Fixture, ServiceKind};
+use hcs_schema::Layer;
+use hcs_testkit::{host::*, process::*, require_root, vhd::vhd_layer, Fixture, ServiceKind};
 
 /// Orphans (a killed holder's container) come to this process, which reaps
 /// them, rather than to a pid 1 that may not.
@@ -41,7 +43,18 @@ async fn a_killed_holder_takes_its_container_along_and_says_so() {
     require_root();
     become_subreaper();
     let fx = Fixture::new("holderkill", ServiceKind::Linux);
-    let system = fx.start_default("holderkill").await;
+    // An image layer: a loop device the container's mount holds.
+    let vhd = vhd_layer(&fx.sandbox.scratch("vhd"), &[("marker", "x\n")]);
+    let mut config = fx.config("holderkill");
+    config.layers.insert(
+        0,
+        Layer {
+            id: "vhd".into(),
+            path: vhd.to_string_lossy().into(),
+        },
+    );
+    let system = fx.start("holderkill", &config).await;
+    assert_eq!(loop_devices_under(fx.sandbox.scratch_root()).len(), 1);
     let sleeper = system.create_process(&sh("exec sleep 600")).await.unwrap();
     let sleeper_host = sleeper.host_pid().unwrap();
     let init_host = system.open_process(1).await.unwrap().host_pid().unwrap();
@@ -72,8 +85,25 @@ async fn a_killed_holder_takes_its_container_along_and_says_so() {
     );
     let err = sleeper.wait().await.unwrap_err();
     assert!(err.is_system_lost(), "{err}");
-    // The service removed the cgroups; the record says the system was lost.
+    // The service removed the cgroups; the kernel detached the loop device
+    // and the mounts with the container's mount namespace; the record says
+    // the system was lost.
     assert!(fx.sandbox.cgroups_of("holderkill").is_empty());
+    assert!(
+        eventually(Duration::from_secs(2), || loop_devices_under(
+            fx.sandbox.scratch_root()
+        )
+        .is_empty())
+        .await,
+        "{:?}",
+        loop_devices_under(fx.sandbox.scratch_root())
+    );
+    let sandbox = [fx.sandbox.runtime_dir(), fx.sandbox.scratch_root()];
+    assert!(
+        mounts_under(&sandbox).is_empty(),
+        "{:?}",
+        mounts_under(&sandbox)
+    );
     let record = fx
         .sandbox
         .linux_service()
