@@ -14,7 +14,10 @@ use super::{
     open_store,
     users::{self, Record},
 };
-use crate::cmd::run::Args;
+use crate::cmd::run::{
+    linux::accounts::{self, RootFiles},
+    Args,
+};
 
 /// The image a run uses, found and locked against `rmi` until the run
 /// records that its container uses it.
@@ -216,51 +219,23 @@ fn apply(args: &mut Args, config: &RunConfig, command: Vec<String>) -> anyhow::R
 }
 
 /// `USER[:GROUP]` with names replaced by the numbers the top-most
-/// `/etc/passwd` and `/etc/group` of `folders` (top-most first) give them.
+/// `/etc/passwd` and `/etc/group` of `folders` (top-most first) give them,
+/// read as every account file of an image is: inside its layer, regular
+/// files only (`accounts`).
 fn numeric_user(user: &str, folders: &[PathBuf]) -> anyhow::Result<String> {
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let lookup = |file: &str, name: &str| -> anyhow::Result<String> {
-        let Some(text) = folders
-            .iter()
-            .find_map(|f| std::fs::read_to_string(f.join("etc").join(file)).ok())
-        else {
-            bail!("unable to find user {name}: no /etc/{file} in the image");
-        };
-        text.lines()
-            .map(|l| l.split(':').collect::<Vec<_>>())
-            .find(|f| f.len() > 2 && f[0] == name && numeric(f[2]))
-            .map(|f| f[2].to_owned())
-            .with_context(|| {
-                format!("unable to find user {name}: no matching entries in /etc/{file}")
-            })
+    let (name, group) = user
+        .split_once(':')
+        .map_or((user, None), |(n, g)| (n, Some(g)));
+    // Numbers alone are the runtime's to complete, as without an image.
+    if numeric(name) && group.is_none_or(numeric) {
+        return Ok(user.to_owned());
+    }
+    let root = RootFiles {
+        folders: folders.to_vec(),
     };
-    let (name, group) = match user.split_once(':') {
-        Some((n, g)) => (n, Some(g)),
-        None => (user, None),
-    };
-    let uid = if numeric(name) {
-        name.to_owned()
-    } else {
-        lookup("passwd", name)?
-    };
-    let gid = match group {
-        Some(g) if numeric(g) => g.to_owned(),
-        Some(g) => lookup("group", g)?,
-        None if numeric(name) => return Ok(uid),
-        None => {
-            // The account's primary group, the passwd entry's fourth field.
-            let text = folders
-                .iter()
-                .find_map(|f| std::fs::read_to_string(f.join("etc/passwd")).ok())
-                .unwrap_or_default();
-            text.lines()
-                .map(|l| l.split(':').collect::<Vec<_>>())
-                .find(|f| f.len() > 3 && f[0] == name)
-                .map(|f| f[3].to_owned())
-                .unwrap_or_else(|| uid.clone())
-        }
-    };
-    Ok(format!("{uid}:{gid}"))
+    let account = accounts::resolve(Some(user), &[], &root).map_err(anyhow::Error::msg)?;
+    Ok(format!("{}:{}", account.uid, account.gid))
 }
 
 impl ImageRun {
@@ -383,5 +358,31 @@ mod tests {
             split(&["busybox", "ls", "-e", "x"]),
             Some(("busybox".into(), s(&["ls", "-e", "x"])))
         );
+    }
+
+    #[test]
+    fn user_names_are_looked_up_inside_the_layers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (upper, lower) = (dir.path().join("upper"), dir.path().join("lower"));
+        for d in [&upper, &lower] {
+            std::fs::create_dir_all(d.join("etc")).unwrap();
+        }
+        std::fs::write(lower.join("etc/passwd"), "web:x:33:34::/var/www:/bin/sh\n").unwrap();
+        std::fs::write(lower.join("etc/group"), "staff:x:50:\n").unwrap();
+        let folders = vec![upper.clone(), lower.clone()];
+        assert_eq!(numeric_user("web", &folders).unwrap(), "33:34");
+        assert_eq!(numeric_user("web:staff", &folders).unwrap(), "33:50");
+        assert_eq!(numeric_user("7", &folders).unwrap(), "7");
+        // A link out of the layer names a file of the layer, not the
+        // host's: the host's account would give 44:44.
+        let outside = dir.path().join("host-passwd");
+        std::fs::write(&outside, "web:x:44:44::/:/bin/sh\n").unwrap();
+        std::os::unix::fs::symlink(&outside, upper.join("etc/passwd")).unwrap();
+        let found = numeric_user("web", &folders);
+        assert!(found.as_deref().map_or(true, |u| u != "44:44"), "{found:?}");
+        // A FIFO is never opened (it would block).
+        std::fs::remove_file(upper.join("etc/passwd")).unwrap();
+        nix::unistd::mkfifo(&upper.join("etc/passwd"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(numeric_user("web", &folders).is_err());
     }
 }

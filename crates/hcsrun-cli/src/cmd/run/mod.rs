@@ -5,7 +5,7 @@ pub mod detach;
 mod errors;
 pub(crate) mod exit;
 pub(crate) mod io;
-mod linux;
+pub(crate) mod linux;
 pub(crate) mod parse;
 mod place;
 mod spec;

@@ -4,7 +4,7 @@
 //! validated by `hcsrun_linux_spec::LinuxSpec`, which names any field
 //! hcsrun cannot honour.
 
-mod accounts;
+pub(crate) mod accounts;
 mod caps;
 mod defaults;
 mod devices;
