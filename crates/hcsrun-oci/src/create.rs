@@ -86,20 +86,25 @@ fn create_args(rest: &[String], command: &str) -> Result<(CreateArgs, crate::arg
 /// `create [--bundle B] [--pid-file F] [--console-socket S] ID`.
 pub fn create_cmd(g: &Global, rest: &[String]) -> Result<()> {
     let (args, _) = create_args(rest, "create")?;
-    create(g, &args).map(drop)
+    create(g, &args, false).map(drop)
 }
 
 /// `run [--detach] …`: create, start, and in the foreground wait for pid 1
 /// (this program's child) and delete the container; its exit code.
 pub fn run_cmd(g: &Global, rest: &[String]) -> Result<i32> {
     let (args, p) = create_args(rest, "run")?;
-    let record = create(g, &args)?;
+    let detach = p.flag("detach");
+    // In the foreground a terminal with nowhere to send it is relayed.
+    let (record, console) = create(g, &args, !detach)?;
     if let Err(e) = start(g, &args.id) {
         let _ = crate::ops::delete(g, &args.id, true);
         return Err(e);
     }
-    if p.flag("detach") {
+    if detach {
         return Ok(0);
+    }
+    if let Some(master) = console {
+        crate::relay::relay(master);
     }
     let code = crate::ops::wait_child(record.pid);
     if !p.flag("keep") {
@@ -147,8 +152,10 @@ fn refuse_unsupported(spec: &LinuxSpec) -> Result<()> {
     Ok(())
 }
 
-/// Creates container `args.id`; its record.
-pub fn create(g: &Global, args: &CreateArgs) -> Result<Record> {
+/// Creates container `args.id`; its record, and with `relay` the master
+/// side of its terminal when it has one and no `--console-socket` to send
+/// it to.
+pub fn create(g: &Global, args: &CreateArgs, relay: bool) -> Result<(Record, Option<OwnedFd>)> {
     let id = &args.id;
     let dir = Dir::new(&g.root, id)?;
     fs::DirBuilder::new()
@@ -163,7 +170,7 @@ pub fn create(g: &Global, args: &CreateArgs) -> Result<Record> {
         }
         Err(e) => return Err(e).with_context(|| format!("creating {}", dir.path.display())),
     }
-    let made = create_in(g, &dir, args);
+    let made = create_in(g, &dir, args, relay);
     if made.is_err() {
         let _ = fs::remove_dir_all(&dir.path);
     }
@@ -180,7 +187,12 @@ pub fn open_dir(path: &Path) -> Result<OwnedFd> {
     .with_context(|| format!("opening {}", path.display()))
 }
 
-fn create_in(g: &Global, dir: &Dir, args: &CreateArgs) -> Result<Record> {
+fn create_in(
+    g: &Global,
+    dir: &Dir,
+    args: &CreateArgs,
+    relay: bool,
+) -> Result<(Record, Option<OwnedFd>)> {
     let id = args.id.as_str();
     let spec = LinuxSpec::from_bundle(&args.bundle)
         .map_err(|e| anyhow!("container {id}: bundle {}: {e}", args.bundle.display()))?;
@@ -200,8 +212,11 @@ fn create_in(g: &Global, dir: &Dir, args: &CreateArgs) -> Result<Record> {
     let config = translate::container_config(id, &spec, &options, &host_facts(), &no_layers)?;
     let process = translate::init_process_config(id, &spec, &options)?;
     let terminal = process.emulate_console;
-    if terminal && args.console_socket.is_none() {
-        bail!("container {id}: process.terminal is true: a terminal needs --console-socket (hcsrun-oci relays no console)");
+    if terminal && args.console_socket.is_none() && !relay {
+        bail!(
+            "container {id}: process.terminal is true: a detached container's terminal needs \
+             --console-socket to be sent to (run it in the foreground to use this terminal)"
+        );
     }
     let process_text = serde_json::to_string(&process)?;
 
@@ -290,7 +305,8 @@ fn create_in(g: &Global, dir: &Dir, args: &CreateArgs) -> Result<Record> {
         return Err(e);
     }
     log::debug(&format!("container {id}: created, pid {}", created.pid));
-    Ok(record)
+    let relayed = created.console.filter(|_| args.console_socket.is_none());
+    Ok((record, relayed))
 }
 
 /// Writes `pid` to `path` atomically, as runc does (no newline).

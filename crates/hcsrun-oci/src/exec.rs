@@ -71,8 +71,12 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
     let init = LinuxSpec::from_json(&record.spec, &record.bundle)
         .map_err(|e| anyhow!("exec {id}: the recorded spec: {e}"))?;
     let config = translate::exec_process_config(id, &exec, &init);
-    if config.emulate_console && p.get("console-socket").is_none() {
-        bail!("exec {id}: a terminal needs --console-socket (hcsrun-oci relays no console)");
+    let detach = p.flag("detach");
+    if config.emulate_console && p.get("console-socket").is_none() && detach {
+        bail!(
+            "exec {id}: a detached process's terminal needs --console-socket to be sent to \
+             (exec it in the foreground to use this terminal)"
+        );
     }
     let cgroup_procs = cgroup_of(&record)?
         .join_fds()
@@ -94,12 +98,18 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         console::send(socket.as_ref(), master.as_fd())
             .with_context(|| format!("exec {id}: --console-socket {socket}"))?;
     }
-    drop(started.console);
     if let Some(pid_file) = p.get("pid-file") {
         write_pid_file(pid_file.as_ref(), started.pid)?;
     }
-    if p.flag("detach") {
+    if detach {
         return Ok(0);
+    }
+    // In the foreground a terminal with nowhere to send it is relayed.
+    if let Some(master) = started
+        .console
+        .filter(|_| p.get("console-socket").is_none())
+    {
+        crate::relay::relay(master);
     }
     Ok(wait_child(started.pid))
 }

@@ -26,6 +26,8 @@ mod log;
 #[cfg(target_os = "linux")]
 mod ops;
 #[cfg(target_os = "linux")]
+mod relay;
+#[cfg(target_os = "linux")]
 mod resources;
 #[cfg(target_os = "linux")]
 mod state;

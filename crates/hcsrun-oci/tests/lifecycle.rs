@@ -187,3 +187,78 @@ fn sys_fs_cgroup_shows_the_cgroups_at_the_specs_cgroups_path() {
         let _ = fs::remove_dir(format!("/sys/fs/cgroup/{mount}{parent}"));
     }
 }
+
+/// Runs `hcsrun-oci ARGS` on a new terminal of the test's (40 rows, 100
+/// columns), typing `input`; its exit code and what the terminal showed.
+fn on_a_terminal(env: &Env, args: &[&str], input: &[u8]) -> (Option<i32>, String) {
+    use std::os::fd::AsFd;
+    let size = nix::pty::Winsize {
+        ws_row: 40,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).unwrap();
+    let slave = || std::process::Stdio::from(pty.slave.try_clone().unwrap());
+    let mut child = env
+        .cmd(args)
+        .stdin(slave())
+        .stdout(slave())
+        .stderr(slave())
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let mut master = fs::File::from(pty.master);
+    master.write_all(input).unwrap();
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 4096];
+    // EIO once the child and everything it started closed the terminal.
+    while let Ok(n) = nix::unistd::read(master.as_fd(), &mut buf) {
+        if n == 0 {
+            break;
+        }
+        shown.extend_from_slice(&buf[..n]);
+    }
+    let status = child.wait().unwrap();
+    (status.code(), String::from_utf8_lossy(&shown).into_owned())
+}
+
+#[test]
+#[ignore = "needs root"]
+fn run_and_exec_in_the_foreground_relay_a_terminal() {
+    let env = Env::new(&["sh"]);
+    let mut s = spec(&["sh"]);
+    s["process"]["terminal"] = json!(true);
+    env.write_spec(s);
+    let bundle = env.bundle();
+    let (code, shown) = on_a_terminal(
+        &env,
+        &["run", "--bundle", bundle.to_str().unwrap(), "tty1"],
+        b"tty; stty size; exit 3\n",
+    );
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(shown.contains("/dev/pts/0"), "{shown}");
+    assert!(shown.contains("40 100"), "{shown}");
+
+    // exec -t into a running container, in the foreground.
+    env.write_spec(spec(&["sleep", "100"]));
+    let pid = env.create("tty2");
+    env.ok(&["start", "tty2"]);
+    let (code, shown) = on_a_terminal(&env, &["exec", "-t", "tty2", "sh"], b"stty size; exit 4\n");
+    assert_eq!(code, Some(4), "{shown}");
+    assert!(shown.contains("40 100"), "{shown}");
+    env.ok(&["kill", "tty2", "KILL"]);
+    reap(pid);
+    env.ok(&["delete", "tty2"]);
+    // Detached, a terminal still needs somewhere to go.
+    let mut s = spec(&["sh"]);
+    s["process"]["terminal"] = json!(true);
+    env.write_spec(s);
+    let out = env.output(&["create", "--bundle", bundle.to_str().unwrap(), "tty3"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--console-socket"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
