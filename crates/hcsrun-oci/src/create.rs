@@ -57,6 +57,8 @@ pub struct CreateArgs {
     pub pid_file: Option<PathBuf>,
     /// Where a terminal's master goes.
     pub console_socket: Option<PathBuf>,
+    /// `--preserve-fds`: descriptors 3 to 3 + this go to the process.
+    pub preserve_fds: u32,
 }
 
 fn create_args(rest: &[String], command: &str) -> Result<(CreateArgs, crate::args::Parsed)> {
@@ -67,9 +69,7 @@ fn create_args(rest: &[String], command: &str) -> Result<(CreateArgs, crate::arg
         None => std::env::current_dir()?,
     };
     let bundle = std::path::absolute(&bundle)?;
-    if p.number::<u32>("preserve-fds")?.unwrap_or(0) > 0 {
-        bail!("--preserve-fds: not supported by hcsrun-oci (processes get exactly fds 0-2)");
-    }
+    let preserve_fds = crate::preserve::checked(p.number::<u32>("preserve-fds")?)?;
     // --no-pivot: pid 1 always pivots (a root it cannot leave); the flag
     // asks for less isolation, never more, so it is accepted and ignored.
     Ok((
@@ -78,6 +78,7 @@ fn create_args(rest: &[String], command: &str) -> Result<(CreateArgs, crate::arg
             bundle,
             pid_file: p.get("pid-file").map(PathBuf::from),
             console_socket: p.get("console-socket").map(PathBuf::from),
+            preserve_fds,
         },
         p,
     ))
@@ -265,6 +266,7 @@ fn create_in(
         hidden: &hidden,
         cgroups: joins,
         fifo,
+        preserve_fds: args.preserve_fds,
     })
     .map_err(|e| anyhow!(e))
     .map_err(undo_cgroups)?;

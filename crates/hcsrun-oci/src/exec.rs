@@ -51,9 +51,8 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         Status::Paused => bail!("cannot exec in a paused container {id} (use --ignore-paused)"),
         Status::Stopped => bail!("cannot exec in a stopped container: {id}"),
     }
-    if p.number::<u32>("preserve-fds")?.unwrap_or(0) > 0 {
-        bail!("exec {id}: --preserve-fds: not supported by hcsrun-oci");
-    }
+    let preserve_fds = crate::preserve::checked(p.number::<u32>("preserve-fds")?)
+        .with_context(|| format!("exec {id}"))?;
     let text = match p.get("process") {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -92,6 +91,7 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         process: &serde_json::to_string(&config)?,
         cgroup_procs,
         runtime_dir: std::os::fd::AsFd::as_fd(&runtime_dir),
+        preserve_fds,
     })?;
     if let (Some(master), Some(socket)) = (&started.console, p.get("console-socket")) {
         use std::os::fd::AsFd;

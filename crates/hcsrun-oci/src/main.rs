@@ -26,6 +26,8 @@ mod log;
 #[cfg(target_os = "linux")]
 mod ops;
 #[cfg(target_os = "linux")]
+mod preserve;
+#[cfg(target_os = "linux")]
 mod relay;
 #[cfg(target_os = "linux")]
 mod resources;
@@ -34,6 +36,8 @@ mod state;
 
 #[cfg(target_os = "linux")]
 fn main() {
+    // Before anything is opened: which descriptors the caller passed.
+    preserve::note_inherited();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     std::process::exit(cli::main(argv));
 }

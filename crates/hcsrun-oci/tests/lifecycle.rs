@@ -262,3 +262,57 @@ fn run_and_exec_in_the_foreground_relay_a_terminal() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+#[ignore = "needs root"]
+fn preserve_fds_passes_the_callers_descriptors_and_no_others() {
+    use std::os::{fd::AsRawFd, unix::process::CommandExt};
+    let env = Env::new(&["sh", "-c", "echo through-fd-3 >&3; ls /proc/self/fd"]);
+    let bundle = env.bundle();
+    // fd 3 of hcsrun-oci: a pipe's write end, as conmon passes a socket.
+    let run = |preserve: &str, id: &str| {
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let raw = write_end.as_raw_fd();
+        let mut cmd = env.cmd(&[
+            "run",
+            "--preserve-fds",
+            preserve,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            id,
+        ]);
+        // SAFETY: dup2 between fork and exec, on descriptors this test owns.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(raw, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        drop(write_end);
+        let mut piped = String::new();
+        fs::File::from(read_end).read_to_string(&mut piped).unwrap();
+        (out, piped)
+    };
+    let (out, piped) = run("1", "pf1");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(piped, "through-fd-3\n");
+    // 0-2, 3, and the directory ls reads: nothing else of the runtime.
+    let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(fds, ["0", "1", "2", "3", "4"], "{fds:?}");
+    // A descriptor the caller did not pass is refused, naming it.
+    let (out, _) = run("2", "pf2");
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("descriptor 4"), "{stderr}");
+}

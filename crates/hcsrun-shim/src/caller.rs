@@ -92,6 +92,9 @@ pub struct Create<'a> {
     pub cgroups: Vec<CgroupJoin>,
     /// The exec FIFO, `O_PATH`: pid 1 waits on it before `execve`.
     pub fifo: OwnedFd,
+    /// Descriptors 3 to 3 + this of this process go to the program as
+    /// they are (runc's `--preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 /// A created container.
@@ -246,7 +249,8 @@ fn kill_child(pid: Pid) {
 pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
     let err = error(args.id, "create");
     let config = parse_process(args.process).map_err(&err)?;
-    let init = init_context(&config, args.runtime_dir).map_err(&err)?;
+    let mut init = init_context(&config, args.runtime_dir).map_err(&err)?;
+    init.context.preserve_fds = args.preserve_fds;
     let cgroups = cgroups_of(args.cgroups);
     // The spec's resources, exactly, as the holder writes them.
     resources::apply(&cgroups.dirs, init.spec.resources())
@@ -287,6 +291,7 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
                 sock: theirs,
                 fifo: args.fifo,
                 hidden: args.hidden,
+                preserve_fds: args.preserve_fds,
             })
         }
         Ok(ForkResult::Parent { child }) => child,
@@ -404,6 +409,9 @@ pub struct Exec<'a> {
     pub cgroup_procs: Vec<OwnedFd>,
     /// The front end's state directory (the seccomp filter cache).
     pub runtime_dir: BorrowedFd<'a>,
+    /// Descriptors 3 to 3 + this of this process go to the program as
+    /// they are (runc's `--preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 /// Starts a process in the running container: this process's child,
@@ -415,7 +423,8 @@ pub fn exec(args: Exec<'_>) -> Result<Started, CallerError> {
     let init = parse_process(args.init_process).map_err(&err)?;
     let config = parse_process(args.process).map_err(&err)?;
     let base = init_context(&init, args.runtime_dir).map_err(&err)?.context;
-    let context = base.for_exec(&config, true).map_err(&err)?;
+    let mut context = base.for_exec(&config, true).map_err(&err)?;
+    context.preserve_fds = args.preserve_fds;
     let pid = args.init_pid;
     let ns = |name: &str| {
         open(

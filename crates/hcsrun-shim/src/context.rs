@@ -38,6 +38,11 @@ pub struct Ids {
 pub struct Context {
     pub security: Security,
     pub ids: Option<Ids>,
+    /// Descriptors 3 to 3 + this, which the program gets as they are
+    /// (runc's `--preserve-fds`, for socket activation); 0 for every
+    /// process but those `hcsrun-oci` is asked to pass them to.
+    #[serde(default)]
+    pub preserve_fds: u32,
 }
 
 /// A Linux container the host runs with its own kernel, whose processes
@@ -71,6 +76,7 @@ impl Context {
                 seccomp: Some(seccomp),
             },
             ids: None,
+            preserve_fds: 0,
         }
     }
 
@@ -98,6 +104,7 @@ impl Context {
         Self {
             security,
             ids: process.map(ids),
+            preserve_fds: 0,
         }
     }
 
@@ -123,6 +130,7 @@ impl Context {
             return Ok(Self {
                 security,
                 ids: Some(ids(own)),
+                preserve_fds: 0,
             });
         }
         // The first process's ids when the configuration names no other
@@ -133,6 +141,7 @@ impl Context {
         Ok(Self {
             security: self.security.clone(),
             ids: ids.cloned(),
+            preserve_fds: 0,
         })
     }
 }

@@ -342,10 +342,16 @@ fn prepare_and_exec(
             format!("working directory {}: {e}", plan.cwd()),
         )
     })?;
-    // Nothing but 0-2 reaches the program: every other descriptor (the
-    // status pipe included) closes at execve.
+    // Nothing but 0-2 (and the descriptors the caller asked to pass on)
+    // reaches the program: every other descriptor (the status pipe
+    // included) closes at execve.
+    let first_closed = 3 + context.preserve_fds;
+    for fd in 3..first_closed {
+        // SAFETY: F_SETFD on a descriptor number; one not open fails.
+        unsafe { libc::fcntl(fd as RawFd, libc::F_SETFD, 0) };
+    }
     // SAFETY: close_range only sets flags on this process's descriptors.
-    if unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) } < 0 {
+    if unsafe { libc::close_range(first_closed, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) } < 0 {
         return Err(step("closing descriptors")(nix::Error::last()));
     }
     security.apply_last().map_err(denied)?;

@@ -111,6 +111,8 @@ pub struct CallerInitArgs<'a> {
     pub fifo: OwnedFd,
     /// Host directories to hide (the front end's state).
     pub hidden: &'a [String],
+    /// Descriptors 3 to 3 + this stay open for the program.
+    pub preserve_fds: u32,
 }
 
 /// Runs pid 1 in caller mode: no parent-death signal, and the process it
@@ -118,6 +120,7 @@ pub struct CallerInitArgs<'a> {
 pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
     let mut keep = vec![args.sock.as_raw_fd(), args.fifo.as_raw_fd(), 0, 1, 2];
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
+    keep.extend((3..3 + args.preserve_fds).map(|fd| fd as RawFd));
     close_all_but(keep);
     let holder_args = Prepare {
         id: args.id,
