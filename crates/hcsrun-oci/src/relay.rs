@@ -110,6 +110,20 @@ pub fn relay(master: OwnedFd) {
                 .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP))
         };
         let (master_ready, stdin_ready) = (ready(&fds[0]), stdin_open && ready(&fds[1]));
+        // A stdin that is closed or fails is left alone, not polled again.
+        let stdin_bad = stdin_open
+            && fds[1]
+                .revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLNVAL | PollFlags::POLLERR));
+        if stdin_bad && !stdin_ready {
+            stdin_open = false;
+        }
+        let master_bad = fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLNVAL | PollFlags::POLLERR));
+        if master_bad && !master_ready {
+            break;
+        }
         let winch_ready = signals.is_some() && ready(&fds[fds.len() - 1]);
         if master_ready {
             // EIO: every process of the container closed its side.
