@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{hcsrun, text};
+use common::output;
 use hcs_testkit::require_root;
 
 /// The container's stdout for `hcsrun run FLAGS -- sh -c SCRIPT`.
@@ -14,14 +14,7 @@ fn run_sh(flags: &[&str], script: &str) -> String {
     let mut args = vec!["run"];
     args.extend(flags);
     args.extend(["--", "sh", "-c", script]);
-    let out = hcsrun(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    output(&args)
 }
 
 /// The host's layout: the cgroup v2 unified hierarchy alone, or v1.

@@ -7,20 +7,9 @@ mod common;
 
 use std::{fs, path::Path, time::Duration};
 
-use common::{hcsrun, started, text, wait_within};
+use common::{hcsrun, output, started, text, wait_within};
 use hcs_testkit::require_root;
 
-/// The container's stdout for `hcsrun run ARGS`, which must succeed.
-fn output(args: &[&str]) -> String {
-    let out = hcsrun(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// `/proc/self/status` lines of a container run with `flags`.
 fn status(flags: &[&str], fields: &str) -> String {

@@ -34,6 +34,18 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The container's stdout for `hcsrun ARGS`, which must succeed.
+pub fn output(args: &[&str]) -> String {
+    let out = hcsrun(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 /// Nothing of container `id` is left: no system record, no scratch
 /// folder, no cgroup in any hierarchy.
 pub fn assert_no_state(id: &str) {
