@@ -23,6 +23,8 @@ use crate::Hierarchies;
 /// spell waits for, on a plain thread that is left to end by itself
 /// (within one grace period). Does nothing where no cgroup of this
 /// process can be found or written (not root, no cgroup file system).
+/// Not for a process that forks without exec afterwards (`hcsrun-oci`):
+/// the thread may hold the allocator's lock at the fork.
 pub fn start_grace_period() {
     let Some(procs) = own_procs_file() else {
         return;
@@ -32,7 +34,16 @@ pub fn start_grace_period() {
     // start.
     let _ = thread::Builder::new()
         .name("cgroup-prime".into())
-        .spawn(move || fs::write(procs, "0"));
+        .spawn(move || {
+            // Only a cgroup that lists this process: a path read through a
+            // cgroup namespace or a nested mount may name another one, and
+            // the write would move the process there.
+            let me = std::process::id().to_string();
+            let listed = fs::read_to_string(&procs).is_ok_and(|t| t.lines().any(|l| l == me));
+            if listed {
+                let _ = fs::write(&procs, "0");
+            }
+        });
 }
 
 /// `cgroup.procs` of a cgroup this process is in: in the first v1

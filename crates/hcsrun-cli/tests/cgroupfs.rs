@@ -35,16 +35,18 @@ fn sys_fs_cgroup_is_the_containers_own_and_read_only() {
         )
     };
     // Its limits; its processes only (this shell, pid 1, and `wc`); no
-    // cgroup of hcsrun's (other containers) below; nothing writable.
+    // cgroup of hcsrun's (other containers) below; nothing writable; no
+    // mount shared with the host's (a mount below would appear there).
     let script = format!(
         "cat {memory} {pids}/pids.max; wc -l < {pids}/cgroup.procs; \
          grep -cx 1 {pids}/cgroup.procs; ls {pids} | grep -c hcsrun; \
          touch {pids}/x 2>/dev/null && echo rw || echo ro; \
-         mkdir {pids}/sub 2>/dev/null && echo rw || echo ro"
+         mkdir {pids}/sub 2>/dev/null && echo rw || echo ro; \
+         grep ' /sys/fs/cgroup' /proc/self/mountinfo | grep -c shared: || true"
     );
     assert_eq!(
         run_sh(&["--memory", "64m", "--pids-limit", "77"], &script),
-        "67108864\n77\n2\n1\n0\nro\nro\n"
+        "67108864\n77\n2\n1\n0\nro\nro\n0\n"
     );
 }
 
@@ -97,5 +99,56 @@ fn hierarchies_keep_the_hosts_names_and_show_cpu_limits() {
             "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"
         ),
         "50000\n"
+    );
+}
+
+/// Makes a host mount shared for a test's while, private again after.
+struct SharedForAWhile(&'static str);
+
+impl SharedForAWhile {
+    fn make(path: &'static str) -> Self {
+        let made = std::process::Command::new("mount")
+            .args(["--make-shared", path])
+            .status()
+            .unwrap();
+        assert!(made.success(), "mount --make-shared {path}");
+        Self(path)
+    }
+}
+
+impl Drop for SharedForAWhile {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("mount")
+            .args(["--make-private", self.0])
+            .status();
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_view_is_private_even_where_the_hosts_cgroups_are_shared() {
+    require_root();
+    // systemd mounts /sys/fs/cgroup shared; a clone of it would join the
+    // host's peer group, and a mount below it in the container would
+    // appear on the host.
+    let host = if unified() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/pids"
+    };
+    if !std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(host))
+    {
+        panic!("{host} is not a mount point on this host");
+    }
+    let _shared = SharedForAWhile::make(host);
+    assert_eq!(
+        run_sh(
+            &[],
+            "grep ' /sys/fs/cgroup' /proc/self/mountinfo | grep -c shared: || true"
+        ),
+        "0\n"
     );
 }

@@ -89,10 +89,24 @@ fn a_detached_container_lives_through_every_verb() {
         hcsrun(&["exec", id, "sh", "-c", "exit 7"]).status.code(),
         Some(7)
     );
-    assert_eq!(
-        hcsrun(&["exec", id, "no-such-program"]).status.code(),
-        Some(127)
+    let missing = hcsrun(&["exec", id, "no-such-program"]);
+    assert_eq!(missing.status.code(), Some(127));
+    // The cause in Linux terms first, as `run` says it; and a working
+    // directory through a runtime's descriptor never outside the root.
+    assert!(
+        text(&missing.stderr)
+            .starts_with("hcsrun: exec: exec no-such-program: no such file or directory"),
+        "{}",
+        text(&missing.stderr)
     );
+    for n in 3..16 {
+        let cwd = format!("/proc/self/fd/{n}");
+        assert_ne!(
+            hcsrun(&["exec", "-w", &cwd, id, "true"]).status.code(),
+            Some(0),
+            "exec -w {cwd}"
+        );
+    }
     let mut cat = command()
         .args(["exec", "-i", id, "tr", "a-z", "A-Z"])
         .stdin(Stdio::piped())

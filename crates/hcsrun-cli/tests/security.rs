@@ -10,7 +10,6 @@ use std::{fs, path::Path, time::Duration};
 use common::{hcsrun, output, started, text, wait_within};
 use hcs_testkit::require_root;
 
-
 /// `/proc/self/status` lines of a container run with `flags`.
 fn status(flags: &[&str], fields: &str) -> String {
     let mut args = vec!["run"];

@@ -240,8 +240,6 @@ fn create_in(
         .join_fds()
         .with_context(|| format!("container {id}: opening its cgroups"))
         .map_err(undo_cgroups)?;
-    // pid 1's move into them waits for what is left of it.
-    hcsrun_cgroup::start_grace_period();
 
     let fifo_path = dir.fifo();
     mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))

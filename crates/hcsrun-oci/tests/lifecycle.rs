@@ -316,3 +316,25 @@ fn preserve_fds_passes_the_callers_descriptors_and_no_others() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("descriptor 4"), "{stderr}");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn exec_never_starts_in_a_directory_of_the_runtimes() {
+    // runc's CVE-2024-21626: a working directory /proc/self/fd/N naming a
+    // descriptor the runtime still holds while it sets the process up.
+    let env = Env::new(&["sleep", "100"]);
+    let pid = env.create("cwd1");
+    env.ok(&["start", "cwd1"]);
+    for n in 3..24 {
+        let cwd = format!("/proc/self/fd/{n}");
+        let out = env.output(&["exec", "--cwd", &cwd, "cwd1", "ls", "-a"]);
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !(out.status.success() && listed.lines().any(|l| l == "cwd1" || l == "state.json")),
+            "--cwd {cwd} reached the runtime's state: {listed}"
+        );
+    }
+    env.ok(&["kill", "cwd1", "KILL"]);
+    reap(pid);
+    env.ok(&["delete", "cwd1"]);
+}

@@ -78,7 +78,10 @@ impl CgroupView {
                 OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
             )
             .map_err(|e| io::Error::new(e.kind(), format!("cloning {}: {e}", dir.path)))?;
-            set_attributes(&fd, attr, 0, 0, false)
+            // Private: a clone of a shared mount (systemd's /sys/fs/cgroup)
+            // would join the host's peer group, and mounts made below it
+            // in the container would appear on the host.
+            set_attributes(&fd, attr, 0, libc::MS_PRIVATE, false)
                 .map_err(|e| io::Error::other(format!("setting the flags of {}: {e}", dir.path)))?;
             fds.push(fd);
         }
@@ -111,10 +114,17 @@ impl CgroupView {
         for (link, to) in &self.links {
             symlinkat(to.as_str(), &dir, link.as_str())?;
         }
-        if self.read_only {
-            set_attributes(&dir, libc::MOUNT_ATTR_RDONLY, 0, 0, false)?;
-        }
         Ok(())
+    }
+
+    /// Makes v1's tmpfs read-only, once the spec's own mounts below it
+    /// are in place (runc's order).
+    pub fn seal(&self, root: &Root) -> nix::Result<()> {
+        if self.unified || !self.read_only {
+            return Ok(());
+        }
+        let dir = root.existing("/sys/fs/cgroup")?;
+        set_attributes(&dir, libc::MOUNT_ATTR_RDONLY, 0, 0, false)
     }
 }
 

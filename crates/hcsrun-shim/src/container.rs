@@ -165,13 +165,18 @@ impl ContainerSetup {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
                 .map_err(|e| failed("creating the cgroup namespace", e))?;
         }
+        let root = || {
+            Root::open(Path::new("/")).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        };
         if let Some(view) = &self.cgroupfs {
-            let mounted = Root::open(Path::new("/"))
-                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
-                .and_then(|root| view.mount(&root, cgroups));
+            let mounted = root().and_then(|root| view.mount(&root, cgroups));
             mounted.map_err(|e| failed("mounting /sys/fs/cgroup", e))?;
         }
         mounts::apply_all(&self.mounts).map_err(|(what, e)| failed(what, e))?;
+        if let Some(view) = &self.cgroupfs {
+            let sealed = root().and_then(|root| view.seal(&root));
+            sealed.map_err(|e| failed("making /sys/fs/cgroup read-only", e))?;
+        }
         if let Some(name) = &self.domainname {
             // SAFETY: setdomainname reads `len` bytes of `name`.
             let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };

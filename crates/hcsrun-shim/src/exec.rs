@@ -342,6 +342,19 @@ fn prepare_and_exec(
             format!("working directory {}: {e}", plan.cwd()),
         )
     })?;
+    // A descriptor of the runtime's still open here (close-on-exec closes
+    // it only at execve) could make `/proc/self/fd/N` a working directory
+    // outside the container's root (runc's CVE-2024-21626): the kernel
+    // then answers getcwd with ENOENT ("unreachable").
+    nix::unistd::getcwd().map_err(|e| {
+        fail(
+            ErrorCode::DIRECTORY,
+            format!(
+                "working directory {}: not inside the container's root ({e})",
+                plan.cwd()
+            ),
+        )
+    })?;
     // Nothing but 0-2 (and the descriptors the caller asked to pass on)
     // reaches the program: every other descriptor (the status pipe
     // included) closes at execve.

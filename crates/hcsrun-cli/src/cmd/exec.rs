@@ -82,10 +82,14 @@ async fn exec(args: Args, choice: &ServiceChoice) -> Result<u8, (u8, anyhow::Err
     let system = running(&*service, &found).await.map_err(|e| (1, e))?;
     let console = if args.tty { io::terminal_size() } else { None };
     let config = process_config(&found, &args, console).map_err(|e| (exit::FAILED, e))?;
-    let process = system
-        .create_process(&config)
-        .await
-        .map_err(|e| (exit::for_hcs_error(&e), e.into()))?;
+    // The cause in Linux terms first, as `run` says it.
+    let process = system.create_process(&config).await.map_err(|e| {
+        let said = crate::cmd::run::errors::in_linux_terms(&e);
+        (
+            exit::for_hcs_error(&e),
+            said.map_or_else(|| e.into(), anyhow::Error::msg),
+        )
+    })?;
     let fail = |e: anyhow::Error| (exit::FAILED, e);
     let stdio = process.take_stdio().map_err(|e| fail(e.into()))?;
     if args.detach {

@@ -39,7 +39,7 @@ pub fn already_exists(id: &str, choice: &ServiceChoice) -> String {
 /// `WHAT: CAUSE [in the container] (SUBJECT, OPERATION)`, for an error
 /// with a code; `None` if there is nothing better to say than the error's
 /// own text.
-fn in_linux_terms(error: &HcsError) -> Option<String> {
+pub fn in_linux_terms(error: &HcsError) -> Option<String> {
     let ErrorKind::Code(code) = error.kind() else {
         return None;
     };

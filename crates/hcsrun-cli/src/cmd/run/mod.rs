@@ -2,7 +2,7 @@
 
 mod args;
 pub mod detach;
-mod errors;
+pub(crate) mod errors;
 pub(crate) mod exit;
 pub(crate) mod io;
 pub(crate) mod linux;
