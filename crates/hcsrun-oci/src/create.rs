@@ -105,7 +105,7 @@ pub fn run_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         return Ok(0);
     }
     if let Some(master) = console {
-        crate::relay::relay(master);
+        crate::relay::relay(master, record.pid);
     }
     let code = crate::ops::wait_child(record.pid);
     if !p.flag("keep") {

@@ -109,7 +109,7 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         .console
         .filter(|_| p.get("console-socket").is_none())
     {
-        crate::relay::relay(master);
+        crate::relay::relay(master, started.pid);
     }
     Ok(wait_child(started.pid))
 }

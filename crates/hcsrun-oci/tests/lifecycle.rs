@@ -191,6 +191,17 @@ fn sys_fs_cgroup_shows_the_cgroups_at_the_specs_cgroups_path() {
 /// Runs `hcsrun-oci ARGS` on a new terminal of the test's (40 rows, 100
 /// columns), typing `input`; its exit code and what the terminal showed.
 fn on_a_terminal(env: &Env, args: &[&str], input: &[u8]) -> (Option<i32>, String) {
+    signalled_on_a_terminal(env, args, input, None)
+}
+
+/// [`on_a_terminal`], sending hcsrun-oci `signal` once the terminal has
+/// shown `marker`.
+fn signalled_on_a_terminal(
+    env: &Env,
+    args: &[&str],
+    input: &[u8],
+    mut then: Option<(&str, nix::sys::signal::Signal)>,
+) -> (Option<i32>, String) {
     use std::os::fd::AsFd;
     let size = nix::pty::Winsize {
         ws_row: 40,
@@ -218,6 +229,13 @@ fn on_a_terminal(env: &Env, args: &[&str], input: &[u8]) -> (Option<i32>, String
             break;
         }
         shown.extend_from_slice(&buf[..n]);
+        if let Some((marker, signal)) = then {
+            if String::from_utf8_lossy(&shown).contains(marker) {
+                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+                nix::sys::signal::kill(pid, signal).unwrap();
+                then = None;
+            }
+        }
     }
     let status = child.wait().unwrap();
     (status.code(), String::from_utf8_lossy(&shown).into_owned())
@@ -247,9 +265,46 @@ fn run_and_exec_in_the_foreground_relay_a_terminal() {
     let (code, shown) = on_a_terminal(&env, &["exec", "-t", "tty2", "sh"], b"stty size; exit 4\n");
     assert_eq!(code, Some(4), "{shown}");
     assert!(shown.contains("40 100"), "{shown}");
+    // A background job left holding the terminal does not keep exec (it
+    // would for the job's 1000 s).
+    let started = Instant::now();
+    let (code, shown) = on_a_terminal(
+        &env,
+        &[
+            "exec",
+            "-t",
+            "tty2",
+            "sh",
+            "-c",
+            "sleep 1000 & echo bg; exit 6",
+        ],
+        b"",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "exec waited for its job"
+    );
+    assert_eq!(code, Some(6), "{shown}");
+    assert!(shown.contains("bg"), "{shown}");
     env.ok(&["kill", "tty2", "KILL"]);
     reap(pid);
     env.ok(&["delete", "tty2"]);
+    // A signal sent to hcsrun-oci goes to the process.
+    let mut s = spec(&[
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done",
+    ]);
+    s["process"]["terminal"] = json!(true);
+    env.write_spec(s);
+    let (code, shown) = signalled_on_a_terminal(
+        &env,
+        &["run", "--bundle", bundle.to_str().unwrap(), "tty4"],
+        b"",
+        Some(("ready", nix::sys::signal::Signal::SIGTERM)),
+    );
+    assert_eq!(code, Some(9), "{shown}");
+    assert!(shown.contains("got-term"), "{shown}");
     // Detached, a terminal still needs somewhere to go.
     let mut s = spec(&["sh"]);
     s["process"]["terminal"] = json!(true);
