@@ -106,6 +106,10 @@ impl Task for TaskService {
         if !req.checkpoint.is_empty() || !req.parent_checkpoint.is_empty() {
             return unsupported("restoring from a checkpoint");
         }
+        // The kernel's wait for the container's first cgroup move runs
+        // while the rootfs is mounted and the spec translated (with
+        // containerd's CreateTask comes, at once, its Start).
+        hcs_linux::prime_cgroup_moves();
         let stdio = StdioPaths {
             stdin: req.stdin.clone(),
             stdout: req.stdout.clone(),

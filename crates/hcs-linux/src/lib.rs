@@ -47,6 +47,17 @@ pub use guid::name_to_guid;
 /// How a stopped system ended: [`LinuxComputeService::exit_record`].
 #[cfg(target_os = "linux")]
 pub use hcsrun_shim_protocol::record::{ExitHow, ExitRecord, LOST_EXIT_CODE};
+/// Begins the wait of the first cgroup move of a system about to start
+/// (an RCU grace period, unless the kernel runs with `favordynmods`), for
+/// a caller with work to do before it asks for the start (a containerd
+/// shim mounting a rootfs): the start then finds the wait over, or
+/// shorter. Returns at once; does nothing without cgroups or root. Not
+/// for a process that forks without exec afterwards.
+#[cfg(target_os = "linux")]
+pub fn prime_cgroup_moves() {
+    hcsrun_cgroup::start_grace_period();
+}
+
 #[cfg(target_os = "linux")]
 pub use service::{
     Builder, LinuxComputeService, DEFAULT_CGROUP_PARENT, DEFAULT_HIDDEN, DEFAULT_RUNTIME_DIR,

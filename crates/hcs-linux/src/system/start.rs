@@ -1,5 +1,6 @@
-//! Starting a system: its cgroups made, its holder launched, the bootstrap
-//! handshake, and the holder's reaping when it exits.
+//! Starting a system: its holder launched, its cgroups made while the
+//! holder loads, the bootstrap handshake, and the holder's reaping when it
+//! exits.
 
 use std::{
     ffi::CString,
@@ -145,8 +146,8 @@ struct Started {
 }
 
 impl Launch {
-    /// Makes the cgroups, then launches the holder. Blocks: file systems,
-    /// and `clone` until the holder execs.
+    /// Launches the holder, then makes the cgroups while it loads. Blocks:
+    /// file systems, and `clone` until the holder execs.
     fn holder(&self, network: Option<OwnedFd>) -> Result<Started> {
         let (op, id) = ("Start", self.id.as_str());
         let io_err = |what: &'static str| move |e: io::Error| system_io_error(id, op, what, &e);
@@ -197,16 +198,6 @@ impl Launch {
         });
         let shim = CString::new(self.service.shim.as_os_str().as_encoded_bytes())
             .expect("no NUL in a path");
-        // Made before the holder is launched: the kernel's cgroup lock is
-        // held while the grace period below runs, so a mkdir then waits.
-        let join = self
-            .cgroup
-            .create(&limits)
-            .and_then(|()| self.cgroup.join_fds())
-            .map_err(io_err("creating cgroups"))?;
-        // The grace period pid 1's move into its cgroups would wait for
-        // runs while the holder loads and builds the root.
-        hcsrun_cgroup::start_grace_period();
         let launched =
             launch::launch(&shim, &["hcsrun-shim", id], &theirs, log.as_ref()).map_err(|e| {
                 let mut err = system_io_error(id, op, "starting the system's holder", &e);
@@ -219,6 +210,27 @@ impl Launch {
             })?;
         drop(theirs);
         tracing::debug!(container = id, pid = launched.pid, "holder started");
+
+        // Made while the holder loads. A caller may have begun the wait of
+        // the first cgroup move already (`prime_cgroup_moves`): the kernel
+        // holds cgroup_mutex through it, so these mkdirs wait for its end
+        // while the holder's exec goes on.
+        let join = self
+            .cgroup
+            .create(&limits)
+            .and_then(|()| self.cgroup.join_fds())
+            .map_err(io_err("creating cgroups"));
+        let join = match join {
+            Ok(join) => join,
+            Err(e) => {
+                let _ = launch::signal(&launched.pidfd, libc::SIGKILL);
+                let _ = launch::reap(&launched.pidfd);
+                return Err(e);
+            }
+        };
+        // The grace period pid 1's move into its cgroups would wait for
+        // runs while the holder builds the root (over already if begun).
+        hcsrun_cgroup::start_grace_period();
 
         let bootstrap = Bootstrap {
             id: id.to_owned(),
