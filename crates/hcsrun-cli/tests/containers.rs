@@ -10,20 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{assert_no_state, command, hcsrun, text};
+use common::{assert_no_state, command, hcsrun, output as ok, text};
 use hcs_testkit::require_root;
 
-/// `hcsrun ARGS`, which must succeed; its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = hcsrun(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "hcsrun {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// Removes what an earlier, failed run of a test left.
 fn clean(ids: &[&str]) {

@@ -34,13 +34,13 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The container's stdout for `hcsrun ARGS`, which must succeed.
+/// The stdout of `hcsrun ARGS`, which must succeed.
 pub fn output(args: &[&str]) -> String {
     let out = hcsrun(args);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{args:?}: {}",
+        "hcsrun {args:?}: {}",
         text(&out.stderr)
     );
     text(&out.stdout)
