@@ -13,7 +13,6 @@ use std::{
 use common::{assert_no_state, command, hcsrun, output as ok, text};
 use hcs_testkit::require_root;
 
-
 /// Removes what an earlier, failed run of a test left.
 fn clean(ids: &[&str]) {
     for id in ids {
