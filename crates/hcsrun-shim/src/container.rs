@@ -27,6 +27,7 @@ use hcsrun_shim_protocol::{
 };
 use nix::{
     errno::Errno,
+    fcntl::OFlag,
     mount::{mount, MsFlags},
     sys::stat::{makedev, mknod, Mode, SFlag},
     unistd::{chown, Gid, Uid},
@@ -264,29 +265,8 @@ impl ContainerSetup {
 /// Makes the mount at `path` read-only (with `recursive`, every mount
 /// under it too), touching no other attribute.
 pub fn set_read_only(path: &str, recursive: bool) -> nix::Result<()> {
-    let attr = libc::mount_attr {
-        attr_set: libc::MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let path = std::ffi::CString::new(path).map_err(|_| nix::Error::EINVAL)?;
-    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
-    // SAFETY: mount_setattr reads `size` bytes of `attr` and the path.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            flags,
-            &attr as *const libc::mount_attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
-    };
-    if rc < 0 {
-        return Err(nix::Error::last());
-    }
-    Ok(())
+    let target = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
+    crate::mounts::set_attributes(&target, libc::MOUNT_ATTR_RDONLY, 0, 0, recursive)
 }
 
 /// Makes `node` (replacing what the image has there, but a directory),

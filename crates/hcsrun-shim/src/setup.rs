@@ -429,27 +429,10 @@ fn mount_mapped_pipe(root: &Root, pipe: &MappedPipe) -> SetupResult<()> {
 /// Makes the mount whose root `target` is, and every mount under it,
 /// read-only.
 pub fn make_read_only(target: &impl std::os::fd::AsRawFd) -> nix::Result<()> {
-    let attr = libc::mount_attr {
-        attr_set: libc::MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: mount_setattr reads `size` bytes of `attr`.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
-            &attr as *const libc::mount_attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
-    };
-    if rc == 0 {
+    let set = crate::mounts::set_attributes(target, libc::MOUNT_ATTR_RDONLY, 0, 0, true);
+    let Err(err) = set else {
         return Ok(());
-    }
-    let err = nix::errno::Errno::last();
+    };
     if err != nix::errno::Errno::ENOSYS {
         return Err(err);
     }
