@@ -50,7 +50,7 @@ pub use caps::{cap_name, capability_number, capability_of_number, CapSet, Capabi
 pub use error::{SpecError, SpecFieldError};
 pub use exec::ExecProcess;
 pub use host::{HostProbe, KnownHost, ThisHost};
-pub use linux::{Device, DeviceKind, Personality};
+pub use linux::{sysctl_namespace, Device, DeviceKind, Personality};
 pub use mounts::{
     Atime, BindMount, KernelMount, Mount, MountFlags, MountKind, Propagation, StandardMount,
 };

@@ -208,8 +208,9 @@ fn device(i: usize, d: &LinuxDevice) -> FieldResult<Device> {
     })
 }
 
-/// The namespace a sysctl belongs to, if it has one.
-fn sysctl_namespace(key: &str) -> Option<&'static str> {
+/// The namespace a sysctl belongs to (`network`, `ipc`, `uts`), if it
+/// has one: only those a container may set.
+pub fn sysctl_namespace(key: &str) -> Option<&'static str> {
     const IPC: &[&str] = &[
         "kernel.msgmax",
         "kernel.msgmnb",

@@ -325,19 +325,14 @@ fn merge_tmpfs_options(options: &[&str]) -> Result<Vec<String>, String> {
 /// `--sysctl KEY=VALUE`: a namespaced key, as docker allows them (`net.*`,
 /// `fs.mqueue.*`, the IPC keys).
 pub fn parse_sysctl(text: &str) -> Result<(String, String), String> {
-    const IPC: [&str; 8] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
     match text.split_once('=') {
+        // Those of the network and IPC namespaces (docker refuses the UTS
+        // ones, which --hostname and --domainname set).
         Some((key, value))
-            if IPC.contains(&key) || key.starts_with("net.") || key.starts_with("fs.mqueue.") =>
+            if matches!(
+                hcsrun_linux_spec::sysctl_namespace(key),
+                Some("network" | "ipc")
+            ) =>
         {
             Ok((key.to_owned(), value.to_owned()))
         }
