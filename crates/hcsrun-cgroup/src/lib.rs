@@ -133,8 +133,7 @@ impl Cgroup {
                         .iter()
                         .any(|c| needed.contains(&c.as_str()))
                     {
-                        fs::create_dir_all(parent)?;
-                        mkdir(dir)?;
+                        below(parent, dir, |p| fs::create_dir_all(p))?;
                     }
                 }
                 // A cpuset co-mounted with a needed controller is made too.
@@ -144,10 +143,21 @@ impl Cgroup {
                 v1::apply(self, limits)
             }
             Hierarchies::V2(root) => {
-                v2::enable_controllers(root, &self.parents[0])?;
-                mkdir(&self.dirs[0])?;
+                below(&self.parents[0], &self.dirs[0], |p| {
+                    v2::enable_controllers(root, p)
+                })?;
                 v2::apply(&self.dirs[0], limits)
             }
+        }
+    }
+
+    /// Removes the parents of these cgroups where they are empty: for a
+    /// caller whose parent is its own to make and remove (`hcsrun-oci`'s
+    /// default). One that another system's cgroup is in stays.
+    pub fn remove_empty_parents(&self) {
+        for parent in &self.parents {
+            // EBUSY or ENOTEMPTY: in use; ENOENT: gone already.
+            let _ = fs::remove_dir(parent);
         }
     }
 
@@ -312,6 +322,24 @@ pub fn remove_dir_retrying(mut rmdir: impl FnMut() -> io::Result<()>) -> io::Res
     rmdir()
 }
 
+/// Makes `dir` below `parent`, which `make_parent` makes (or readies): a
+/// parent removed meanwhile by the last system in it
+/// ([`Cgroup::remove_empty_parents`]) is made again.
+fn below(
+    parent: &Path,
+    dir: &Path,
+    make_parent: impl Fn(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut tries = 3;
+    loop {
+        make_parent(parent)?;
+        match mkdir(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries > 1 => tries -= 1,
+            made => return made,
+        }
+    }
+}
+
 fn mkdir(dir: &Path) -> io::Result<()> {
     match fs::create_dir(dir) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
@@ -349,4 +377,35 @@ fn read_keyed(dir: &Path, file: &str) -> io::Result<impl Fn(&str) -> u64> {
         })
         .collect();
     Ok(move |key: &str| pairs.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn a_parent_removed_meanwhile_is_made_again() {
+        let base = std::env::temp_dir().join(format!("hcsrun-cgroup-below-{}", std::process::id()));
+        let (parent, dir) = (base.join("parent"), base.join("parent/dir"));
+        fs::create_dir_all(&base).unwrap();
+        // The first time, the parent is "removed" before the mkdir below it.
+        let calls = Cell::new(0);
+        below(&parent, &dir, |p| {
+            calls.set(calls.get() + 1);
+            if calls.get() > 1 {
+                fs::create_dir_all(p)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(calls.get(), 2);
+        // A parent that never comes is an error, after a few tries.
+        let never = base.join("never/dir");
+        let err = below(&base.join("never"), &never, |_| Ok(())).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        fs::remove_dir_all(&base).unwrap();
+    }
 }

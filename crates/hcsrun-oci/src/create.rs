@@ -125,6 +125,10 @@ fn host_facts() -> HostFacts {
     })
 }
 
+/// The cgroup parent of containers whose spec names no
+/// `linux.cgroupsPath`: hcsrun-oci's own, removed with its last container.
+pub const DEFAULT_CGROUP_PARENT: &str = "hcsrun-oci";
+
 /// The cgroup parent and name of `linux.cgroupsPath` (absolute from each
 /// hierarchy's root, as runc reads it with cgroupfs), else
 /// `hcsrun-oci/<id>`.
@@ -138,7 +142,7 @@ fn cgroup_names(spec: &LinuxSpec, id: &str) -> (String, String) {
                 None => (String::new(), text.to_owned()),
             }
         }
-        None => ("hcsrun-oci".to_owned(), id.to_owned()),
+        None => (DEFAULT_CGROUP_PARENT.to_owned(), id.to_owned()),
     }
 }
 
@@ -228,8 +232,15 @@ fn create_in(
         exact: exact_of_spec(&spec),
         ..Default::default()
     };
-    let undo_cgroups = |e: anyhow::Error| {
+    let own_parent = parent == DEFAULT_CGROUP_PARENT;
+    let remove_cgroups = || {
         let _ = cgroup.remove();
+        if own_parent {
+            cgroup.remove_empty_parents();
+        }
+    };
+    let undo_cgroups = |e: anyhow::Error| {
+        remove_cgroups();
         e
     };
     cgroup
@@ -301,7 +312,7 @@ fn create_in(
             nix::sys::signal::Signal::SIGKILL,
         );
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(created.pid as i32), None);
-        let _ = cgroup.remove();
+        remove_cgroups();
         return Err(e);
     }
     log::debug(&format!("container {id}: created, pid {}", created.pid));

@@ -160,6 +160,10 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
     cgroup
         .remove()
         .with_context(|| format!("delete {id}: removing its cgroups"))?;
+    // A parent named by a spec is its caller's (runc leaves it too).
+    if record.cgroup_parent == crate::create::DEFAULT_CGROUP_PARENT {
+        cgroup.remove_empty_parents();
+    }
     if let Ok(spec) = LinuxSpec::from_json(&record.spec, &record.bundle) {
         hooks::run_poststop(&spec, &record);
     }
