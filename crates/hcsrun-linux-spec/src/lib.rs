@@ -55,7 +55,7 @@ pub use mounts::{
     Atime, BindMount, KernelMount, Mount, MountFlags, MountKind, Propagation, StandardMount,
 };
 pub use namespaces::{Namespace, Namespaces};
-pub use oci_spec::runtime::{Hooks, LinuxSeccomp, PosixRlimitType, Spec as OciSpec};
+pub use oci_spec::runtime::{Hook, Hooks, LinuxSeccomp, PosixRlimitType, Spec as OciSpec};
 pub use process::{Capabilities, ConsoleSize, Process, Rlimit, User};
 pub use resources::{
     BlockIo, Cpu, DeviceAccess, DeviceRule, DeviceRuleKind, DeviceValue, Limit, Memory, Resources,

@@ -153,7 +153,6 @@ fn refuse_unsupported(spec: &LinuxSpec) -> Result<()> {
     if r.block_io != Default::default() {
         bail!("linux.resources.blockIO: not supported by hcsrun-oci yet");
     }
-    hooks::refuse_unsupported(spec)?;
     Ok(())
 }
 
@@ -266,6 +265,7 @@ fn create_in(
 
     let runtime_dir = open_dir(&g.root).map_err(undo_cgroups)?;
     let hidden = [g.root.to_string_lossy().into_owned()];
+    let container_hooks = hooks::container_hooks(&spec, id, &args.bundle.to_string_lossy());
     let created = caller::create(caller::Create {
         id,
         system_dir: &dir.path,
@@ -276,6 +276,7 @@ fn create_in(
         cgroups: joins,
         fifo,
         preserve_fds: args.preserve_fds,
+        hooks: &container_hooks,
     })
     .map_err(|e| anyhow!(e))
     .map_err(undo_cgroups)?;

@@ -31,7 +31,14 @@ pub fn features_cmd(rest: &[String]) -> Result<()> {
     let features = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.1.0",
-        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
+        "hooks": [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop"
+        ],
         "mountOptions": [
             "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
             "lazytime", "noatime", "nodev", "nodiratime", "noexec", "nolazytime",

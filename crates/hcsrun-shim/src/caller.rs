@@ -40,6 +40,7 @@ use crate::{
     exec::{self, ChildStdio, Monitor},
     filters,
     holder::processes::namespaces_to_join,
+    hooks::ContainerHooks,
     init::{self, CallerInitArgs, InitExec, InitReady},
     resources, stdio,
 };
@@ -95,6 +96,9 @@ pub struct Create<'a> {
     /// Descriptors 3 to 3 + this of this process go to the program as
     /// they are (runc's `--preserve-fds`).
     pub preserve_fds: u32,
+    /// The spec's `createContainer` and `startContainer` hooks, which
+    /// pid 1 runs.
+    pub hooks: &'a ContainerHooks,
 }
 
 /// A created container.
@@ -292,6 +296,7 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
                 fifo: args.fifo,
                 hidden: args.hidden,
                 preserve_fds: args.preserve_fds,
+                hooks: args.hooks,
             })
         }
         Ok(ForkResult::Parent { child }) => child,

@@ -329,12 +329,12 @@ fn prepare_and_exec(
     security.drop_bounding().map_err(denied)?;
     set_ids(&plan.user, security.caps.is_some())?;
     security.set_capabilities().map_err(denied)?;
-    let fifo = match monitor {
+    let start = match monitor {
         Monitor::Holder(holder) => {
             watch_holder(holder)?;
             None
         }
-        Monitor::Caller(fifo) => fifo,
+        Monitor::Caller(start) => start,
     };
     nix::unistd::chdir(plan.cwd.as_c_str()).map_err(|e| {
         fail(
@@ -368,11 +368,16 @@ fn prepare_and_exec(
         return Err(step("closing descriptors")(nix::Error::last()));
     }
     security.apply_last().map_err(denied)?;
-    if let Some(fifo) = fifo {
+    if let Some(start) = start {
         // Everything is in place: `create` returns once the status pipe
-        // closes, and `start` opens the FIFO's other end.
+        // closes, and `start` opens the FIFO's other end. The
+        // startContainer hooks run then, as the container's process, in
+        // its working directory.
         drop(status.take());
-        wait_for_start(&fifo)?;
+        wait_for_start(&start.fifo)?;
+        drop(start.fifo);
+        crate::hooks::run_all("startContainer", &start.hooks, &start.state, None)
+            .map_err(|e| fail(ErrorCode::INTERNAL_ERROR, e.to_string()))?;
     }
     let argv: Vec<*const libc::c_char> = plan
         .argv

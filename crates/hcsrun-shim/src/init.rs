@@ -25,6 +25,8 @@ use crate::{
     container::ContainerSetup,
     context::Context,
     exec::{self, ChildStdio, Monitor},
+    hooks::{self, ContainerHooks, Hook},
+    monitor::Start,
     setup,
 };
 
@@ -113,6 +115,8 @@ pub struct CallerInitArgs<'a> {
     pub hidden: &'a [String],
     /// Descriptors 3 to 3 + this stay open for the program.
     pub preserve_fds: u32,
+    /// The spec's hooks pid 1 runs itself.
+    pub hooks: &'a ContainerHooks,
 }
 
 /// Runs pid 1 in caller mode: no parent-death signal, and the process it
@@ -122,12 +126,17 @@ pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
     keep.extend((3..3 + args.preserve_fds).map(|fd| fd as RawFd));
     close_all_but(keep);
+    // The hooks' state names pid 1 as the host sees it: the host's /proc
+    // answers that until the root moves.
+    let host_pid = if args.hooks.is_empty() { 0 } else { host_pid() };
+    let create_state = args.hooks.state.json("creating", host_pid);
     let holder_args = Prepare {
         id: args.id,
         system_dir: args.system_dir,
         config: args.config,
         netns: args.netns,
         hidden: args.hidden,
+        create_hooks: Some((&args.hooks.create, &create_state)),
     };
     let ready = prepare_in(&holder_args, None);
     let sent = match &ready {
@@ -139,7 +148,21 @@ pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
         unsafe { libc::_exit(1) }
     }
     drop(ready);
-    park(args.sock, Monitor::Caller(Some(args.fifo)))
+    let start = Start {
+        fifo: args.fifo,
+        hooks: args.hooks.start.clone(),
+        state: args.hooks.state.json("created", host_pid),
+    };
+    park(args.sock, Monitor::Caller(Some(start)))
+}
+
+/// This process's pid in the host's pid namespace, read from `/proc` while
+/// it is still the host's.
+fn host_pid() -> u32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What building the container needs.
@@ -149,6 +172,8 @@ struct Prepare<'a> {
     config: &'a ContainerConfig,
     netns: Option<&'a OwnedFd>,
     hidden: &'a [String],
+    /// `createContainer` hooks and their state.
+    create_hooks: Option<(&'a [Hook], &'a str)>,
 }
 
 /// Closes every descriptor above 2 but `keep`.
@@ -181,6 +206,7 @@ fn prepare(args: &InitArgs<'_>, holder: Option<BorrowedFd<'_>>) -> Result<OwnedF
         config: args.config,
         netns: args.netns,
         hidden: args.hidden,
+        create_hooks: None,
     };
     prepare_in(&prepare, holder)
 }
@@ -199,12 +225,21 @@ fn prepare_in(args: &Prepare<'_>, holder: Option<BorrowedFd<'_>>) -> Result<Owne
         setns(netns, CloneFlags::CLONE_NEWNET)
             .map_err(fail("joining the shared network namespace"))?;
     }
+    let create_hooks = |rootfs: &Path| match args.create_hooks {
+        Some((hooks, state)) => hooks::run_all("createContainer", hooks, state, Some(rootfs))
+            .map_err(|e| WireError {
+                code: ErrorCode::INTERNAL_ERROR.0,
+                message: e.to_string(),
+            }),
+        None => Ok(()),
+    };
     setup::prepare(
         args.id,
         args.system_dir,
         args.config,
         args.netns.is_some(),
         args.hidden,
+        &create_hooks,
     )?;
     open(
         "/dev/pts/ptmx",

@@ -43,6 +43,8 @@ mod filters;
 #[cfg(target_os = "linux")]
 mod holder;
 #[cfg(target_os = "linux")]
+pub mod hooks;
+#[cfg(target_os = "linux")]
 mod init;
 #[cfg(target_os = "linux")]
 mod loopdev;

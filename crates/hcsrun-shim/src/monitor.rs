@@ -28,11 +28,21 @@ pub enum Monitor<'a> {
     /// parent-death signal and checks that the holder lives.
     Holder(BorrowedFd<'a>),
     /// The caller of `hcsrun-oci` (no holder): no parent-death signal (the
-    /// process outlives the command that made it). With an exec FIFO (an
-    /// `O_PATH` descriptor, opened before the root moved), the process
-    /// applies everything, closes its status pipe (so `create` returns),
-    /// and waits until `start` opens the FIFO before its `execve`.
-    Caller(Option<OwnedFd>),
+    /// process outlives the command that made it). With a [`Start`] (the
+    /// container's pid 1), the process applies everything, closes its
+    /// status pipe (so `create` returns), and waits until `start` opens the
+    /// exec FIFO before its `execve`.
+    Caller(Option<Start>),
+}
+
+/// What pid 1 waits for and does at `start` in caller mode.
+pub struct Start {
+    /// The exec FIFO, an `O_PATH` descriptor opened before the root moved.
+    pub fifo: OwnedFd,
+    /// The spec's `startContainer` hooks, run once `start` has come.
+    pub hooks: Vec<crate::hooks::Hook>,
+    /// Their state JSON.
+    pub state: String,
 }
 
 /// Waits for `start`: opens the exec FIFO for writing through

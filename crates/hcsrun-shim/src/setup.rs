@@ -51,12 +51,16 @@ fn sys<E: Into<std::io::Error>>(what: impl FnOnce() -> String) -> impl FnOnce(E)
 
 /// Builds the container's root file system and enters it; `hidden` are
 /// host directories it must not show (see [`masks::protect`]).
+/// `before_pivot` runs with the root built, the runtime's mount tree still
+/// reachable, and the working directory at the root (the runtime spec's
+/// time for `createContainer` hooks).
 pub fn prepare(
     id: &str,
     system_dir: &Path,
     config: &ContainerConfig,
     shared_network: bool,
     hidden: &[String],
+    before_pivot: &dyn Fn(&Path) -> SetupResult<()>,
 ) -> SetupResult<()> {
     nix::mount::mount(
         None::<&str>,
@@ -96,6 +100,7 @@ pub fn prepare(
     // `--privileged`, as docker); other configurations get docker's.
     let docker_masks = !crate::context::is_native_linux(config);
     masks::protect(&root, hidden, docker_masks).map_err(|(what, e)| sys(|| what)(e))?;
+    before_pivot(&rootfs)?;
     enter(&rootfs)?;
 
     let hostname = if config.host_name.is_empty() {
