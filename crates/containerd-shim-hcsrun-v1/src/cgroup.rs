@@ -227,7 +227,7 @@ impl Cgroups {
                 // Sent by CRI and `ctr task update` alike; empty means unchanged.
                 "devices" | "hugepageLimits" | "blockIO" | "network" | "rdma" | "unified"
                 | "pids"
-                    if is_empty(value) => {}
+                    if hcsrun_linux_spec::asks_nothing(value) => {}
                 other => {
                     return Err(format!(
                         "linux.resources.{other}: cannot be updated by the hcsrun shim"
@@ -330,15 +330,6 @@ impl Cgroups {
             out.push((dir.join(file), text));
         }
         Ok(())
-    }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.values().all(is_empty),
-        _ => false,
     }
 }
 

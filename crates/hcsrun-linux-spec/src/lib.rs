@@ -58,7 +58,8 @@ pub use namespaces::{Namespace, Namespaces};
 pub use oci_spec::runtime::{Hook, Hooks, LinuxSeccomp, PosixRlimitType, Spec as OciSpec};
 pub use process::{Capabilities, ConsoleSize, Process, Rlimit, User};
 pub use resources::{
-    BlockIo, Cpu, DeviceAccess, DeviceRule, DeviceRuleKind, DeviceValue, Limit, Memory, Resources,
+    asks_nothing, BlockIo, Cpu, DeviceAccess, DeviceRule, DeviceRuleKind, DeviceValue, Limit,
+    Memory, Resources,
 };
 use serde_json::Value;
 

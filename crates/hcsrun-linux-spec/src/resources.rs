@@ -134,6 +134,20 @@ pub struct DeviceValue {
 
 const BASE: &str = "linux.resources";
 
+/// Whether a `linux.resources` field asks for nothing: absent, empty, or
+/// all zeros (docker sends `"blockIO": {"weight": 0}` when no weight was
+/// asked for; runc reads 0 as unset). What an update may pass over.
+pub fn asks_nothing(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Null => true,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.values().all(asks_nothing),
+        Value::Bool(_) | Value::String(_) => false,
+    }
+}
+
 /// Reads `linux.resources`; `cgroup2` says whether `unified` can apply.
 pub(crate) fn classify(r: &LinuxResources, cgroup2: bool) -> FieldResult<Resources> {
     let unsupported =
@@ -401,8 +415,9 @@ fn block_io(b: &LinuxBlockIo) -> FieldResult<BlockIo> {
         if d.leaf_weight().is_some() {
             return Err(SpecFieldError::unsupported(at("leafWeight"), leaf));
         }
-        let Some(w) = d.weight() else {
-            return Err(SpecFieldError::new(at("weight"), "required"));
+        // No weight, or 0, is no weight (docker sends 0), as with runc.
+        let Some(w) = d.weight().filter(|w| *w != 0) else {
+            continue;
         };
         weight_devices.push(DeviceValue {
             major: d.major(),
@@ -421,8 +436,11 @@ fn block_io(b: &LinuxBlockIo) -> FieldResult<BlockIo> {
             .collect()
     };
     Ok(BlockIo {
+        // Docker always sends a weight, 0 when none was asked for: runc
+        // reads 0 as unset.
         weight: b
             .weight()
+            .filter(|w| *w != 0)
             .map(|w| weight_ok(field("weight"), w))
             .transpose()?,
         weight_devices,

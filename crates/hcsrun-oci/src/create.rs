@@ -146,16 +146,6 @@ fn cgroup_names(spec: &LinuxSpec, id: &str) -> (String, String) {
     }
 }
 
-/// What hcsrun-oci cannot honour beyond the shared mapping's refusals,
-/// each naming its field.
-fn refuse_unsupported(spec: &LinuxSpec) -> Result<()> {
-    let r = spec.resources();
-    if r.block_io != Default::default() {
-        bail!("linux.resources.blockIO: not supported by hcsrun-oci yet");
-    }
-    Ok(())
-}
-
 /// Creates container `args.id`; its record, and with `relay` the master
 /// side of its terminal when it has one and no `--console-socket` to send
 /// it to.
@@ -203,7 +193,6 @@ fn create_in(
     for warning in spec.warnings() {
         log::warn(&format!("container {id}: {warning}"));
     }
-    refuse_unsupported(&spec).with_context(|| format!("container {id}"))?;
     let options = CreateOptions::default();
     // A bundle's root is used in place: no layers, so no layer GUIDs.
     let no_layers = |_: &str| -> hcs::Result<hcs::Guid> {

@@ -93,7 +93,7 @@ fn exact_of_json(v: &Value) -> Result<Exact> {
         .map(str::to_owned);
     e.pids_limit = int(&v["pids"]["limit"]);
     for unsupported in ["blockIO", "hugepageLimits", "network", "rdma", "unified"] {
-        if !v[unsupported].is_null() {
+        if !hcsrun_linux_spec::asks_nothing(&v[unsupported]) {
             bail!("linux.resources.{unsupported}: not supported by hcsrun-oci update");
         }
     }
@@ -298,7 +298,9 @@ mod tests {
         let e = exact_of_json(&json!({"memory": {"limit": 1024}, "pids": {"limit": 5}})).unwrap();
         assert_eq!(e.memory_limit, Some(1024));
         assert_eq!(e.pids_limit, Some(5));
-        let err = exact_of_json(&json!({"blockIO": {}})).unwrap_err();
+        // What docker sends when no weight was asked for is no request.
+        assert!(exact_of_json(&json!({"blockIO": {"weight": 0, "weightDevice": []}})).is_ok());
+        let err = exact_of_json(&json!({"blockIO": {"weight": 300}})).unwrap_err();
         assert!(err.to_string().contains("blockIO"), "{err}");
     }
 }

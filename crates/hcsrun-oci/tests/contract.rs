@@ -155,6 +155,51 @@ fn pause_resume_update_and_stats() {
 
 #[test]
 #[ignore = "needs root"]
+fn block_io_weight_and_throttles_are_written_and_docker_zero_weight_is_none() {
+    let env = Env::new(&["true"]);
+    let mut spec = spec(&["true"]);
+    // A loop device exists on every machine these tests run on.
+    spec["linux"]["resources"] = serde_json::json!({"blockIO": {"weight": 500,
+        "throttleReadBpsDevice": [{"major": 7, "minor": 0, "rate": 1048576}]}});
+    env.write_spec(spec.clone());
+    let pid = env.create("b1");
+    let dir = hcs_testkit::host::cgroup_mounts()
+        .into_iter()
+        .flat_map(|m| [m.join("hcsrun-oci/b1"), m.join("blkio/hcsrun-oci/b1")])
+        .find(|d| d.join("blkio.throttle.read_bps_device").exists() || d.join("io.max").exists())
+        .expect("the container's blkio (or io) cgroup");
+    let read = |f: &str| fs::read_to_string(dir.join(f)).unwrap_or_default();
+    let throttle = read("blkio.throttle.read_bps_device") + &read("io.max");
+    assert!(
+        throttle.contains("7:0 ") && throttle.contains("1048576"),
+        "{throttle:?}"
+    );
+    let weight_file = [
+        "blkio.bfq.weight",
+        "blkio.weight",
+        "io.bfq.weight",
+        "io.weight",
+    ]
+    .into_iter()
+    .find(|f| dir.join(f).exists());
+    if let Some(file) = weight_file {
+        // io.weight has its own range, into which 500 is converted.
+        let want = if file == "io.weight" { "4545" } else { "500" };
+        assert!(read(file).contains(want), "{file}: {:?}", read(file));
+    }
+    env.ok(&["delete", "--force", "b1"]);
+    reap(pid);
+
+    // Docker always sends a weight, 0 when the user asked for none.
+    spec["linux"]["resources"] = serde_json::json!({"blockIO": {"weight": 0}});
+    env.write_spec(spec);
+    let pid = env.create("b2");
+    env.ok(&["delete", "--force", "b2"]);
+    reap(pid);
+}
+
+#[test]
+#[ignore = "needs root"]
 fn errors_name_the_container_and_reach_the_json_log() {
     let env = Env::new(&["no-such-program"]);
     let log = env.dir.path().join("log.json");

@@ -220,23 +220,39 @@ fn block_io(dirs: &[CgroupDir], b: &BlockIo) -> io::Result<()> {
     }
     let v2 = is_v2(dirs);
     let dir = dir_of(dirs, if v2 { "io" } else { "blkio" })?;
-    if let Some(weight) = b.weight {
-        if v2 {
-            write(dir, "io.weight", format!("default {weight}"))?;
+    // BFQ's weights where the scheduler is BFQ (CFQ's files are gone
+    // since Linux 5.0), as runc picks them; v2's io.weight has another
+    // range (1..10000), into which runc converts.
+    let bfq = dir
+        .join(if v2 {
+            "io.bfq.weight"
         } else {
-            write(dir, "blkio.weight", weight.to_string())?;
-        }
+            "blkio.bfq.weight"
+        })
+        .exists();
+    let (weight_file, device_file, scale): (_, _, fn(u64) -> u64) = match (v2, bfq) {
+        (false, true) => ("blkio.bfq.weight", "blkio.bfq.weight_device", |w| w),
+        (false, false) => ("blkio.weight", "blkio.weight_device", |w| w),
+        (true, true) => ("io.bfq.weight", "io.bfq.weight", |w| w),
+        (true, false) => ("io.weight", "io.weight", |w| {
+            1 + (w.clamp(10, 1000) - 10) * 9999 / 990
+        }),
+    };
+    if let Some(weight) = b.weight {
+        let value = scale(weight.into());
+        let line = if v2 {
+            format!("default {value}")
+        } else {
+            value.to_string()
+        };
+        write(dir, weight_file, line)?;
     }
     for d in &b.weight_devices {
-        let (file, line) = if v2 {
-            ("io.weight", format!("{}:{} {}", d.major, d.minor, d.value))
-        } else {
-            (
-                "blkio.weight_device",
-                format!("{}:{} {}", d.major, d.minor, d.value),
-            )
-        };
-        write(dir, file, line)?;
+        write(
+            dir,
+            device_file,
+            format!("{}:{} {}", d.major, d.minor, scale(d.value)),
+        )?;
     }
     for (list, v1_file, v2_key) in throttles {
         for d in list {

@@ -23,6 +23,15 @@ fn zero_is_unset_and_minus_one_unlimited() {
         None
     );
     assert_eq!(resources(json!({})).unwrap(), Resources::default());
+    // Docker's blockIO when no weight was asked for.
+    let docker =
+        json!({"blockIO": {"weight": 0, "weightDevice": [{"major": 8, "minor": 0, "weight": 0}]}});
+    assert_eq!(resources(docker).unwrap().block_io, BlockIo::default());
+    assert!(resources(json!({"blockIO": {"weight": 5}})).is_err());
+    assert!(asks_nothing(
+        &json!({"weight": 0, "throttleReadBpsDevice": []})
+    ));
+    assert!(!asks_nothing(&json!({"weight": 10})));
 }
 
 #[test]
