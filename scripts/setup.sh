@@ -30,6 +30,9 @@ have script || need_apt+=(bsdutils)
 have ip || need_apt+=(iproute2)
 # hcsrun-oci's end-to-end test: podman drives it as its OCI runtime.
 have podman || need_apt+=(podman)
+# ... and so does docker (dockerd --add-runtime, through containerd's runc
+# shim with hcsrun-oci as its binary).
+have dockerd || need_apt+=(docker.io)
 # The tests' containers run the host's tools: perl talks over sockets.
 perl -MIO::Socket::UNIX -e1 2>/dev/null || need_apt+=(perl)
 

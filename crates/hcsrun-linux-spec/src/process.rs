@@ -155,12 +155,6 @@ pub(crate) fn classify(
     };
     let oom_score_adj = p.oom_score_adj();
     if let Some(adj) = oom_score_adj {
-        if role == Role::Exec {
-            return Err(SpecFieldError::unsupported(
-                field("oomScoreAdj"),
-                "an exec'd process shares the container's OOM score",
-            ));
-        }
         if !(-1000..=1000).contains(&adj) {
             return Err(SpecFieldError::new(
                 field("oomScoreAdj"),

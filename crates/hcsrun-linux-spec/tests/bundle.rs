@@ -166,7 +166,7 @@ fn exec_processes() {
 
     for (text, field) in [
         (
-            r#"{"args":["x"],"cwd":"/","oomScoreAdj":5}"#,
+            r#"{"args":["x"],"cwd":"/","oomScoreAdj":5000}"#,
             "process.oomScoreAdj",
         ),
         (r#"{"args":["x"],"cwd":"rel"}"#, "process.cwd"),

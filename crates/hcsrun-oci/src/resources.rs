@@ -71,8 +71,10 @@ fn size(text: &str) -> Result<i64> {
 }
 
 /// The values of `linux.resources`-shaped JSON (`update --resources`).
+/// 0 is no change, as runc reads it (docker's update sends every field,
+/// 0 where nothing is asked).
 fn exact_of_json(v: &Value) -> Result<Exact> {
-    let int = |v: &Value| v.as_i64();
+    let int = |v: &Value| v.as_i64().filter(|n| *n != 0);
     let mut e = Exact::default();
     let m = &v["memory"];
     e.memory_limit = int(&m["limit"]);
@@ -80,9 +82,9 @@ fn exact_of_json(v: &Value) -> Result<Exact> {
     e.memory_swap = int(&m["swap"]);
     e.memory_swappiness = m["swappiness"].as_u64();
     let c = &v["cpu"];
-    e.cpu_shares = c["shares"].as_u64();
+    e.cpu_shares = c["shares"].as_u64().filter(|n| *n != 0);
     e.cpu_quota = int(&c["quota"]);
-    e.cpu_period = c["period"].as_u64();
+    e.cpu_period = c["period"].as_u64().filter(|n| *n != 0);
     e.cpuset_cpus = c["cpus"]
         .as_str()
         .filter(|s| !s.is_empty())
@@ -298,6 +300,17 @@ mod tests {
         let e = exact_of_json(&json!({"memory": {"limit": 1024}, "pids": {"limit": 5}})).unwrap();
         assert_eq!(e.memory_limit, Some(1024));
         assert_eq!(e.pids_limit, Some(5));
+        // What docker's update sends for a new memory limit alone.
+        let docker = json!({"memory": {"limit": 67108864, "reservation": 0, "swap": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "cpus": "", "mems": ""},
+            "pids": {"limit": 0}, "blockIO": {"weight": 0}});
+        let e = exact_of_json(&docker).unwrap();
+        assert_eq!(e.memory_limit, Some(64 << 20));
+        assert_eq!(
+            (e.cpu_shares, e.cpu_quota, e.cpu_period),
+            (None, None, None)
+        );
+        assert_eq!((e.memory_swap, e.pids_limit), (None, None));
         // What docker sends when no weight was asked for is no request.
         assert!(exact_of_json(&json!({"blockIO": {"weight": 0, "weightDevice": []}})).is_ok());
         let err = exact_of_json(&json!({"blockIO": {"weight": 300}})).unwrap_err();

@@ -127,6 +127,10 @@ impl Context {
             if let Some(umask) = own.user.umask {
                 security.umask = umask;
             }
+            // Docker repeats the container's score on every exec.
+            if let Some(adj) = own.oom_score_adj {
+                security.oom_score_adj = adj;
+            }
             return Ok(Self {
                 security,
                 ids: Some(ids(own)),
@@ -311,7 +315,7 @@ mod tests {
             oci_specification: Some(
                 serde_json::value::RawValue::from_string(
                     json!({"process": {"args": ["id"], "user": {"uid": 1, "gid": 2},
-                        "capabilities": {"bounding": ["CAP_KILL"]}}})
+                        "capabilities": {"bounding": ["CAP_KILL"]}, "oomScoreAdj": 300}})
                     .to_string(),
                 )
                 .unwrap(),
@@ -328,6 +332,7 @@ mod tests {
             })
         );
         assert_eq!(ctx.security.caps.unwrap().bounding, 1 << 5);
+        assert_eq!(ctx.security.oom_score_adj, 300);
         assert!(ctx.security.no_new_privs, "not given: the container's");
         assert_eq!(
             ctx.security.seccomp, init.security.seccomp,
