@@ -77,6 +77,7 @@ mod tests {
 
     fn with(network: Namespace) -> Namespaces {
         Namespaces {
+            pid: Namespace::New,
             network,
             ipc: Namespace::New,
             uts: Namespace::New,

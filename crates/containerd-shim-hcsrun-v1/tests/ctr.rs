@@ -328,6 +328,26 @@ fn spec_namespaces_are_joined() {
         assert!(out.status.success(), "{id}: {}", stderr(&out));
         assert_eq!(stdout(&out).trim(), format!("net:[{wanted}]"), "{id}");
     }
+    // A pid namespace to join: the holder starts pid 1 in a new one, so
+    // the shim refuses it by name rather than run the task elsewhere.
+    let out = ctd.ctr(&[
+        "run",
+        "--rm",
+        "--runtime",
+        RUNTIME,
+        "--with-ns",
+        "pid:/proc/1/ns/pid",
+        IMAGE,
+        "n3",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("linux.namespaces"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = ctd.ctr(&["container", "rm", "n3"]);
     assert_eq!(ctd.leftover_mounts(), Vec::<String>::new());
     assert_eq!(ctd.leftover_cgroups(), Vec::<std::path::PathBuf>::new());
 }

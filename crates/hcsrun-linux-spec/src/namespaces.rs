@@ -1,6 +1,8 @@
-//! `linux.namespaces`: the container's init is PID 1 of a new pid namespace
-//! and builds its root in a new mount namespace; the others are the spec's
-//! choice.
+//! `linux.namespaces`: the container's init builds its root in a new mount
+//! namespace; the others are the spec's choice. Its init is PID 1 of a new
+//! pid namespace unless the spec shares the host's or joins one (which
+//! only `hcsrun-oci`, with no holder, can do: see
+//! `hcsrun::translate::linux::refuse_for_client`).
 
 use std::path::PathBuf;
 
@@ -11,10 +13,12 @@ use crate::{
     paths,
 };
 
-/// The namespaces the spec may choose. The pid and mount namespaces are
-/// always new and so are not listed.
+/// The namespaces the spec may choose. The mount namespace is always new
+/// and so is not listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Namespaces {
+    /// The pid namespace.
+    pub pid: Namespace,
     /// The network namespace.
     pub network: Namespace,
     /// The IPC namespace.
@@ -61,12 +65,13 @@ fn name(t: LinuxNamespaceType) -> &'static str {
 pub(crate) fn classify(list: Option<&[LinuxNamespace]>) -> FieldResult<Namespaces> {
     const BASE: &str = "linux.namespaces";
     let mut ns = Namespaces {
+        pid: Namespace::Host,
         network: Namespace::Host,
         ipc: Namespace::Host,
         uts: Namespace::Host,
         cgroup: Namespace::Host,
     };
-    let (mut pid, mut mount) = (false, false);
+    let mut mount = false;
     let mut seen = Vec::new();
     for (i, entry) in list.unwrap_or_default().iter().enumerate() {
         let t = entry.typ();
@@ -90,16 +95,13 @@ pub(crate) fn classify(list: Option<&[LinuxNamespace]>) -> FieldResult<Namespace
             ))
         };
         match (t, &mode) {
-            (LinuxNamespaceType::Pid, Namespace::Join(_)) => {
-                return join_refused("the container's init is PID 1 of a new one")
-            }
             (LinuxNamespaceType::Mount, Namespace::Join(_)) => {
                 return join_refused("the container's root is built in a new one")
             }
             (LinuxNamespaceType::Cgroup, Namespace::Join(_)) => {
                 return join_refused("a cgroup namespace is new or the host's")
             }
-            (LinuxNamespaceType::Pid, _) => pid = true,
+            (LinuxNamespaceType::Pid, _) => ns.pid = mode,
             (LinuxNamespaceType::Mount, _) => mount = true,
             (LinuxNamespaceType::Network, _) => ns.network = mode,
             (LinuxNamespaceType::Ipc, _) => ns.ipc = mode,
@@ -113,24 +115,11 @@ pub(crate) fn classify(list: Option<&[LinuxNamespace]>) -> FieldResult<Namespace
             }
         }
     }
-    for (present, which, why) in [
-        (
-            pid,
-            "pid",
-            "the container's init is PID 1 of its own pid namespace",
-        ),
-        (
-            mount,
-            "mount",
-            "the container's root is built in its own mount namespace",
-        ),
-    ] {
-        if !present {
-            return Err(SpecFieldError::new(
-                BASE,
-                format!("a new {which} namespace is required: {why}"),
-            ));
-        }
+    if !mount {
+        return Err(SpecFieldError::new(
+            BASE,
+            "a new mount namespace is required: the container's root is built in its own mount namespace",
+        ));
     }
     Ok(ns)
 }
@@ -158,24 +147,22 @@ mod tests {
     }
 
     #[test]
-    fn pid_and_mount_must_be_new() {
-        let e = ns(json!([{"type": "mount"}])).unwrap_err();
+    fn mount_must_be_new_and_pid_is_any() {
+        assert_eq!(ns(json!([{"type": "mount"}])).unwrap().pid, Namespace::Host);
         assert_eq!(
-            e.to_string(),
-            "linux.namespaces: a new pid namespace is required: \
-             the container's init is PID 1 of its own pid namespace"
+            ns(json!([{"type": "mount"}, {"type": "pid", "path": "/proc/1/ns/pid"}]))
+                .unwrap()
+                .pid,
+            Namespace::Join("/proc/1/ns/pid".into())
+        );
+        assert_eq!(
+            ns(json!([{"type": "mount"}, {"type": "pid"}])).unwrap().pid,
+            Namespace::New
         );
         let e = ns(json!([{"type": "pid"}])).unwrap_err();
         assert!(
             e.reason.starts_with("a new mount namespace is required"),
             "{e}"
-        );
-        let e =
-            ns(json!([{"type": "mount"}, {"type": "pid", "path": "/proc/1/ns/pid"}])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "linux.namespaces[1].path: not supported by hcsrun \
-             (joining an existing pid namespace: the container's init is PID 1 of a new one)"
         );
         let e = ns(json!([{"type": "pid"}, {"type": "mount", "path": "/x"}])).unwrap_err();
         assert_eq!(e.field, "linux.namespaces[1].path");

@@ -151,12 +151,13 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
         if st == Status::Paused {
             let _ = cgroup.freeze(false);
         }
-        for pid in cgroup.pids().unwrap_or_default() {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
         let _ = kill(Pid::from_raw(record.pid as i32), Signal::SIGKILL);
         wait_gone(&record);
     }
+    // What outlived pid 1: nothing with a pid namespace of its own (the
+    // kernel ended it with pid 1), the rest of the container when it
+    // shares the host's or another's, as runc ends them at delete.
+    kill_the_rest(&cgroup);
     cgroup
         .remove()
         .with_context(|| format!("delete {id}: removing its cgroups"))?;
@@ -169,6 +170,21 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
     }
     fs::remove_dir_all(&dir.path)
         .with_context(|| format!("delete {id}: removing {}", dir.path.display()))
+}
+
+/// Kills every process left in the container's cgroups and waits (up to
+/// about 5 s) for them to leave.
+fn kill_the_rest(cgroup: &Cgroup) {
+    for _ in 0..500 {
+        let pids = cgroup.pids().unwrap_or_default();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Waits (up to about 5 s) until pid 1 is no longer alive: the caller

@@ -200,6 +200,26 @@ fn docker_runs_execs_updates_pauses_and_stops_through_hcsrun_oci() {
     );
     docker.ok(&["unpause", "c1"]);
     assert!(docker.ok(&["top", "c1"]).contains("sleep 100"));
+    // Another container in its pid namespace, and one in the host's.
+    let shared = run(&[
+        "--rm",
+        "--pid",
+        "container:c1",
+        "bb:test",
+        "ps",
+        "-o",
+        "pid,comm",
+    ]);
+    let shared = String::from_utf8_lossy(&shared.stdout);
+    assert!(
+        shared
+            .lines()
+            .any(|l| l.split_whitespace().eq(["1", "sleep"])),
+        "{shared}"
+    );
+    let host = run(&["--rm", "--pid", "host", "bb:test", "cat", "/proc/1/comm"]);
+    let init = fs::read_to_string("/proc/1/comm").unwrap();
+    assert_eq!(String::from_utf8_lossy(&host.stdout), init);
     // sleep, as pid 1, ignores SIGTERM: docker kills it after the timeout.
     docker.ok(&["stop", "-t", "1", "c1"]);
     assert_eq!(

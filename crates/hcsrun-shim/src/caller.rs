@@ -44,7 +44,7 @@ use crate::{
     init::{self, CallerInitArgs, InitExec, InitReady},
     resources, stdio,
 };
-use hcsrun_linux_spec::LinuxSpec;
+use hcsrun_linux_spec::{LinuxSpec, Namespace};
 
 /// A failure of caller mode, naming the container and the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,11 +274,29 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
             )
         }
     };
-    // This process's children are born in the new pid namespace: pid 1
-    // first. This process stays in the caller's.
-    unshare(CloneFlags::CLONE_NEWPID)
-        .map_err(sys("creating the container's pid namespace"))
-        .map_err(&err)?;
+    // Pid 1 is born in the container's pid namespace: a new one (it is
+    // PID 1 there), the caller's own, or one the spec names. This process
+    // stays in the caller's, and so do its later children (the hooks).
+    let own_pidns = open(
+        "/proc/self/ns/pid",
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys("opening this process's pid namespace"))
+    .map_err(&err)?;
+    match &init.spec.namespaces().pid {
+        Namespace::New => unshare(CloneFlags::CLONE_NEWPID)
+            .map_err(sys("creating the container's pid namespace"))
+            .map_err(&err)?,
+        Namespace::Host => {}
+        Namespace::Join(path) => {
+            let what = format!("linux.namespaces: pid {}", path.display());
+            open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .and_then(|fd| setns(fd, CloneFlags::CLONE_NEWPID))
+                .map_err(sys(&what))
+                .map_err(&err)?
+        }
+    }
     let (ours, theirs) = wire::pair()
         .map_err(sys("creating pid 1's socket"))
         .map_err(&err)?;
@@ -302,6 +320,10 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
         Ok(ForkResult::Parent { child }) => child,
         Err(e) => return Err(err(sys("forking the container's pid 1")(e))),
     };
+    if let Err(e) = setns(&own_pidns, CloneFlags::CLONE_NEWPID) {
+        kill_child(pid);
+        return Err(err(sys("returning to this process's pid namespace")(e)));
+    }
     drop(theirs);
     drop(args.fifo);
     match start_init(pid, ours, &cgroups, &config, args.process, init) {

@@ -100,13 +100,7 @@ impl Client {
             return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
         }
         let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
-        translate::linux::refuse_hooks(spec).map_err(|e| {
-            translate_err(translate::TranslateError::new(
-                id,
-                translate::Operation::Create,
-                translate::TranslateErrorKind::LinuxSpec(e),
-            ))
-        })?;
+        refuse_for_client(id, spec)?;
         let name_to_guid = |name: &str| inner.service.name_to_guid(name);
         let config =
             translate::linux::container_config(id, spec, options, &inner.host, &name_to_guid)
@@ -138,6 +132,7 @@ impl Client {
             return Err(ClientError::new(OP, id, ClientErrorKind::AlreadyExists));
         }
         let translate_err = |e| ClientError::new(OP, id, ClientErrorKind::Translate(e));
+        refuse_for_client(id, spec)?;
         let name_to_guid = |name: &str| inner.service.name_to_guid(name);
         let config =
             translate::linux::container_config(id, spec, options, &inner.host, &name_to_guid)
@@ -376,4 +371,20 @@ async fn release_output(process: &dyn Process, stdout: bool, stderr: bool) {
             debug!(pid = process.pid(), "releasing the kept stderr: {e}");
         }
     }
+}
+
+/// What only `hcsrun-oci` does (hooks; a pid namespace not the
+/// container's own), refused by name before anything is made.
+fn refuse_for_client(id: &str, spec: &LinuxSpec) -> Result<()> {
+    translate::linux::refuse_for_client(spec).map_err(|e| {
+        ClientError::new(
+            OP,
+            id,
+            ClientErrorKind::Translate(translate::TranslateError::new(
+                id,
+                translate::Operation::Create,
+                translate::TranslateErrorKind::LinuxSpec(e),
+            )),
+        )
+    })
 }

@@ -160,14 +160,22 @@ pub fn exec_process_config(id: &str, exec: &ExecProcess, init: &LinuxSpec) -> Pr
     config
 }
 
-/// Refuses a spec with hooks for a front end that does not run them (the
-/// client: `hcsrun run --bundle`, the verbs, the containerd shim), naming
-/// the field; `hcsrun-oci` runs them instead.
-pub fn refuse_hooks(spec: &LinuxSpec) -> Result<(), SpecFieldError> {
+/// Refuses what only `hcsrun-oci` (caller mode, no holder) does, for the
+/// client (`hcsrun run --bundle`, the verbs, the containerd shim), naming
+/// the field: hooks, which the client does not run, and a pid namespace
+/// that is not the container's own (the holder starts pid 1 in a new one).
+pub fn refuse_for_client(spec: &LinuxSpec) -> Result<(), SpecFieldError> {
     if spec.has_hooks() {
         return Err(SpecFieldError::new(
             "hooks",
             "not run by hcsrun's client (hcsrun run --bundle, the verbs, the containerd shim); hcsrun-oci runs them",
+        ));
+    }
+    if spec.namespaces().pid != Namespace::New {
+        return Err(SpecFieldError::new(
+            "linux.namespaces",
+            "a new pid namespace is required here: the holder starts the container's init as PID 1 \
+             of its own (hcsrun-oci can share the host's or join one)",
         ));
     }
     Ok(())

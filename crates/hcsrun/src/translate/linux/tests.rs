@@ -349,16 +349,21 @@ fn cpu_lists_count() {
 }
 
 #[test]
-fn hooks_are_refused_where_nothing_runs_them() {
+fn hooks_and_a_shared_pid_namespace_are_refused_where_only_hcsrun_oci_has_them() {
     let dir = tempfile::tempdir().unwrap();
     let plain = bundle(dir.path(), json!({}), json!({}));
-    assert!(refuse_hooks(&plain).is_ok());
+    assert!(refuse_for_client(&plain).is_ok());
     let hooked = bundle(
         dir.path(),
         json!({}),
         json!({"hooks": {"poststop": [{"path": "/bin/true"}]}}),
     );
-    let e = refuse_hooks(&hooked).unwrap_err();
+    let e = refuse_for_client(&hooked).unwrap_err();
     assert!(e.to_string().contains("hooks"), "{e}");
     assert!(e.to_string().contains("hcsrun-oci"), "{e}");
+    let mut linux = runc_spec()["linux"].clone();
+    linux["namespaces"] = json!([{"type": "mount"}, {"type": "network"}, {"type": "uts"}]);
+    let host_pid = bundle(dir.path(), json!({}), json!({ "linux": linux }));
+    let e = refuse_for_client(&host_pid).unwrap_err();
+    assert_eq!(e.field, "linux.namespaces", "{e}");
 }

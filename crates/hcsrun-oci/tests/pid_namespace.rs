@@ -1,0 +1,118 @@
+//! The spec's pid namespace: the caller's own (docker's `--pid host`) or
+//! another container's (Kubernetes' shared process namespace), through the
+//! binary; and the runtime's hooks stay out of the container's.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::json;
+
+fn namespaces(pid: serde_json::Value) -> serde_json::Value {
+    let mut list = vec![
+        json!({"type": "network"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+    ];
+    if !pid.is_null() {
+        list.push(pid);
+    }
+    json!(list)
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_hosts_pid_namespace_is_shared_and_what_outlives_pid_1_goes_at_delete() {
+    let env = Env::new(&["true"]);
+    let out = env.dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    // The program leaves a process behind: with the host's pid namespace
+    // nothing ends it when the program exits.
+    let mut spec = spec(&["sh", "-c", "echo $$ > /pid; sleep 1000 & echo $! > /left"]);
+    spec["linux"]["namespaces"] = namespaces(json!(null));
+    spec["hooks"] = json!({"createRuntime": [{"path": "/bin/sh",
+        "args": ["sh", "-c", format!("readlink /proc/self/ns/pid > {}/hook.ns", out.display())]}]});
+    env.write_spec(spec);
+    let pid = env.create("h1");
+    assert_eq!(ns(&pid.to_string(), "pid"), ns("self", "pid"));
+    assert_eq!(
+        fs::read_to_string(out.join("hook.ns")).unwrap().trim(),
+        ns("self", "pid").to_str().unwrap()
+    );
+    env.ok(&["start", "h1"]);
+    assert_eq!(reap(pid), 0);
+    let rootfs = env.bundle().join("rootfs");
+    let seen: i32 = fs::read_to_string(rootfs.join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(seen, pid, "the program sees its host pid");
+    let left: i32 = fs::read_to_string(rootfs.join("left"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{left}")).exists());
+    assert_eq!(env.state("h1")["status"], "stopped");
+    env.ok(&["delete", "h1"]);
+    // The leftover was killed; this process (a subreaper) reaps it.
+    assert_eq!(reap(left), 128 + 9);
+    assert!(!env.root().join("h1").exists());
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_container_joins_another_containers_pid_namespace() {
+    let env = Env::new(&["true"]);
+    env.write_spec(spec(&["sleep", "1000"]));
+    let first = env.create("a");
+    env.ok(&["start", "a"]);
+    let path = format!("/proc/{first}/ns/pid");
+    let mut spec = spec(&["sh", "-c", "ps -o pid,comm > /ps"]);
+    spec["linux"]["namespaces"] = namespaces(json!({"type": "pid", "path": path}));
+    env.write_spec(spec);
+    let second = env.create("b");
+    assert_eq!(
+        ns(&second.to_string(), "pid"),
+        ns(&first.to_string(), "pid")
+    );
+    env.ok(&["start", "b"]);
+    assert_eq!(reap(second), 0);
+    let ps = fs::read_to_string(env.bundle().join("rootfs/ps")).unwrap();
+    assert!(
+        ps.lines().any(|l| l.split_whitespace().eq(["1", "sleep"])),
+        "the first container's pid 1 is visible: {ps}"
+    );
+    env.ok(&["delete", "b"]);
+    env.ok(&["delete", "--force", "a"]);
+    reap(first);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn runtime_hooks_run_outside_a_new_pid_namespace() {
+    let env = Env::new(&["true"]);
+    let out = env.dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let hook = |name: &str| {
+        json!([{"path": "/bin/sh", "args": ["sh", "-c",
+            format!("readlink /proc/self/ns/pid > {}/{name}", out.display())]}])
+    };
+    let mut spec = spec(&["true"]);
+    spec["hooks"] = json!({"prestart": hook("prestart"), "createRuntime": hook("createRuntime"),
+        "poststart": hook("poststart"), "poststop": hook("poststop")});
+    env.write_spec(spec);
+    let run = env.output(&["run", "--bundle", env.bundle().to_str().unwrap(), "r1"]);
+    assert_ok(&run, &["run"]);
+    for name in ["prestart", "createRuntime", "poststart", "poststop"] {
+        let seen = fs::read_to_string(out.join(name)).unwrap();
+        assert_eq!(
+            seen.trim(),
+            ns("self", "pid").to_str().unwrap(),
+            "{name} ran in the container's pid namespace"
+        );
+    }
+}
