@@ -8,16 +8,71 @@
 //! made read-only.
 //!
 //! The standard mounts (`/proc`, `/dev`, `/dev/pts`, `/dev/shm`,
-//! `/dev/mqueue`, `/sys`, `/sys/fs/cgroup`) are the service's own, made
-//! at start with docker's flags.
+//! `/dev/mqueue`, `/sys`; `/sys/fs/cgroup` is `cgroupfs`'s) are the
+//! service's own, made at start with [`STANDARD`]'s flags and data. Where
+//! the spec's differ (docker's `--shm-size`, `--read-only`, `--privileged`'s
+//! writable `/sys`, docker's `/dev` without `noexec`), pid 1 reconfigures
+//! them in place: the file system's data with a remount (a tmpfs's mode
+//! and owner set on its root, which a remount leaves alone), the flags
+//! with `mount_setattr`, those the service set and the spec does not
+//! cleared.
 
-use std::path::Path;
+use std::{
+    os::fd::{AsFd, OwnedFd},
+    path::Path,
+};
 
-use hcsrun_linux_spec::{Atime, LinuxSpec, Mount, MountFlags, Propagation};
+use hcsrun_linux_spec::{Atime, LinuxSpec, Mount, MountFlags, Propagation, StandardMount};
 use nix::{errno::Errno, mount::MsFlags};
 use serde::{Deserialize, Serialize};
 
-use crate::root::{mount_on, Root};
+use crate::root::{fd_path, mount_on, Root};
+
+/// The standard mounts as the service makes them at start: read-only,
+/// `nosuid`, `nodev`, `noexec`, and the file system's data.
+pub(crate) const STANDARD: [(StandardMount, bool, bool, bool, bool, &str); 6] = [
+    (StandardMount::Proc, false, true, true, true, ""),
+    (
+        StandardMount::Dev,
+        false,
+        true,
+        false,
+        true,
+        "mode=755,size=65536k",
+    ),
+    (
+        StandardMount::DevPts,
+        false,
+        true,
+        false,
+        true,
+        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+    ),
+    (
+        StandardMount::DevShm,
+        false,
+        true,
+        true,
+        true,
+        "mode=1777,size=65536k",
+    ),
+    (StandardMount::DevMqueue, false, true, true, true, ""),
+    (StandardMount::Sys, true, true, true, true, ""),
+];
+
+/// The service's data for `which` (see [`STANDARD`]).
+pub(crate) fn standard_data(which: StandardMount) -> &'static str {
+    STANDARD.iter().find(|s| s.0 == which).map_or("", |s| s.5)
+}
+
+/// The flags a standard mount can carry, cleared where the spec has not
+/// got them.
+const FLAG_ATTRS: u64 = libc::MOUNT_ATTR_RDONLY
+    | libc::MOUNT_ATTR_NOSUID
+    | libc::MOUNT_ATTR_NODEV
+    | libc::MOUNT_ATTR_NOEXEC
+    | libc::MOUNT_ATTR_NODIRATIME
+    | libc::MOUNT_ATTR_NOSYMFOLLOW;
 
 /// One mount of the spec, as pid 1 applies it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +95,26 @@ pub struct SpecMount {
     pub recursive: bool,
     /// `MS_SHARED`, `MS_SLAVE`, `MS_PRIVATE` or `MS_UNBINDABLE`; 0 keeps it.
     pub propagation: u64,
+    /// A standard mount the service made: reconfigured with `data` (when
+    /// not empty) rather than mounted.
+    pub reconfigure: bool,
+    /// `tmpcopyup`: the new tmpfs starts with a copy of what was there.
+    pub copy_up: bool,
+}
+
+fn sb_flags(flags: &MountFlags) -> u64 {
+    let mut sb = MsFlags::empty();
+    for (on, flag) in [
+        (flags.sync, MsFlags::MS_SYNCHRONOUS),
+        (flags.dirsync, MsFlags::MS_DIRSYNC),
+        (flags.lazytime, MsFlags::MS_LAZYTIME),
+        (flags.silent, MsFlags::MS_SILENT),
+    ] {
+        if on {
+            sb |= flag;
+        }
+    }
+    sb.bits()
 }
 
 fn attributes(readonly: bool, flags: &MountFlags) -> (u64, u64) {
@@ -102,54 +177,131 @@ pub fn of_spec(spec: &LinuxSpec) -> Vec<SpecMount> {
                     // stricter.
                     recursive: b.recursive || b.recursive_readonly,
                     propagation,
+                    reconfigure: false,
+                    copy_up: false,
                 })
             }
             Mount::Kernel(k) if k.standard.is_none() => {
                 let (attr_set, attr_clr) = attributes(k.readonly, &k.flags);
                 let (propagation, recursive) = propagation(k.propagation);
-                let mut sb = MsFlags::empty();
-                for (on, flag) in [
-                    (k.flags.sync, MsFlags::MS_SYNCHRONOUS),
-                    (k.flags.dirsync, MsFlags::MS_DIRSYNC),
-                    (k.flags.lazytime, MsFlags::MS_LAZYTIME),
-                    (k.flags.silent, MsFlags::MS_SILENT),
-                ] {
-                    if on {
-                        sb |= flag;
-                    }
-                }
                 Some(SpecMount {
                     destination: k.destination.to_string_lossy().into_owned(),
                     fstype: Some(k.kind.name().to_owned()),
                     source: k.source.clone(),
                     data: k.data.join(","),
-                    sb_flags: sb.bits(),
+                    sb_flags: sb_flags(&k.flags),
                     attr_set,
                     attr_clr,
                     recursive,
                     propagation,
+                    reconfigure: false,
+                    copy_up: k.copy_up,
                 })
             }
-            Mount::Kernel(_) => None,
+            Mount::Kernel(k) => standard(k),
         })
         .collect()
 }
 
+/// A standard mount whose spec differs from what the service made.
+fn standard(k: &hcsrun_linux_spec::KernelMount) -> Option<SpecMount> {
+    let &(_, ro, nosuid, nodev, noexec, data) =
+        STANDARD.iter().find(|s| Some(s.0) == k.standard)?;
+    let made = MountFlags {
+        nosuid,
+        nodev,
+        noexec,
+        ..MountFlags::default()
+    };
+    let spec_data = k.data.join(",");
+    if k.readonly == ro && k.flags == made && spec_data == data && k.propagation.is_none() {
+        return None;
+    }
+    let (attr_set, attr_clr) = attributes(k.readonly, &k.flags);
+    let (propagation, _) = propagation(k.propagation);
+    Some(SpecMount {
+        destination: k.destination.to_string_lossy().into_owned(),
+        fstype: None,
+        source: String::new(),
+        data: if spec_data == data {
+            String::new()
+        } else {
+            spec_data
+        },
+        sb_flags: sb_flags(&k.flags),
+        attr_set,
+        attr_clr: attr_clr | (FLAG_ATTRS & !attr_set),
+        recursive: false,
+        propagation,
+        reconfigure: true,
+        copy_up: false,
+    })
+}
+
+/// The `MS_*` flags of `MOUNT_ATTR_*` bits, for a remount (which sets the
+/// mount's flags as well as the file system's).
+fn ms_of_attrs(attrs: u64) -> MsFlags {
+    let mut ms = MsFlags::empty();
+    for (attr, flag) in [
+        (libc::MOUNT_ATTR_RDONLY, MsFlags::MS_RDONLY),
+        (libc::MOUNT_ATTR_NOSUID, MsFlags::MS_NOSUID),
+        (libc::MOUNT_ATTR_NODEV, MsFlags::MS_NODEV),
+        (libc::MOUNT_ATTR_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if attrs & attr != 0 {
+            ms |= flag;
+        }
+    }
+    ms
+}
+
+/// A tmpfs's `mode=`, `uid=` and `gid=`, which a remount does not apply,
+/// set on its root.
+fn tmpfs_root(target: &impl std::os::fd::AsRawFd, data: &str) -> nix::Result<()> {
+    let path = fd_path(target);
+    let value = |key: &str| {
+        data.split(',')
+            .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
+    };
+    if let Some(mode) = value("mode") {
+        let mode = u32::from_str_radix(mode, 8).map_err(|_| Errno::EINVAL)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(io_errno)?;
+    }
+    let id = |key: &str| {
+        value(key)
+            .map(str::parse::<u32>)
+            .transpose()
+            .map_err(|_| Errno::EINVAL)
+    };
+    let (uid, gid) = (id("uid")?, id("gid")?);
+    if uid.is_some() || gid.is_some() {
+        nix::unistd::chown(
+            path.as_str(),
+            uid.map(nix::unistd::Uid::from_raw),
+            gid.map(nix::unistd::Gid::from_raw),
+        )?;
+    }
+    Ok(())
+}
+
 impl SpecMount {
-    /// Applies it in `root` (pid 1's, the container's).
-    pub fn apply(&self, root: &Root) -> nix::Result<()> {
-        if let Some(fstype) = &self.fstype {
-            let dir = root.dir(&self.destination).map_err(io_errno)?;
-            mount_on(
-                &dir,
-                Some(self.source.as_str()),
-                Some(fstype.as_str()),
-                MsFlags::from_bits_truncate(self.sb_flags),
-                (!self.data.is_empty()).then_some(self.data.as_str()),
-            )?;
+    /// Applies it in `root` (pid 1's, the container's); a failure says
+    /// what failed (the destination, and a copied file's name).
+    pub fn apply(&self, root: &Root) -> Result<(), (String, Errno)> {
+        let what = || format!("mounts: {}", self.destination);
+        let below = self.mount(root).map_err(|e| (what(), e))?;
+        if let Some(below) = below {
+            let mounted = root
+                .existing(&self.destination)
+                .and_then(|fd| reopen_dir(&fd))
+                .map_err(|e| (what(), e))?;
+            let keep_mode = self.data.split(',').any(|o| o.starts_with("mode="));
+            crate::copyup::copy_tree(below.as_fd(), mounted.as_fd(), keep_mode)
+                .map_err(|e| (format!("{} (tmpcopyup): {e}", what()), io_errno(e)))?;
         }
         // The mount itself, not what is under it.
-        let target = root.existing(&self.destination)?;
+        let target = root.existing(&self.destination).map_err(|e| (what(), e))?;
         if self.attr_set != 0 || self.attr_clr != 0 || self.propagation != 0 {
             set_attributes(
                 &target,
@@ -157,10 +309,48 @@ impl SpecMount {
                 self.attr_clr,
                 self.propagation,
                 self.recursive,
-            )?;
+            )
+            .map_err(|e| (what(), e))?;
         }
         Ok(())
     }
+
+    /// The mount, or the standard one reconfigured; with `tmpcopyup`, what
+    /// the image has there, opened before the mount covered it.
+    fn mount(&self, root: &Root) -> nix::Result<Option<OwnedFd>> {
+        if self.reconfigure && !self.data.is_empty() {
+            let target = root.existing(&self.destination)?;
+            let flags = MsFlags::MS_REMOUNT
+                | MsFlags::from_bits_truncate(self.sb_flags)
+                | ms_of_attrs(self.attr_set);
+            mount_on(&target, None, None, flags, Some(self.data.as_str()))?;
+            if self.destination == "/dev" || self.destination == "/dev/shm" {
+                tmpfs_root(&target, &self.data)?;
+            }
+        }
+        let Some(fstype) = &self.fstype else {
+            return Ok(None);
+        };
+        let dir = root.dir(&self.destination).map_err(io_errno)?;
+        let below = self.copy_up.then(|| reopen_dir(&dir)).transpose()?;
+        mount_on(
+            &dir,
+            Some(self.source.as_str()),
+            Some(fstype.as_str()),
+            MsFlags::from_bits_truncate(self.sb_flags),
+            (!self.data.is_empty()).then_some(self.data.as_str()),
+        )?;
+        Ok(below)
+    }
+}
+
+/// A readable descriptor of the directory `fd` (`O_PATH`) refers to.
+fn reopen_dir(fd: &impl std::os::fd::AsRawFd) -> nix::Result<OwnedFd> {
+    nix::fcntl::open(
+        fd_path(fd).as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
 }
 
 fn io_errno(e: std::io::Error) -> Errno {
@@ -211,8 +401,7 @@ pub fn apply_all(mounts: &[SpecMount]) -> Result<(), (String, Errno)> {
     let root =
         Root::open(Path::new("/")).map_err(|e| ("opening the root".to_owned(), io_errno(e)))?;
     for m in mounts {
-        m.apply(&root)
-            .map_err(|e| (format!("mounts: {}", m.destination), e))?;
+        m.apply(&root)?;
     }
     Ok(())
 }

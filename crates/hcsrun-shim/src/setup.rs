@@ -24,9 +24,12 @@ use hcsrun_shim_protocol::{
 };
 
 use crate::{
-    loopdev, masks, net,
+    loopdev, masks,
+    mounts::standard_data,
+    net,
     root::{mount_on, Root},
 };
+use hcsrun_linux_spec::StandardMount;
 
 /// A setup step that failed, with the HCS code to report.
 pub type SetupResult<T> = Result<T, WireError>;
@@ -265,7 +268,7 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         Some("tmpfs"),
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("mode=755,size=65536k"),
+        Some(standard_data(StandardMount::Dev)),
     )
     .map_err(sys(|| "mounting /dev".to_owned()))?;
     // The fresh tmpfs, through the path (the old descriptor is the
@@ -299,7 +302,7 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         Some("devpts"),
         Some("devpts"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        Some(standard_data(StandardMount::DevPts)),
     )
     .map_err(sys(|| "mounting /dev/pts".to_owned()))?;
     let shm = root
@@ -310,7 +313,7 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         Some("shm"),
         Some("tmpfs"),
         nosuid_nodev | MsFlags::MS_NOEXEC,
-        Some("mode=1777,size=65536k"),
+        Some(standard_data(StandardMount::DevShm)),
     )
     .map_err(sys(|| "mounting /dev/shm".to_owned()))?;
     // POSIX message queues of the container's own IPC namespace.
@@ -339,8 +342,16 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
     let sys_dir = root
         .dir("/sys")
         .map_err(sys(|| "creating /sys".to_owned()))?;
-    let ro = MsFlags::MS_RDONLY | nosuid_nodev | MsFlags::MS_NOEXEC;
-    if mount_on(&sys_dir, Some("sysfs"), Some("sysfs"), ro, None).is_err() {
+    // The file system writable, the mount read-only: a spec that wants
+    // `/sys` writable (`--privileged`) clears the mount's flag only.
+    let flags = nosuid_nodev | MsFlags::MS_NOEXEC;
+    if mount_on(&sys_dir, Some("sysfs"), Some("sysfs"), flags, None).is_ok() {
+        let mounted = root
+            .dir("/sys")
+            .map_err(sys(|| "opening /sys".to_owned()))?;
+        crate::mounts::set_attributes(&mounted, libc::MOUNT_ATTR_RDONLY, 0, 0, false)
+            .map_err(sys(|| "making /sys read-only".to_owned()))?;
+    } else {
         // sysfs belongs to the network namespace that mounts it; where that
         // is refused, show the host's read-only.
         mount_on(
