@@ -207,6 +207,32 @@ fn podman_runs_containers_through_hcsrun_oci() {
     args.extend([image.as_str(), "true"]);
     podman.ok(&args);
 
+    // --tmpfs (podman adds tmpcopyup; its /etc/hosts and /etc/hostname
+    // binds go on top of the tmpfs), --shm-size, --read-only.
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/etc",
+        "--shm-size",
+        "16m",
+        "--read-only",
+    ];
+    args.extend(RUN);
+    let script =
+        "cat /etc/passwd >/dev/null && cat /etc/hostname && echo; df -k /dev/shm | tail -1; \
+                  touch /x 2>/dev/null || echo read-only; touch /tmp/x && echo tmp";
+    args.extend([image.as_str(), "sh", "-c", script]);
+    let out = podman.ok(&args);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        !lines[0].is_empty(),
+        "the hostname bind is on top of the tmpfs: {out}"
+    );
+    assert_eq!(lines[1].split_whitespace().nth(1), Some("16384"), "{out}");
+    assert_eq!(&lines[2..], ["read-only", "tmp"], "{out}");
+
     // run -d, exec (with its exit code, and a terminal), stop, rm.
     let mut args = vec!["run", "-d"];
     args.extend(RUN);

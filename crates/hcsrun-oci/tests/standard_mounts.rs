@@ -110,3 +110,39 @@ fn a_tmpcopyup_tmpfs_starts_with_what_the_image_has_there() {
         "{stderr}"
     );
 }
+
+#[test]
+#[ignore = "needs root"]
+fn binds_listed_after_a_tmpfs_below_it_stay_on_top_of_it() {
+    // podman's --tmpfs /etc: its /etc/hosts and /etc/hostname binds come
+    // after the tmpfs in the spec, as runc mounts them.
+    let script = "cat /etc/hostname; ls /etc/data; \
+                  grep -E ' /etc/(hostname|data) ' /proc/self/mountinfo | cut -d' ' -f5,6";
+    let env = Env::new(&["true"]);
+    let host_file = env.dir.path().join("hostname");
+    std::fs::write(&host_file, "from-the-host\n").unwrap();
+    let host_dir = env.dir.path().join("data");
+    std::fs::create_dir(&host_dir).unwrap();
+    std::fs::write(host_dir.join("f"), "").unwrap();
+    let mut spec = spec(&["sh", "-c", script]);
+    spec["mounts"] = json!([
+        {"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+         "options": ["rprivate", "nosuid", "nodev", "ro"]},
+        {"destination": "/etc/hostname", "type": "bind", "source": host_file, "options": ["bind", "ro"]},
+        {"destination": "/etc/data", "type": "bind", "source": host_dir, "options": ["rbind"]}
+    ]);
+    env.write_spec(spec);
+    let out = env.output(&["run", "--bundle", env.bundle().to_str().unwrap(), "r1"]);
+    assert_ok(&out, &["run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        [
+            "from-the-host",
+            "f",
+            "/etc/hostname ro,relatime",
+            "/etc/data rw,relatime"
+        ],
+        "each bind once, on the read-only tmpfs, with its own flags only: {text}"
+    );
+}

@@ -14,11 +14,7 @@
 //! there is not the container's to see. Programs that size themselves
 //! from their limits (the JVM, .NET, Go's GOMAXPROCS) read them here.
 
-use std::{
-    io,
-    os::fd::{AsFd, OwnedFd},
-    path::Path,
-};
+use std::{io, os::fd::OwnedFd, path::Path};
 
 use hcsrun_cgroup::Hierarchies;
 use hcsrun_shim_protocol::message::CgroupDir;
@@ -28,11 +24,11 @@ use nix::{
     sys::stat::{mkdirat, Mode},
     unistd::symlinkat,
 };
-use rustix::mount::{move_mount, open_tree, MoveMountFlags, OpenTreeFlags};
+use rustix::mount::{open_tree, OpenTreeFlags};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    mounts::set_attributes,
+    mounts::{attach, set_attributes},
     root::{mount_on, Root},
 };
 
@@ -152,16 +148,4 @@ fn hierarchy_of(
                 format!("{}: not in a cgroup hierarchy", dir.path),
             )
         })
-}
-
-/// Attaches the detached mount `clone` on `target`.
-fn attach(clone: &OwnedFd, target: &OwnedFd) -> nix::Result<()> {
-    move_mount(
-        clone.as_fd(),
-        "",
-        target.as_fd(),
-        "",
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-    )
-    .map_err(|e| Errno::from_raw(e.raw_os_error()))
 }

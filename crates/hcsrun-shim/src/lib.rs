@@ -69,6 +69,8 @@ mod security;
 #[cfg(target_os = "linux")]
 mod setup;
 #[cfg(target_os = "linux")]
+mod standard;
+#[cfg(target_os = "linux")]
 mod stdio;
 #[cfg(target_os = "linux")]
 mod user;

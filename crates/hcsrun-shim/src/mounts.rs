@@ -9,7 +9,7 @@
 //!
 //! The standard mounts (`/proc`, `/dev`, `/dev/pts`, `/dev/shm`,
 //! `/dev/mqueue`, `/sys`; `/sys/fs/cgroup` is `cgroupfs`'s) are the
-//! service's own, made at start with [`STANDARD`]'s flags and data. Where
+//! service's own, made at start with `standard::STANDARD`'s flags and data. Where
 //! the spec's differ (docker's `--shm-size`, `--read-only`, `--privileged`'s
 //! writable `/sys`, docker's `/dev` without `noexec`), pid 1 reconfigures
 //! them in place: the file system's data with a remount (a tmpfs's mode
@@ -22,57 +22,15 @@ use std::{
     path::Path,
 };
 
-use hcsrun_linux_spec::{Atime, LinuxSpec, Mount, MountFlags, Propagation, StandardMount};
+use hcsrun_linux_spec::{Atime, LinuxSpec, Mount, MountFlags, Propagation};
 use nix::{errno::Errno, mount::MsFlags};
+use rustix::mount::{move_mount, MoveMountFlags};
 use serde::{Deserialize, Serialize};
 
-use crate::root::{fd_path, mount_on, Root};
-
-/// The standard mounts as the service makes them at start: read-only,
-/// `nosuid`, `nodev`, `noexec`, and the file system's data.
-pub(crate) const STANDARD: [(StandardMount, bool, bool, bool, bool, &str); 6] = [
-    (StandardMount::Proc, false, true, true, true, ""),
-    (
-        StandardMount::Dev,
-        false,
-        true,
-        false,
-        true,
-        "mode=755,size=65536k",
-    ),
-    (
-        StandardMount::DevPts,
-        false,
-        true,
-        false,
-        true,
-        "newinstance,ptmxmode=0666,mode=0620,gid=5",
-    ),
-    (
-        StandardMount::DevShm,
-        false,
-        true,
-        true,
-        true,
-        "mode=1777,size=65536k",
-    ),
-    (StandardMount::DevMqueue, false, true, true, true, ""),
-    (StandardMount::Sys, true, true, true, true, ""),
-];
-
-/// The service's data for `which` (see [`STANDARD`]).
-pub(crate) fn standard_data(which: StandardMount) -> &'static str {
-    STANDARD.iter().find(|s| s.0 == which).map_or("", |s| s.5)
-}
-
-/// The flags a standard mount can carry, cleared where the spec has not
-/// got them.
-const FLAG_ATTRS: u64 = libc::MOUNT_ATTR_RDONLY
-    | libc::MOUNT_ATTR_NOSUID
-    | libc::MOUNT_ATTR_NODEV
-    | libc::MOUNT_ATTR_NOEXEC
-    | libc::MOUNT_ATTR_NODIRATIME
-    | libc::MOUNT_ATTR_NOSYMFOLLOW;
+use crate::{
+    root::{fd_path, mount_on, Root},
+    standard,
+};
 
 /// One mount of the spec, as pid 1 applies it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,9 +58,15 @@ pub struct SpecMount {
     pub reconfigure: bool,
     /// `tmpcopyup`: the new tmpfs starts with a copy of what was there.
     pub copy_up: bool,
+    /// Binds the spec lists after this kernel mount, below it: the service
+    /// made them at start, so they are moved onto the new mount, which
+    /// would cover them otherwise (podman's `/etc/hostname` on a `--tmpfs
+    /// /etc`, `/run/.containerenv` on a `--read-only` container's `/run`).
+    #[serde(default)]
+    pub restack: Vec<String>,
 }
 
-fn sb_flags(flags: &MountFlags) -> u64 {
+pub(crate) fn sb_flags(flags: &MountFlags) -> u64 {
     let mut sb = MsFlags::empty();
     for (on, flag) in [
         (flags.sync, MsFlags::MS_SYNCHRONOUS),
@@ -117,7 +81,7 @@ fn sb_flags(flags: &MountFlags) -> u64 {
     sb.bits()
 }
 
-fn attributes(readonly: bool, flags: &MountFlags) -> (u64, u64) {
+pub(crate) fn attributes(readonly: bool, flags: &MountFlags) -> (u64, u64) {
     let mut set = 0;
     let mut clr = 0;
     for (on, attr) in [
@@ -157,6 +121,27 @@ pub fn propagation(p: Option<Propagation>) -> (u64, bool) {
 
 /// The spec's mounts pid 1 applies.
 pub fn of_spec(spec: &LinuxSpec) -> Vec<SpecMount> {
+    let mut list = spec_mounts(spec);
+    for i in 0..list.len() {
+        if list[i].fstype.is_none() {
+            continue;
+        }
+        let over = Path::new(&list[i].destination).to_owned();
+        let mut below: Vec<String> = Vec::new();
+        for later in &list[i + 1..] {
+            let dest = Path::new(&later.destination);
+            let bind = later.fstype.is_none() && !later.reconfigure;
+            // One clone carries the binds below it.
+            if bind && dest.starts_with(&over) && !below.iter().any(|b| dest.starts_with(b)) {
+                below.push(later.destination.clone());
+            }
+        }
+        list[i].restack = below;
+    }
+    list
+}
+
+fn spec_mounts(spec: &LinuxSpec) -> Vec<SpecMount> {
     spec.mounts()
         .iter()
         .filter_map(|m| match m {
@@ -179,6 +164,7 @@ pub fn of_spec(spec: &LinuxSpec) -> Vec<SpecMount> {
                     propagation,
                     reconfigure: false,
                     copy_up: false,
+                    restack: Vec::new(),
                 })
             }
             Mount::Kernel(k) if k.standard.is_none() => {
@@ -196,100 +182,24 @@ pub fn of_spec(spec: &LinuxSpec) -> Vec<SpecMount> {
                     propagation,
                     reconfigure: false,
                     copy_up: k.copy_up,
+                    restack: Vec::new(),
                 })
             }
-            Mount::Kernel(k) => standard(k),
+            Mount::Kernel(k) => standard::reconfigured(k),
         })
         .collect()
 }
 
-/// A standard mount whose spec differs from what the service made.
-fn standard(k: &hcsrun_linux_spec::KernelMount) -> Option<SpecMount> {
-    let &(_, ro, nosuid, nodev, noexec, data) =
-        STANDARD.iter().find(|s| Some(s.0) == k.standard)?;
-    let made = MountFlags {
-        nosuid,
-        nodev,
-        noexec,
-        ..MountFlags::default()
-    };
-    let spec_data = k.data.join(",");
-    if k.readonly == ro && k.flags == made && spec_data == data && k.propagation.is_none() {
-        return None;
-    }
-    let (attr_set, attr_clr) = attributes(k.readonly, &k.flags);
-    let (propagation, _) = propagation(k.propagation);
-    Some(SpecMount {
-        destination: k.destination.to_string_lossy().into_owned(),
-        fstype: None,
-        source: String::new(),
-        data: if spec_data == data {
-            String::new()
-        } else {
-            spec_data
-        },
-        sb_flags: sb_flags(&k.flags),
-        attr_set,
-        attr_clr: attr_clr | (FLAG_ATTRS & !attr_set),
-        recursive: false,
-        propagation,
-        reconfigure: true,
-        copy_up: false,
-    })
-}
-
-/// The `MS_*` flags of `MOUNT_ATTR_*` bits, for a remount (which sets the
-/// mount's flags as well as the file system's).
-fn ms_of_attrs(attrs: u64) -> MsFlags {
-    let mut ms = MsFlags::empty();
-    for (attr, flag) in [
-        (libc::MOUNT_ATTR_RDONLY, MsFlags::MS_RDONLY),
-        (libc::MOUNT_ATTR_NOSUID, MsFlags::MS_NOSUID),
-        (libc::MOUNT_ATTR_NODEV, MsFlags::MS_NODEV),
-        (libc::MOUNT_ATTR_NOEXEC, MsFlags::MS_NOEXEC),
-    ] {
-        if attrs & attr != 0 {
-            ms |= flag;
-        }
-    }
-    ms
-}
-
-/// A tmpfs's `mode=`, `uid=` and `gid=`, which a remount does not apply,
-/// set on its root.
-fn tmpfs_root(target: &impl std::os::fd::AsRawFd, data: &str) -> nix::Result<()> {
-    let path = fd_path(target);
-    let value = |key: &str| {
-        data.split(',')
-            .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
-    };
-    if let Some(mode) = value("mode") {
-        let mode = u32::from_str_radix(mode, 8).map_err(|_| Errno::EINVAL)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(io_errno)?;
-    }
-    let id = |key: &str| {
-        value(key)
-            .map(str::parse::<u32>)
-            .transpose()
-            .map_err(|_| Errno::EINVAL)
-    };
-    let (uid, gid) = (id("uid")?, id("gid")?);
-    if uid.is_some() || gid.is_some() {
-        nix::unistd::chown(
-            path.as_str(),
-            uid.map(nix::unistd::Uid::from_raw),
-            gid.map(nix::unistd::Gid::from_raw),
-        )?;
-    }
-    Ok(())
-}
+/// A bind to move onto a new mount: its destination, its mount (`O_PATH`)
+/// and whether it is a directory.
+type Lifted = (String, OwnedFd, bool);
 
 impl SpecMount {
     /// Applies it in `root` (pid 1's, the container's); a failure says
     /// what failed (the destination, and a copied file's name).
     pub fn apply(&self, root: &Root) -> Result<(), (String, Errno)> {
         let what = || format!("mounts: {}", self.destination);
+        let lifted = self.lift(root)?;
         let below = self.mount(root).map_err(|e| (what(), e))?;
         if let Some(below) = below {
             let mounted = root
@@ -300,7 +210,20 @@ impl SpecMount {
             crate::copyup::copy_tree(below.as_fd(), mounted.as_fd(), keep_mode)
                 .map_err(|e| (format!("{} (tmpcopyup): {e}", what()), io_errno(e)))?;
         }
-        // The mount itself, not what is under it.
+        // Mount points for the binds moved on, made while the new mount
+        // may still be written.
+        let mut places = Vec::with_capacity(lifted.len());
+        for (dest, bind, is_dir) in lifted {
+            let place = if is_dir {
+                root.dir(&dest)
+            } else {
+                root.file(&dest)
+            };
+            let place = place.map_err(|e| (format!("mounts: {dest}"), io_errno(e)))?;
+            places.push((dest, bind, place));
+        }
+        // The mount itself, not what is under it; its flags set before the
+        // binds are moved on, so that they do not reach them.
         let target = root.existing(&self.destination).map_err(|e| (what(), e))?;
         if self.attr_set != 0 || self.attr_clr != 0 || self.propagation != 0 {
             set_attributes(
@@ -312,7 +235,26 @@ impl SpecMount {
             )
             .map_err(|e| (what(), e))?;
         }
+        // Moved, not copied: nothing is left under the new mount.
+        for (dest, bind, place) in places {
+            attach(&bind, &place)
+                .map_err(|e| (format!("mounts: {dest} (onto {})", self.destination), e))?;
+        }
         Ok(())
+    }
+
+    /// The binds in `restack` (their mounts, as `O_PATH` descriptors), with
+    /// whether each is a directory, taken before the mount covers them.
+    fn lift(&self, root: &Root) -> Result<Vec<Lifted>, (String, Errno)> {
+        let mut lifted = Vec::with_capacity(self.restack.len());
+        for dest in &self.restack {
+            let found = root.existing(dest).and_then(|at| {
+                let is_dir = nix::sys::stat::fstat(&at)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+                Ok((dest.clone(), at, is_dir))
+            });
+            lifted.push(found.map_err(|e| (format!("mounts: {dest}"), e))?);
+        }
+        Ok(lifted)
     }
 
     /// The mount, or the standard one reconfigured; with `tmpcopyup`, what
@@ -322,10 +264,10 @@ impl SpecMount {
             let target = root.existing(&self.destination)?;
             let flags = MsFlags::MS_REMOUNT
                 | MsFlags::from_bits_truncate(self.sb_flags)
-                | ms_of_attrs(self.attr_set);
+                | standard::ms_of_attrs(self.attr_set);
             mount_on(&target, None, None, flags, Some(self.data.as_str()))?;
             if self.destination == "/dev" || self.destination == "/dev/shm" {
-                tmpfs_root(&target, &self.data)?;
+                standard::tmpfs_root(&target, &self.data)?;
             }
         }
         let Some(fstype) = &self.fstype else {
@@ -344,6 +286,19 @@ impl SpecMount {
     }
 }
 
+/// Moves the mount `clone` is the root of (attached or detached) onto
+/// `target`.
+pub(crate) fn attach(clone: &OwnedFd, target: &OwnedFd) -> nix::Result<()> {
+    move_mount(
+        clone.as_fd(),
+        "",
+        target.as_fd(),
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .map_err(|e| Errno::from_raw(e.raw_os_error()))
+}
+
 /// A readable descriptor of the directory `fd` (`O_PATH`) refers to.
 fn reopen_dir(fd: &impl std::os::fd::AsRawFd) -> nix::Result<OwnedFd> {
     nix::fcntl::open(
@@ -353,7 +308,7 @@ fn reopen_dir(fd: &impl std::os::fd::AsRawFd) -> nix::Result<OwnedFd> {
     )
 }
 
-fn io_errno(e: std::io::Error) -> Errno {
+pub(crate) fn io_errno(e: std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))
 }
 

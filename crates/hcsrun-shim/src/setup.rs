@@ -24,10 +24,9 @@ use hcsrun_shim_protocol::{
 };
 
 use crate::{
-    loopdev, masks,
-    mounts::standard_data,
-    net,
+    loopdev, masks, net,
     root::{mount_on, Root},
+    standard::standard_data,
 };
 use hcsrun_linux_spec::StandardMount;
 
