@@ -23,6 +23,10 @@ pub struct Limits {
     /// The exact values of a Linux spec's `linux.resources` (hcsrun-oci),
     /// applied after the fields above.
     pub exact: Exact,
+    /// A cgroup in every hierarchy, limits or not, as runc makes them: an
+    /// update may set any limit later (`hcsrun-oci update`, `docker
+    /// update --cpus`).
+    pub every_hierarchy: bool,
 }
 
 /// A Linux spec's resources as runc writes them: exact cgroup v1 values
@@ -73,7 +77,8 @@ impl Limits {
     pub fn v1_controllers(&self) -> Vec<&'static str> {
         let mut needed = vec!["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
         let e = &self.exact;
-        if self.cpu_weight.is_some()
+        if self.every_hierarchy
+            || self.cpu_weight.is_some()
             || self.cpu_quota_us.is_some()
             || e.cpu_shares.is_some()
             || e.cpu_quota.is_some()
@@ -81,7 +86,11 @@ impl Limits {
         {
             needed.push("cpu");
         }
-        if self.cpu_count.is_some() || e.cpuset_cpus.is_some() || e.cpuset_mems.is_some() {
+        if self.every_hierarchy
+            || self.cpu_count.is_some()
+            || e.cpuset_cpus.is_some()
+            || e.cpuset_mems.is_some()
+        {
             needed.push("cpuset");
         }
         needed
@@ -118,6 +127,7 @@ impl Limits {
                 .then(|| config.memory_maximum_in_mb as u64 * 1024 * 1024),
             io,
             exact: Exact::default(),
+            every_hierarchy: false,
         }
     }
 
@@ -184,6 +194,14 @@ mod tests {
     fn cpu_hierarchies_are_needed_only_for_cpu_limits() {
         let always = ["cpuacct", "memory", "blkio", "freezer", "devices", "pids"];
         assert_eq!(Limits::default().v1_controllers(), always);
+        let every = Limits {
+            every_hierarchy: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            every.v1_controllers(),
+            [&always[..], &["cpu", "cpuset"]].concat()
+        );
         let weight = Limits {
             cpu_weight: Some(10),
             ..Default::default()
@@ -228,6 +246,7 @@ mod tests {
                     bytes_per_second: Some(1 << 20),
                 }),
                 exact: Exact::default(),
+                every_hierarchy: false,
             }
         );
     }

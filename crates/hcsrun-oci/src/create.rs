@@ -218,6 +218,7 @@ fn create_in(
         .with_context(|| format!("container {id}: the cgroups at {parent}/{name}"))?;
     let limits = Limits {
         exact: exact_of_spec(&spec),
+        every_hierarchy: true,
         ..Default::default()
     };
     let own_parent = parent == DEFAULT_CGROUP_PARENT;

@@ -185,6 +185,17 @@ fn docker_runs_execs_updates_pauses_and_stops_through_hcsrun_oci() {
         "{ps}"
     );
     docker.ok(&["update", "--memory", "64m", "--memory-swap", "64m", "c1"]);
+    // A CPU limit on a container made without one (runc's cgroups are in
+    // every hierarchy from the start).
+    docker.ok(&["update", "--cpus", "0.5", "c1"]);
+    let quota = docker.ok(&[
+        "exec",
+        "c1",
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max",
+    ]);
+    assert_eq!(quota, "50000");
     let limit = docker.ok(&[
         "exec",
         "c1",
