@@ -200,6 +200,37 @@ fn block_io_weight_and_throttles_are_written_and_docker_zero_weight_is_none() {
 
 #[test]
 #[ignore = "needs root"]
+fn a_capability_the_runtime_lacks_is_named() {
+    use std::os::unix::process::CommandExt;
+    /// Its number (linux/capability.h): one nothing here needs.
+    const CAP_WAKE_ALARM: libc::c_ulong = 35;
+    let env = Env::new(&["true"]);
+    let mut spec = spec(&["true"]);
+    spec["process"]["capabilities"] = serde_json::json!({
+        "bounding": ["CAP_WAKE_ALARM"], "effective": ["CAP_WAKE_ALARM"],
+        "permitted": ["CAP_WAKE_ALARM"]});
+    env.write_spec(spec);
+    let mut cmd = env.cmd(&["run", "--bundle", env.bundle().to_str().unwrap(), "k1"]);
+    // SAFETY: a prctl between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_CAPBSET_DROP, CAP_WAKE_ALARM, 0, 0, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("CAP_WAKE_ALARM not held by the runtime itself"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
 fn errors_name_the_container_and_reach_the_json_log() {
     let env = Env::new(&["no-such-program"]);
     let log = env.dir.path().join("log.json");

@@ -21,6 +21,8 @@
 //! the steps themselves are plain system calls on memory the process
 //! already owns.
 
+use std::borrow::Cow;
+
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +68,7 @@ pub struct Security {
 }
 
 /// A failed step: which, and the errno.
-pub type Step = (&'static str, Errno);
+pub type Step = (Cow<'static, str>, Errno);
 
 impl Security {
     /// Step 1: what needs the privileges the process is about to lose.
@@ -78,14 +80,14 @@ impl Security {
             };
             // SAFETY: setrlimit reads the local `value`.
             if unsafe { libc::setrlimit(limit.resource as _, &value) } < 0 {
-                return Err(("setting rlimits", Errno::last()));
+                return Err(("setting rlimits".into(), Errno::last()));
             }
         }
-        write_oom_score_adj(self.oom_score_adj).map_err(|e| ("setting oom_score_adj", e))?;
+        write_oom_score_adj(self.oom_score_adj).map_err(|e| ("setting oom_score_adj".into(), e))?;
         if let Some(domain) = self.personality {
             // SAFETY: personality takes an integer.
             if unsafe { libc::personality(domain as libc::c_ulong) } < 0 {
-                return Err(("setting the personality", Errno::last()));
+                return Err(("setting the personality".into(), Errno::last()));
             }
         }
         // SAFETY: umask cannot fail.
@@ -101,7 +103,7 @@ impl Security {
         match self.caps {
             // SAFETY: prctls on this process only.
             Some(caps) => unsafe { crate::caps::drop_bounding(caps.bounding) }
-                .map_err(|e| ("dropping capabilities from the bounding set", e)),
+                .map_err(|e| ("dropping capabilities from the bounding set".into(), e)),
             None => Ok(()),
         }
     }
@@ -110,9 +112,25 @@ impl Security {
     pub fn set_capabilities(&self) -> Result<(), Step> {
         match &self.caps {
             // SAFETY: capset and prctls on this process only.
-            Some(caps) => {
-                unsafe { crate::caps::set(caps) }.map_err(|e| ("setting capabilities", e))
-            }
+            Some(caps) => unsafe { crate::caps::set(caps) }.map_err(|e| {
+                let missing = caps.permitted & !own_permitted();
+                if e != Errno::EPERM || missing == 0 {
+                    return ("setting capabilities".into(), e);
+                }
+                let names: Vec<String> = (0..64u8)
+                    .filter(|n| missing & (1 << n) != 0)
+                    .map(|n| {
+                        hcsrun_linux_spec::capability_of_number(n)
+                            .map_or_else(|| format!("capability {n}"), hcsrun_linux_spec::cap_name)
+                    })
+                    .collect();
+                let what = format!(
+                    "setting capabilities: {} not held by the runtime itself (its own caller's \
+                     bounding set lacks it), so no container of it can have it",
+                    names.join(", ")
+                );
+                (what.into(), e)
+            }),
             None => Ok(()),
         }
     }
@@ -123,7 +141,7 @@ impl Security {
         if self.no_new_privs {
             // SAFETY: a prctl with integer arguments.
             if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
-                return Err(("setting no_new_privs", Errno::last()));
+                return Err(("setting no_new_privs".into(), Errno::last()));
             }
             self.load_seccomp()?;
         }
@@ -154,7 +172,7 @@ impl Security {
             // With TSYNC a positive answer names a thread that could not
             // be synchronized; this process has one thread.
             let e = if rc > 0 { Errno::ESRCH } else { Errno::last() };
-            return Err(("loading the seccomp filter", e));
+            return Err(("loading the seccomp filter".into(), e));
         }
         Ok(())
     }
@@ -196,6 +214,17 @@ pub fn read_oom_score_adj() -> i32 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// This process's permitted capabilities (`CapPrm` in `/proc/self/status`).
+fn own_permitted() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("CapPrm:"))?;
+            u64::from_str_radix(line["CapPrm:".len()..].trim(), 16).ok()
+        })
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
