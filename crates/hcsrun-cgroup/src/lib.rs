@@ -13,6 +13,7 @@
 #![cfg(target_os = "linux")]
 #![warn(missing_docs)]
 
+mod counters;
 mod hierarchy;
 mod limits;
 mod prime;
@@ -30,6 +31,10 @@ use std::{
     time::Duration,
 };
 
+pub use counters::{
+    BlkioEntry, Counters, IoEntry, Keyed, Pids, V1Counters, V1Cpu, V1Memory, V1MemoryEntry,
+    V2Counters,
+};
 pub use hierarchy::Hierarchies;
 pub use limits::{Exact, Limits};
 use nix::fcntl::{open, OFlag};
@@ -99,8 +104,10 @@ impl Cgroup {
         self
     }
 
-    /// Where the system's cgroups are now: moved, or where they were made.
-    fn current(&self) -> Cow<'_, Self> {
+    /// Where the system's cgroups are now: moved (as the file given to
+    /// [`Cgroup::moved_by`] says), or where they were made. Reads that file
+    /// (blocking).
+    pub fn current(&self) -> Cow<'_, Self> {
         let Some(text) = self.moved.as_ref().and_then(|f| fs::read_to_string(f).ok()) else {
             return Cow::Borrowed(self);
         };
@@ -119,6 +126,12 @@ impl Cgroup {
             dirs,
             moved: None,
         })
+    }
+
+    /// True once the system's cgroups have been moved (the file given to
+    /// [`Cgroup::moved_by`] names a path other than where they were made).
+    pub fn is_moved(&self) -> bool {
+        self.current().dirs != self.dirs
     }
 
     /// Creates the cgroups and applies `limits`.
@@ -233,6 +246,17 @@ impl Cgroup {
         match this.hierarchies {
             Hierarchies::V1(_) => v1::stats(&this),
             Hierarchies::V2(_) => v2::stats(&this.dirs[0]),
+        }
+    }
+
+    /// Every counter of the system's cgroups, in the shape of its cgroup
+    /// version (for callers that report them file by file, as containerd's
+    /// metrics do). A system whose cgroups are gone is `NotFound`.
+    pub fn counters(&self) -> io::Result<Counters> {
+        let this = self.current();
+        match this.hierarchies {
+            Hierarchies::V1(_) => counters::read_v1(&this).map(Counters::V1),
+            Hierarchies::V2(_) => V2Counters::read(&this.dirs[0]).map(Counters::V2),
         }
     }
 
