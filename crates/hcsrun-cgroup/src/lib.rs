@@ -5,8 +5,9 @@
 //! it has them (each v1 cgroup costs a mkdir, a join and an rmdir on every
 //! start). The system's processes live there; its holder never does.
 //!
-//! Used by the Linux compute service (`hcs-linux`, on its blocking pool)
-//! and by `hcsrun-oci`, which makes a container's cgroups at its
+//! Used by the Linux compute service (`hcs-linux`) and the containerd shim
+//! (its metrics, pids and updates), each on its blocking pool, and by
+//! `hcsrun-oci`, which makes a container's cgroups at its
 //! `linux.cgroupsPath` itself (no holder: "The process model" in
 //! `docs/ARCHITECTURE.md`). Empty on other systems than Linux.
 
