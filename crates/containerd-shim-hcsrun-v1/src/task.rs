@@ -315,7 +315,7 @@ impl Task for TaskService {
             "Update",
             blocking(move || cgroups.update(&value))
                 .await
-                .map_err(ShimError::Invalid),
+                .map_err(|e| ShimError::Invalid(format!("update of container {}: {e}", req.id))),
         )?;
         Ok(api::Empty::default())
     }
@@ -340,15 +340,23 @@ impl Task for TaskService {
     ) -> TtrpcResult<api::StatsResponse> {
         let container = done("Stats", self.tasks.container(&req.id))?;
         let cgroups = container.cgroups.clone();
-        let metrics = done(
+        let counters = done(
             "Stats",
-            blocking(move || cgroups.metrics())
-                .await
-                .map_err(|e| ShimError::other("reading the container's cgroups", e)),
+            blocking(move || cgroups.counters()).await.map_err(|e| {
+                ShimError::other(
+                    &format!("stats of container {}: reading its cgroups", req.id),
+                    e,
+                )
+            }),
         )?;
         let any = done(
             "Stats",
-            stats::v1_any(&metrics).map_err(|e| ShimError::other("encoding metrics", e)),
+            stats::metrics_any(&counters).map_err(|e| {
+                ShimError::other(
+                    &format!("stats of container {}: encoding metrics", req.id),
+                    e,
+                )
+            }),
         )?;
         Ok(api::StatsResponse {
             stats: Some(any).into(),

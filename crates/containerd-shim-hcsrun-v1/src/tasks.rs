@@ -125,7 +125,9 @@ impl Tasks {
             if let Some(pid) = pids.first() {
                 std::fs::write(bundle.join(crate::service::INIT_PID_FILE), pid.to_string())?;
             }
-            let efd = cgroups.memory_dir().and_then(|d| oom::register(&d));
+            let efd = cgroups
+                .memory_dir()
+                .and_then(|d| oom::register(&d).map(|efd| (efd, d)));
             Ok::<_, std::io::Error>((cgroups, pids, efd))
         })
         .await;
@@ -147,15 +149,15 @@ impl Tasks {
             init,
             parked: Mutex::new(Some(parked)),
             execs: Mutex::default(),
-            cgroups: cgroups.clone(),
+            cgroups,
             namespaces: spec.namespaces().clone(),
             oom: Mutex::new(None),
             paused: false.into(),
         });
-        match efd.and_then(|efd| {
+        match efd.and_then(|(efd, memory_dir)| {
             let events = self.shared.events.clone();
             let id = req.id.clone();
-            oom::watch(efd, cgroups.memory_dir()?, move || events.task_oom(&id))
+            oom::watch(efd, memory_dir, move || events.task_oom(&id))
         }) {
             Ok(watch) => *container.oom.lock().unwrap() = Some(watch),
             Err(e) => log::warn!("container {}: OOM events unavailable: {e}", req.id),

@@ -5,14 +5,16 @@
 //! it has them (each v1 cgroup costs a mkdir, a join and an rmdir on every
 //! start). The system's processes live there; its holder never does.
 //!
-//! Used by the Linux compute service (`hcs-linux`, on its blocking pool)
-//! and by `hcsrun-oci`, which makes a container's cgroups at its
+//! Used by the Linux compute service (`hcs-linux`) and the containerd shim
+//! (its metrics, pids and updates), each on its blocking pool, and by
+//! `hcsrun-oci`, which makes a container's cgroups at its
 //! `linux.cgroupsPath` itself (no holder: "The process model" in
 //! `docs/ARCHITECTURE.md`). Empty on other systems than Linux.
 
 #![cfg(target_os = "linux")]
 #![warn(missing_docs)]
 
+mod counters;
 mod hierarchy;
 mod limits;
 mod prime;
@@ -30,6 +32,10 @@ use std::{
     time::Duration,
 };
 
+pub use counters::{
+    BlkioEntry, Counters, IoEntry, Keyed, Pids, V1Counters, V1Cpu, V1Memory, V1MemoryEntry,
+    V2Counters,
+};
 pub use hierarchy::Hierarchies;
 pub use limits::{Exact, Limits};
 use nix::fcntl::{open, OFlag};
@@ -99,8 +105,10 @@ impl Cgroup {
         self
     }
 
-    /// Where the system's cgroups are now: moved, or where they were made.
-    fn current(&self) -> Cow<'_, Self> {
+    /// Where the system's cgroups are now: moved (as the file given to
+    /// [`Cgroup::moved_by`] says), or where they were made. Reads that file
+    /// (blocking).
+    pub fn current(&self) -> Cow<'_, Self> {
         let Some(text) = self.moved.as_ref().and_then(|f| fs::read_to_string(f).ok()) else {
             return Cow::Borrowed(self);
         };
@@ -119,6 +127,12 @@ impl Cgroup {
             dirs,
             moved: None,
         })
+    }
+
+    /// True once the system's cgroups have been moved (the file given to
+    /// [`Cgroup::moved_by`] names a path other than where they were made).
+    pub fn is_moved(&self) -> bool {
+        self.current().dirs != self.dirs
     }
 
     /// Creates the cgroups and applies `limits`.
@@ -233,6 +247,17 @@ impl Cgroup {
         match this.hierarchies {
             Hierarchies::V1(_) => v1::stats(&this),
             Hierarchies::V2(_) => v2::stats(&this.dirs[0]),
+        }
+    }
+
+    /// Every counter of the system's cgroups, in the shape of its cgroup
+    /// version (for callers that report them file by file, as containerd's
+    /// metrics do). A system whose cgroups are gone is `NotFound`.
+    pub fn counters(&self) -> io::Result<Counters> {
+        let this = self.current();
+        match this.hierarchies {
+            Hierarchies::V1(_) => counters::read_v1(&this).map(Counters::V1),
+            Hierarchies::V2(_) => V2Counters::read(&this.dirs[0]).map(Counters::V2),
         }
     }
 

@@ -109,7 +109,10 @@ pub fn apply_exact(cgroup: &Cgroup, e: &Exact) -> io::Result<()> {
                 }
             }
             (Some(limit), None) => {
-                if set_limit(limit).is_err() && memsw {
+                if let Err(e) = set_limit(limit) {
+                    if !memsw {
+                        return Err(e);
+                    }
                     // Raising above memsw: raise memsw with it.
                     set_swap(limit)?;
                     set_limit(limit)?;
