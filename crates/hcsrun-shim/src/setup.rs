@@ -26,7 +26,7 @@ use hcsrun_shim_protocol::{
 use crate::{
     loopdev, masks, net,
     root::{mount_on, Root},
-    standard::standard_data,
+    standard::made,
 };
 use hcsrun_linux_spec::StandardMount;
 
@@ -266,8 +266,8 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         &dev,
         Some("tmpfs"),
         Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some(standard_data(StandardMount::Dev)),
+        made(StandardMount::Dev).0,
+        Some(made(StandardMount::Dev).1),
     )
     .map_err(sys(|| "mounting /dev".to_owned()))?;
     // The fresh tmpfs, through the path (the old descriptor is the
@@ -300,8 +300,8 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         &pts,
         Some("devpts"),
         Some("devpts"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some(standard_data(StandardMount::DevPts)),
+        made(StandardMount::DevPts).0,
+        Some(made(StandardMount::DevPts).1),
     )
     .map_err(sys(|| "mounting /dev/pts".to_owned()))?;
     let shm = root
@@ -311,8 +311,8 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         &shm,
         Some("shm"),
         Some("tmpfs"),
-        nosuid_nodev | MsFlags::MS_NOEXEC,
-        Some(standard_data(StandardMount::DevShm)),
+        made(StandardMount::DevShm).0,
+        Some(made(StandardMount::DevShm).1),
     )
     .map_err(sys(|| "mounting /dev/shm".to_owned()))?;
     // POSIX message queues of the container's own IPC namespace.

@@ -3,7 +3,7 @@
 //! makes them at start with [`STANDARD`]'s flags and data; where a spec's
 //! differ, pid 1 reconfigures them in place (see `mounts`).
 
-use hcsrun_linux_spec::{KernelMount, MountFlags, StandardMount};
+use hcsrun_linux_spec::{Atime, KernelMount, MountFlags, StandardMount};
 use nix::{errno::Errno, mount::MsFlags};
 
 use crate::{
@@ -11,41 +11,124 @@ use crate::{
     root::fd_path,
 };
 
-/// The standard mounts as the service makes them at start: read-only,
-/// `nosuid`, `nodev`, `noexec`, and the file system's data.
-pub(crate) const STANDARD: [(StandardMount, bool, bool, bool, bool, &str); 6] = [
-    (StandardMount::Proc, false, true, true, true, ""),
-    (
-        StandardMount::Dev,
-        false,
-        true,
-        false,
-        true,
-        "mode=755,size=65536k",
-    ),
-    (
-        StandardMount::DevPts,
-        false,
-        true,
-        false,
-        true,
-        "newinstance,ptmxmode=0666,mode=0620,gid=5",
-    ),
-    (
-        StandardMount::DevShm,
-        false,
-        true,
-        true,
-        true,
-        "mode=1777,size=65536k",
-    ),
-    (StandardMount::DevMqueue, false, true, true, true, ""),
-    (StandardMount::Sys, true, true, true, true, ""),
+/// How the service makes a standard mount at start (docker's flags and
+/// data, so that the usual spec changes next to nothing).
+pub(crate) struct Made {
+    /// Which mount.
+    pub which: StandardMount,
+    /// Read-only (`/sys`: the mount, not its file system).
+    pub readonly: bool,
+    /// Its flags.
+    pub flags: MountFlags,
+    /// The file system's data.
+    pub data: &'static str,
+}
+
+const fn flags(nosuid: bool, nodev: bool, noexec: bool, atime: Option<Atime>) -> MountFlags {
+    MountFlags {
+        nosuid,
+        nodev,
+        noexec,
+        sync: false,
+        dirsync: false,
+        atime,
+        nodiratime: false,
+        lazytime: false,
+        nosymfollow: false,
+        silent: false,
+    }
+}
+
+/// The standard mounts as the service makes them.
+pub(crate) const STANDARD: [Made; 6] = [
+    Made {
+        which: StandardMount::Proc,
+        readonly: false,
+        flags: flags(true, true, true, None),
+        data: "",
+    },
+    // noexec beyond docker's: a spec without it (docker's, hcsrun run's)
+    // has it cleared.
+    Made {
+        which: StandardMount::Dev,
+        readonly: false,
+        flags: flags(true, false, true, None),
+        data: "mode=755,size=65536k",
+    },
+    Made {
+        which: StandardMount::DevPts,
+        readonly: false,
+        flags: flags(true, false, true, None),
+        data: "newinstance,ptmxmode=0666,mode=0620,gid=5",
+    },
+    Made {
+        which: StandardMount::DevShm,
+        readonly: false,
+        flags: flags(true, true, true, None),
+        data: "mode=1777,size=65536k",
+    },
+    Made {
+        which: StandardMount::DevMqueue,
+        readonly: false,
+        flags: flags(true, true, true, None),
+        data: "",
+    },
+    Made {
+        which: StandardMount::Sys,
+        readonly: true,
+        flags: flags(true, true, true, None),
+        data: "",
+    },
 ];
 
-/// The service's data for `which` (see [`STANDARD`]).
-pub(crate) fn standard_data(which: StandardMount) -> &'static str {
-    STANDARD.iter().find(|s| s.0 == which).map_or("", |s| s.5)
+/// How the service makes `which` (see [`STANDARD`]): its `MS_*` flags
+/// (but read-only) and data.
+pub(crate) fn made(which: StandardMount) -> (MsFlags, &'static str) {
+    let Some(m) = STANDARD.iter().find(|m| m.which == which) else {
+        return (MsFlags::empty(), "");
+    };
+    let mut ms = MsFlags::empty();
+    for (on, flag) in [
+        (m.flags.nosuid, MsFlags::MS_NOSUID),
+        (m.flags.nodev, MsFlags::MS_NODEV),
+        (m.flags.noexec, MsFlags::MS_NOEXEC),
+        (
+            m.flags.atime == Some(Atime::Strictatime),
+            MsFlags::MS_STRICTATIME,
+        ),
+    ] {
+        if on {
+            ms |= flag;
+        }
+    }
+    (ms, m.data)
+}
+
+/// Mount data as a comparable list: sizes in bytes, modes as numbers,
+/// in order.
+fn normalized(data: &str) -> Vec<String> {
+    let mut list: Vec<String> =
+        data.split(',')
+            .filter(|o| !o.is_empty())
+            .map(|o| match o.split_once('=') {
+                Some((k @ ("size" | "nr_inodes" | "nr_blocks"), v)) => {
+                    let (digits, unit) = match v.chars().last() {
+                        Some('k' | 'K') => (&v[..v.len() - 1], 1u64 << 10),
+                        Some('m' | 'M') => (&v[..v.len() - 1], 1 << 20),
+                        Some('g' | 'G') => (&v[..v.len() - 1], 1 << 30),
+                        _ => (v, 1),
+                    };
+                    digits
+                        .parse::<u64>()
+                        .map_or_else(|_| o.to_owned(), |n| format!("{k}={}", n * unit))
+                }
+                Some((k @ ("mode" | "ptmxmode"), v)) => u32::from_str_radix(v, 8)
+                    .map_or_else(|_| o.to_owned(), |n| format!("{k}={n:o}")),
+                _ => o.to_owned(),
+            })
+            .collect();
+    list.sort();
+    list
 }
 
 /// The flags a standard mount can carry, cleared where the spec has not
@@ -59,16 +142,11 @@ const FLAG_ATTRS: u64 = libc::MOUNT_ATTR_RDONLY
 
 /// A standard mount whose spec differs from what the service made.
 pub(crate) fn reconfigured(k: &KernelMount) -> Option<SpecMount> {
-    let &(_, ro, nosuid, nodev, noexec, data) =
-        STANDARD.iter().find(|s| Some(s.0) == k.standard)?;
-    let made = MountFlags {
-        nosuid,
-        nodev,
-        noexec,
-        ..MountFlags::default()
-    };
+    let made = STANDARD.iter().find(|m| Some(m.which) == k.standard)?;
     let spec_data = k.data.join(",");
-    if k.readonly == ro && k.flags == made && spec_data == data && k.propagation.is_none() {
+    let same_data = normalized(&spec_data) == normalized(made.data);
+    if k.readonly == made.readonly && k.flags == made.flags && same_data && k.propagation.is_none()
+    {
         return None;
     }
     let (attr_set, attr_clr) = attributes(k.readonly, &k.flags);
@@ -77,11 +155,7 @@ pub(crate) fn reconfigured(k: &KernelMount) -> Option<SpecMount> {
         destination: k.destination.to_string_lossy().into_owned(),
         fstype: None,
         source: String::new(),
-        data: if spec_data == data {
-            String::new()
-        } else {
-            spec_data
-        },
+        data: if same_data { String::new() } else { spec_data },
         sb_flags: sb_flags(&k.flags),
         attr_set,
         attr_clr: attr_clr | (FLAG_ATTRS & !attr_set),
@@ -138,4 +212,25 @@ pub(crate) fn tmpfs_root(target: &impl std::os::fd::AsRawFd, data: &str) -> nix:
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_is_compared_by_value() {
+        assert_eq!(
+            normalized("mode=1777,size=65536k"),
+            normalized("size=67108864,mode=01777")
+        );
+        assert_ne!(
+            normalized("mode=1777,size=8m"),
+            normalized("mode=1777,size=65536k")
+        );
+        assert_eq!(
+            normalized("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+            normalized("newinstance,ptmxmode=666,mode=620,gid=5")
+        );
+    }
 }
