@@ -85,6 +85,41 @@ fn a_pulled_image_runs_with_its_config() {
     // Without an image nothing changes: after -- is the command, on the
     // host's root.
     assert_eq!(store.ok(&["run", "--", "echo", "host"]), "host\n");
+    // --pull: always pulls what is there (nothing new to download),
+    // never refuses what is not; --platform pulls another platform's.
+    let out = store
+        .command()
+        .env("HCSRUN_INSECURE_REGISTRIES", &reg.host)
+        .args(["run", "--pull", "always", &name, "echo", "again"])
+        .output()
+        .unwrap();
+    let err = common::text(&out.stderr);
+    assert_eq!(text(&out), "again\n", "{err}");
+    assert!(err.contains("Status: Image is up to date"), "{err}");
+    assert!(!err.contains("Unable to find"), "{err}");
+    let out = store.hcsrun(&["run", "--pull", "never", "127.0.0.1:1/nosuch", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = common::text(&out.stderr);
+    assert!(
+        err.contains("No such image: 127.0.0.1:1/nosuch (--pull never)")
+            && !err.contains("pulling"),
+        "{err}"
+    );
+    let out = store
+        .command()
+        .env("HCSRUN_INSECURE_REGISTRIES", &reg.host)
+        .args(["run", "--platform", "linux/s390x", &name, "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = common::text(&out.stderr);
+    assert!(
+        err.contains("is for linux/amd64, not the platform asked for (linux/s390x)"),
+        "{err}"
+    );
+    let out = store.hcsrun(&["run", "--platform", "linux/amd64", "--", "true"]);
+    assert!(common::text(&out.stderr).contains("--platform needs an IMAGE"));
+
     // An image that is not in the store.
     let out = store.hcsrun(&["run", "127.0.0.1:1/nosuch", "true"]);
     assert_eq!(out.status.code(), Some(125));

@@ -7,7 +7,7 @@
 use std::{fs::File, path::PathBuf};
 
 use anyhow::{bail, Context};
-use hcsrun_image::{Image, LayerFormat, RunConfig, Store};
+use hcsrun_image::{Image, LayerFormat, Platform, RunConfig, Store};
 use nix::fcntl::Flock;
 
 use super::{
@@ -44,14 +44,25 @@ pub struct Recorded {
 pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let Some((name, command)) = split_image(&argv, &args.command) else {
-        if args.entrypoint.is_some() {
-            bail!("--entrypoint needs an IMAGE: hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]]");
+        let image_flag = match () {
+            _ if args.entrypoint.is_some() => Some("--entrypoint"),
+            _ if args.platform.is_some() => Some("--platform"),
+            _ if args.pull != "missing" => Some("--pull"),
+            _ => None,
+        };
+        if let Some(flag) = image_flag {
+            bail!("{flag} needs an IMAGE: hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]]");
         }
         return Ok(None);
     };
     if !args.layers.is_empty() {
         bail!("image {name}: --layer is for a run without an image (the image gives the layers)");
     }
+    let platform = args
+        .platform
+        .as_deref()
+        .map(|p| Platform::parse(p).map_err(|e| anyhow::anyhow!("--platform {p:?}: {e}")))
+        .transpose()?;
     if args.bundle.is_some() {
         bail!("image {name}: --bundle is for a run without an image");
     }
@@ -69,10 +80,28 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
         Ok((store, lock, found))
     })
     .await?;
-    let image = match found {
-        Some(image) => image,
-        None => pull_missing(&store, &name).await?,
+    // An image of another platform than the one asked for is not it.
+    let found = found.filter(|image| {
+        platform
+            .as_ref()
+            .is_none_or(|p| p.matches(&image.config.platform()))
+    });
+    let image = match (args.pull.as_str(), found) {
+        ("always", _) => pull(&store, &name, args.platform.as_deref(), false).await?,
+        (_, Some(image)) => image,
+        ("never", None) => match &args.platform {
+            Some(p) => bail!("No such image: {name} for platform {p} (--pull never)"),
+            None => bail!("No such image: {name} (--pull never)"),
+        },
+        (_, None) => pull(&store, &name, args.platform.as_deref(), true).await?,
     };
+    // A registry's single-platform image is what it is.
+    if let Some(p) = platform.filter(|p| !p.matches(&image.config.platform())) {
+        bail!(
+            "image {name} is for {}, not the platform asked for ({p})",
+            image.config.platform()
+        );
+    }
     if image.config.os != "linux" {
         bail!(
             "image {name} is for {}: hcsrun runs Linux images",
@@ -141,20 +170,31 @@ async fn blocking<T: Send + 'static>(
         .context("a task of the blocking pool")?
 }
 
-/// An image not in the store is pulled, as docker run does, its lines on
-/// stderr (stdout is the container's).
-async fn pull_missing(store: &Store, name: &str) -> anyhow::Result<Image> {
-    let missing = || anyhow::anyhow!("Unable to find image '{name}' locally");
-    let Ok(reference) = hcsrun_image::Reference::parse(name) else {
-        return Err(missing());
+/// Pulls the image, as docker run does, its lines on stderr (stdout is the
+/// container's); `missing` when the store has none (docker says so
+/// first).
+async fn pull(
+    store: &Store,
+    name: &str,
+    platform: Option<&str>,
+    missing: bool,
+) -> anyhow::Result<Image> {
+    let failed = || match missing {
+        true => anyhow::anyhow!("Unable to find image '{name}' locally"),
+        false => anyhow::anyhow!("pulling image '{name}' (--pull always)"),
     };
-    crate::output::error_line(&format!(
-        "Unable to find image '{}' locally",
-        reference.familiar()
-    ));
+    let Ok(reference) = hcsrun_image::Reference::parse(name) else {
+        return Err(failed());
+    };
+    if missing {
+        crate::output::error_line(&format!(
+            "Unable to find image '{}' locally",
+            reference.familiar()
+        ));
+    }
     let request = super::pull::Request {
         reference: &reference,
-        platform: None,
+        platform,
         insecure_registries: super::pull::insecure_registries(&[]),
         show_progress: true,
         default_tag: false,
@@ -162,7 +202,7 @@ async fn pull_missing(store: &Store, name: &str) -> anyhow::Result<Image> {
     };
     super::pull::pull(store, &request)
         .await
-        .with_context(missing)
+        .with_context(failed)
 }
 
 /// The image and its command, where the positionals `command` (the last

@@ -216,6 +216,16 @@ pub struct Args {
     #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
     pub entrypoint: Option<String>,
 
+    /// When to pull the IMAGE: always, missing (when the store has none
+    /// for the platform) or never.
+    #[arg(long, value_name = "POLICY", default_value = "missing", value_parser = ["always", "missing", "never"])]
+    pub pull: String,
+
+    /// The IMAGE's platform, os/arch[/variant], pulled if the store has
+    /// the image for another [default: this host's].
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
     /// IMAGE [COMMAND [ARG...]], as docker's: the image, then the command
     /// that replaces its Cmd; or, after `--`, the command and its
     /// arguments, run on the --layers, the --bundle or the host's root.
