@@ -200,6 +200,21 @@ fn a_terminal_is_a_usable_shell() {
         .unwrap();
     assert!(stdout(&out).contains("/dev/pts/"), "{}", stdout(&out));
     assert_eq!(out.status.code(), Some(6));
+
+    // ctr sizes the container's console as its own (ResizePty).
+    let cmd = format!(
+        "stty rows 22 cols 77; ctr --address {} --namespace {} run --rm -t --runtime {RUNTIME} \
+         {IMAGE} t3 sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do \
+         [ \"$(stty size)\" = \"22 77\" ] && break; sleep 0.2; done; stty size'",
+        ctd.socket().display(),
+        ctd.ns
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("22 77"), "{}", stdout(&out));
 }
 
 #[test]
