@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use common::{stderr, stdout, Containerd, IMAGE, RUNTIME};
+use common::{assert_refused, stderr, stdout, Containerd, IMAGE, RUNTIME};
 
 #[test]
 #[ignore = "needs root and containerd 1.6 (scripts/setup.sh)"]
@@ -54,12 +54,7 @@ fn run_reports_the_exit_code_and_the_output() {
         "r3",
         "true",
     ]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("linux.intelRdt: not supported"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, "linux.intelRdt: not supported");
     assert!(ctd.task("r3").is_none());
 }
 
@@ -356,12 +351,7 @@ fn spec_namespaces_are_joined() {
         "n3",
         "true",
     ]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("linux.namespaces"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, "linux.namespaces");
     let _ = ctd.ctr(&["container", "rm", "n3"]);
     assert_eq!(ctd.leftover_mounts(), Vec::<String>::new());
     assert_eq!(ctd.leftover_cgroups(), Vec::<std::path::PathBuf>::new());

@@ -84,14 +84,7 @@ impl Docker {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        common::stdout_of_success("docker", args, &self.run(args))
     }
 
     /// Imports a busybox root as image `bb:test`.

@@ -53,14 +53,7 @@ impl Podman {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        common::stdout_of_success("podman", args, &self.run(args))
     }
 
     /// Builds a busybox image as an OCI archive and loads it; its id.

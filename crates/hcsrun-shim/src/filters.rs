@@ -222,6 +222,9 @@ fn read(runtime_dir: BorrowedFd<'_>, name: &str, key: &str) -> Option<Program> {
     if !trusted(fd.as_fd(), false) {
         return None;
     }
+    // Used now: the last to go when room is made.
+    let now = nix::sys::time::TimeSpec::UTIME_NOW;
+    let _ = nix::sys::stat::futimens(&fd, &nix::sys::time::TimeSpec::UTIME_OMIT, &now);
     let mut text = Vec::new();
     fs::File::from(fd)
         .take(MAX_FILE)
@@ -231,8 +234,43 @@ fn read(runtime_dir: BorrowedFd<'_>, name: &str, key: &str) -> Option<Program> {
     entry.program_for(key)
 }
 
-/// Caches `entry` as `name`, if the directory can be trusted and is not
-/// full; a failure only means the next container compiles again.
+/// Keeps the cache below [`MAX_ENTRIES`] files so that one more fits: the
+/// least recently used go (a hit renews a file's time), so programs of a
+/// replaced hcsrun, and leftovers of a writer that died, go first.
+fn make_room(dir: BorrowedFd<'_>) -> Result<(), Errno> {
+    let mut files = Vec::new();
+    for entry in
+        nix::dir::Dir::from_fd(dir.try_clone_to_owned().map_err(|_| Errno::EMFILE)?)?.iter()
+    {
+        let entry = entry?;
+        let name = entry.file_name().to_owned();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        if let Ok(st) = nix::sys::stat::fstatat(
+            dir,
+            name.as_c_str(),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
+            files.push(((st.st_mtime, st.st_mtime_nsec), name));
+        }
+    }
+    if files.len() < MAX_ENTRIES {
+        return Ok(());
+    }
+    files.sort();
+    for (_, name) in &files[..files.len() + 1 - MAX_ENTRIES] {
+        let _ = nix::unistd::unlinkat(
+            dir,
+            name.as_c_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        );
+    }
+    Ok(())
+}
+
+/// Caches `entry` as `name`, if the directory can be trusted, making room
+/// for it; a failure only means the next container compiles again.
 fn write(runtime_dir: BorrowedFd<'_>, name: &str, entry: &Entry) {
     let _ = (|| -> Result<(), Errno> {
         match mkdirat(runtime_dir, DIR, Mode::from_bits_truncate(0o700)) {
@@ -240,10 +278,7 @@ fn write(runtime_dir: BorrowedFd<'_>, name: &str, entry: &Entry) {
             Err(e) => return Err(e),
         }
         let dir = open_dir(runtime_dir).ok_or(Errno::EPERM)?;
-        let entries = nix::dir::Dir::from_fd(dir.try_clone().map_err(|_| Errno::EMFILE)?)?;
-        if entries.into_iter().count() > MAX_ENTRIES + 2 {
-            return Ok(());
-        }
+        make_room(dir.as_fd())?;
         let text = serde_json::to_vec(entry).map_err(|_| Errno::EINVAL)?;
         let tmp = format!(".{name}.{}", std::process::id());
         let file = openat(
@@ -270,149 +305,4 @@ fn write(runtime_dir: BorrowedFd<'_>, name: &str, entry: &Entry) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::os::{fd::AsFd, unix::fs::PermissionsExt};
-
-    use super::*;
-
-    struct Cache {
-        dir: std::path::PathBuf,
-        root: fs::File,
-        seccomp: LinuxSeccomp,
-        compiled: Program,
-    }
-
-    /// A runtime directory whose cache holds docker's default program.
-    fn cache(name: &str) -> Cache {
-        let dir = std::env::temp_dir().join(format!(
-            "hcsrun-seccomp-cache-{name}-{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let root = fs::File::open(&dir).unwrap();
-        let seccomp = docker_default(crate::caps::docker_default_mask()).unwrap();
-        let compiled = program(&seccomp, root.as_fd()).unwrap();
-        assert!(compiled.instructions.len() > 100);
-        Cache {
-            dir,
-            root,
-            seccomp,
-            compiled,
-        }
-    }
-
-    impl Cache {
-        fn file(&self) -> std::path::PathBuf {
-            let cached: Vec<_> = fs::read_dir(self.dir.join(DIR))
-                .unwrap()
-                .flatten()
-                .collect();
-            assert_eq!(cached.len(), 1, "one program, cached once");
-            cached[0].path()
-        }
-
-        fn entry(&self) -> Entry {
-            serde_json::from_slice(&fs::read(self.file()).unwrap()).unwrap()
-        }
-
-        /// Replaces the cached file's text, keeping its name and mode.
-        fn put(&self, text: &[u8]) {
-            fs::write(self.file(), text).unwrap();
-        }
-
-        /// What a container asking for the same filter now gets, and
-        /// whether it came from the file.
-        fn lookup(&self) -> (Program, bool) {
-            let key = format!(
-                "{FORMAT}\n{}\nlibseccomp {}\n{}",
-                executable(),
-                libseccomp_version(),
-                serde_json::to_string(&self.seccomp).unwrap()
-            );
-            let name = hex(&Sha256::digest(key.as_bytes()));
-            let cached = read(self.root.as_fd(), &name, &key).is_some();
-            (program(&self.seccomp, self.root.as_fd()).unwrap(), cached)
-        }
-    }
-
-    impl Drop for Cache {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    #[test]
-    fn a_program_is_compiled_once_then_read() {
-        let c = cache("once");
-        let mode = fs::metadata(c.dir.join(DIR)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        let mode = fs::metadata(c.file()).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(c.lookup(), (c.compiled.clone(), true));
-    }
-
-    #[test]
-    fn a_file_for_another_text_is_not_used() {
-        let c = cache("collide");
-        let mut entry = c.entry();
-        entry.key.push('x');
-        entry.program.instructions.truncate(1);
-        let entry = Entry::new(entry.key, entry.program);
-        c.put(&serde_json::to_vec(&entry).unwrap());
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-    }
-
-    #[test]
-    fn a_damaged_program_is_compiled_again() {
-        let c = cache("damaged");
-        // An allow-all where the kill was: the key still matches, the
-        // checksum does not.
-        let mut entry = c.entry();
-        let last = entry.program.instructions.len() - 1;
-        entry.program.instructions[last] = 0x0006_0000_7fff_0000;
-        c.put(&serde_json::to_vec(&entry).unwrap());
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-        // Dropped instructions, the checksum made to match: still not a
-        // program a container gets unless it is loadable and whole.
-        let mut entry = c.entry();
-        entry.program.instructions.clear();
-        let entry = Entry::new(entry.key, entry.program);
-        c.put(&serde_json::to_vec(&entry).unwrap());
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-    }
-
-    #[test]
-    fn a_truncated_or_empty_file_is_compiled_again() {
-        let c = cache("truncated");
-        let text = fs::read(c.file()).unwrap();
-        c.put(&text[..text.len() / 2]);
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-        c.put(b"");
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-    }
-
-    #[test]
-    fn a_file_others_could_write_is_not_trusted() {
-        let c = cache("modes");
-        assert!(c.lookup().1);
-        let file = c.file();
-        fs::set_permissions(&file, fs::Permissions::from_mode(0o622)).unwrap();
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-        fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(c.lookup().1);
-        // A second link: someone could change it through the other name.
-        let other = c.dir.join("other-name");
-        fs::hard_link(&file, &other).unwrap();
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-        fs::remove_file(&other).unwrap();
-        let dir = c.dir.join(DIR);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
-        // A link in the file's place is not followed.
-        fs::rename(&file, &other).unwrap();
-        std::os::unix::fs::symlink(&other, &file).unwrap();
-        assert_eq!(c.lookup(), (c.compiled.clone(), false));
-    }
-}
+mod tests;

@@ -466,3 +466,9 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Panics unless the command failed with `what` in its stderr.
+pub fn assert_refused(o: &Output, what: &str) {
+    assert!(!o.status.success(), "succeeded: {}", stdout(o));
+    assert!(stderr(o).contains(what), "{what:?} not in {}", stderr(o));
+}

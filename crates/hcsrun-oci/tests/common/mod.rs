@@ -111,6 +111,18 @@ impl Env {
     }
 }
 
+/// The trimmed stdout of `tool args`, which must have succeeded (a
+/// panic with its stderr otherwise).
+pub fn stdout_of_success(tool: &str, args: &[&str], out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Panics with the command's stderr unless it succeeded.
 pub fn assert_ok(out: &Output, args: &[&str]) {
     assert!(
