@@ -23,7 +23,8 @@
 //! - the program has as many instructions as the kernel takes (1 to
 //!   4096) and only filter flags this holder knows.
 //!
-//! At most [`MAX_ENTRIES`] files are kept.
+//! At most [`MAX_ENTRIES`] files are kept: a full cache drops its least
+//! recently used files (a hit renews a file's time) to take a new one.
 
 use std::{
     fs,
