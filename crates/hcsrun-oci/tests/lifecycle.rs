@@ -181,10 +181,8 @@ fn sys_fs_cgroup_shows_the_cgroups_at_the_specs_cgroups_path() {
     );
     // The parent the test named is the test's to remove.
     let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap();
-    for mount in [
-        "pids", "memory", "cpuacct", "blkio", "freezer", "devices", "",
-    ] {
-        let _ = fs::remove_dir(format!("/sys/fs/cgroup/{mount}{parent}"));
+    for mount in hcs_testkit::host::cgroup_mounts() {
+        let _ = fs::remove_dir(mount.join(parent.trim_start_matches('/')));
     }
 }
 
