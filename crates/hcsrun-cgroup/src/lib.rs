@@ -265,7 +265,13 @@ impl Cgroup {
     /// those never made are already gone.
     pub fn remove(&self) -> io::Result<()> {
         let this = self.current();
-        for dir in this.dirs.iter().chain(&self.dirs) {
+        // Where they were made too, if they were moved.
+        let made = if this.dirs == self.dirs {
+            &[][..]
+        } else {
+            &self.dirs[..]
+        };
+        for dir in this.dirs.iter().chain(made) {
             remove_dir_retrying(|| fs::remove_dir(dir))?;
         }
         Ok(())

@@ -157,6 +157,16 @@ impl LinuxSystem {
         ))
     }
 
+    /// Removes the system's record.
+    async fn remove_record(&self) {
+        let service = self.service.clone();
+        let (id, runtime_id) = (self.id.clone(), self.record.runtime_id.clone());
+        blocking(move || {
+            let _ = service.runtime.remove(&id, &runtime_id);
+        })
+        .await;
+    }
+
     /// The system's holder accepts connections.
     async fn holder_listens(&self) -> bool {
         let (service, id) = (self.service.clone(), self.id.clone());
@@ -378,7 +388,27 @@ impl ComputeSystem for LinuxSystem {
             Some(r) if !r.is_stopped() && self.holder_listens().await => {}
             Some(r) => {
                 r.stopped().await;
-                self.remove_leftovers(true).await;
+                // Nothing of a holder this process reaped after it cleaned
+                // up is left but the record.
+                let cleaned_up = match r.conn.reaped() {
+                    // It has exited: its reaping is a moment away.
+                    Some(mut rx) => {
+                        let reaped = tokio::time::timeout(
+                            std::time::Duration::from_secs(1),
+                            rx.wait_for(Option::is_some),
+                        )
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok().and_then(|r| *r));
+                        matches!(reaped, Some(crate::conn::Reaped::CleanedUp))
+                    }
+                    None => false,
+                };
+                if cleaned_up {
+                    self.remove_record().await;
+                } else {
+                    self.remove_leftovers(true).await;
+                }
             }
             None => self.remove_leftovers(true).await,
         }

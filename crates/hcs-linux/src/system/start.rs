@@ -279,8 +279,12 @@ impl Launch {
             let pidfd = pidfd.into_inner();
             let reaped = blocking(move || {
                 let status = launch::reap(&pidfd);
-                if let Err(e) = self.cgroup.remove() {
-                    tracing::warn!(container = %self.id, "removing cgroups: {e}");
+                // A holder that exited normally removed them itself.
+                let cleaned_up = status.as_ref().is_ok_and(|s| s.cleaned_up());
+                if !cleaned_up {
+                    if let Err(e) = self.cgroup.remove() {
+                        tracing::warn!(container = %self.id, "removing cgroups: {e}");
+                    }
                 }
                 match status {
                     Ok(s) if s.cleaned_up() => Reaped::CleanedUp,
