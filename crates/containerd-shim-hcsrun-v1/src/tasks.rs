@@ -127,7 +127,7 @@ impl Tasks {
             }
             let efd = cgroups
                 .memory_dir()
-                .and_then(|d| oom::register(&d).map(|efd| (efd, d)));
+                .and_then(|d| oom::register(&d).map(|registration| (registration, d)));
             Ok::<_, std::io::Error>((cgroups, pids, efd))
         })
         .await;
@@ -154,10 +154,10 @@ impl Tasks {
             oom: Mutex::new(None),
             paused: false.into(),
         });
-        match efd.and_then(|(efd, memory_dir)| {
+        match efd.and_then(|(registration, memory_dir)| {
             let events = self.shared.events.clone();
             let id = req.id.clone();
-            oom::watch(efd, memory_dir, move || events.task_oom(&id))
+            oom::watch(registration, memory_dir, move || events.task_oom(&id))
         }) {
             Ok(watch) => *container.oom.lock().unwrap() = Some(watch),
             Err(e) => log::warn!("container {}: OOM events unavailable: {e}", req.id),
