@@ -116,7 +116,8 @@ fn a_tmpcopyup_tmpfs_starts_with_what_the_image_has_there() {
 fn binds_listed_after_a_tmpfs_below_it_stay_on_top_of_it() {
     // podman's --tmpfs /etc: its /etc/hosts and /etc/hostname binds come
     // after the tmpfs in the spec, as runc mounts them.
-    let script = "cat /etc/hostname; ls /etc/data; \
+    let script = "cat /etc/hostname; ls /etc/data; [ -S /etc/app.sock ] && echo socket; \
+                  [ -f /etc/passwd ] && echo copied; \
                   grep -E ' /etc/(hostname|data) ' /proc/self/mountinfo | cut -d' ' -f5,6";
     let env = Env::new(&["true"]);
     let host_file = env.dir.path().join("hostname");
@@ -124,12 +125,17 @@ fn binds_listed_after_a_tmpfs_below_it_stay_on_top_of_it() {
     let host_dir = env.dir.path().join("data");
     std::fs::create_dir(&host_dir).unwrap();
     std::fs::write(host_dir.join("f"), "").unwrap();
+    // A socket bound below a tmpcopyup tmpfs (podman's API socket under a
+    // read-only container's /run): not the image's, so not copied.
+    let socket = env.dir.path().join("app.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let mut spec = spec(&["sh", "-c", script]);
     spec["mounts"] = json!([
         {"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
-         "options": ["rprivate", "nosuid", "nodev", "ro"]},
+         "options": ["rprivate", "nosuid", "nodev", "ro", "tmpcopyup"]},
         {"destination": "/etc/hostname", "type": "bind", "source": host_file, "options": ["bind", "ro"]},
-        {"destination": "/etc/data", "type": "bind", "source": host_dir, "options": ["rbind"]}
+        {"destination": "/etc/data", "type": "bind", "source": host_dir, "options": ["rbind"]},
+        {"destination": "/etc/app.sock", "type": "bind", "source": socket, "options": ["bind"]}
     ]);
     env.write_spec(spec);
     let out = env.output(&["run", "--bundle", env.bundle().to_str().unwrap(), "r1"]);
@@ -140,6 +146,8 @@ fn binds_listed_after_a_tmpfs_below_it_stay_on_top_of_it() {
         [
             "from-the-host",
             "f",
+            "socket",
+            "copied",
             "/etc/hostname ro,relatime",
             "/etc/data rw,relatime"
         ],

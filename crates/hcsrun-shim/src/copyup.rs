@@ -67,7 +67,15 @@ fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: u32) -> io::Result<
                 Ok(())
             })(),
             FileType::RegularFile => (|| {
-                let src = rfs::openat(from, name, read, Mode::empty())?;
+                // Non-blocking, and checked to be the file looked at: one
+                // swapped for a FIFO or a device meanwhile is not read.
+                let src = rfs::openat(from, name, read | OFlags::NONBLOCK, Mode::empty())?;
+                let opened = rfs::fstat(&src)?;
+                if FileType::from_raw_mode(opened.st_mode) != FileType::RegularFile
+                    || (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino)
+                {
+                    return Err(io::Error::other("changed while it was copied"));
+                }
                 let create = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
                 let dst = rfs::openat(to, name, create | OFlags::CLOEXEC, Mode::RUSR | Mode::WUSR)?;
                 let mut dst = File::from(dst);

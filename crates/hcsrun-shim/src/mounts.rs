@@ -274,7 +274,7 @@ impl SpecMount {
             return Ok(None);
         };
         let dir = root.dir(&self.destination).map_err(io_errno)?;
-        let below = self.copy_up.then(|| reopen_dir(&dir)).transpose()?;
+        let below = self.copy_up.then(|| image_view(&dir)).transpose()?;
         mount_on(
             &dir,
             Some(self.source.as_str()),
@@ -297,6 +297,23 @@ pub(crate) fn attach(clone: &OwnedFd, target: &OwnedFd) -> nix::Result<()> {
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
     )
     .map_err(|e| Errno::from_raw(e.raw_os_error()))
+}
+
+/// A readable view of the directory `dir` without the mounts below it (a
+/// non-recursive clone): what the image has there for `tmpcopyup`, not
+/// the binds the service already made inside it.
+fn image_view(dir: &OwnedFd) -> nix::Result<OwnedFd> {
+    let flags = rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
+        | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | rustix::mount::OpenTreeFlags::AT_EMPTY_PATH;
+    let clone = rustix::mount::open_tree(dir.as_fd(), "", flags)
+        .map_err(|e| Errno::from_raw(e.raw_os_error()))?;
+    nix::fcntl::openat(
+        clone.as_fd(),
+        ".",
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
 }
 
 /// A readable descriptor of the directory `fd` (`O_PATH`) refers to.
