@@ -14,7 +14,7 @@ use std::{
     collections::BTreeMap,
     fmt,
     io::{Read, Write},
-    os::unix::process::CommandExt,
+    os::{fd::AsRawFd, unix::process::CommandExt},
     path::Path,
     process::{Command, Stdio},
     thread,
@@ -124,13 +124,41 @@ pub fn run(kind: &str, hook: &Hook, state: &str, cwd: Option<&Path>) -> Result<(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| error(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is not a failure.
-        let _ = stdin.write_all(state.as_bytes());
+    // Neither the state written nor the hook's stderr read may block: a
+    // hook that reads nothing, or writes much, still meets its timeout.
+    let mut stdin = child.stdin.take();
+    let mut stderr_pipe = child.stderr.take();
+    for fd in [
+        stdin.as_ref().map(|f| f.as_raw_fd()),
+        stderr_pipe.as_ref().map(|f| f.as_raw_fd()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        // SAFETY: F_SETFL on a descriptor this function owns.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
     }
+    let mut unsent = state.as_bytes();
+    let mut stderr = Vec::new();
     let timeout = hook.timeout().filter(|t| *t > 0);
     let deadline = timeout.map(|t| Instant::now() + Duration::from_secs(t as u64));
     let status = loop {
+        if let Some(pipe) = &mut stdin {
+            match pipe.write(unsent) {
+                Ok(n) => unsent = &unsent[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                // A hook that does not read its stdin is not a failure.
+                Err(_) => unsent = &[],
+            }
+            if unsent.is_empty() {
+                stdin = None;
+            }
+        }
+        if let Some(pipe) = &mut stderr_pipe {
+            if !drain(pipe, &mut stderr) {
+                stderr_pipe = None;
+            }
+        }
         if let Some(status) = child.try_wait().map_err(|e| error(e.to_string()))? {
             break status;
         }
@@ -147,9 +175,64 @@ pub fn run(kind: &str, hook: &Hook, state: &str, cwd: Option<&Path>) -> Result<(
     if status.success() {
         return Ok(());
     }
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = pipe.read_to_string(&mut stderr);
+    if let Some(pipe) = &mut stderr_pipe {
+        drain(pipe, &mut stderr);
     }
+    let stderr = String::from_utf8_lossy(&stderr);
     Err(error(format!("{status}: {}", stderr.trim())))
+}
+
+/// Reads what `pipe` has now into `kept` (at most [`STDERR_KEPT`] bytes
+/// kept); false at its end.
+fn drain(pipe: &mut std::process::ChildStderr, kept: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => {
+                let room = STDERR_KEPT.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// How much of a failing hook's stderr its error carries.
+const STDERR_KEPT: usize = 4096;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(script: &str, timeout: Option<i64>) -> Hook {
+        serde_json::from_value(serde_json::json!({
+            "path": "/bin/sh", "args": ["sh", "-c", script], "timeout": timeout
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_hook_that_reads_nothing_still_times_out_on_a_large_state() {
+        let state = "x".repeat(1 << 20);
+        let started = Instant::now();
+        let e = run("prestart", &hook("sleep 30", Some(1)), &state, None).unwrap_err();
+        assert!(e.cause.contains("timed out after 1 s"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_hook_writing_much_to_stderr_neither_blocks_nor_floods_the_error() {
+        let script = "yes e | head -c 1000000 >&2; exit 3";
+        let e = run("poststart", &hook(script, Some(20)), "{}", None).unwrap_err();
+        assert!(
+            e.cause.starts_with("exit status: 3: e\ne\n"),
+            "{}",
+            &e.cause[..40]
+        );
+        assert!(e.cause.len() <= STDERR_KEPT + 64, "{}", e.cause.len());
+        assert!(run("poststart", &hook("cat >/dev/null", None), "{}", None).is_ok());
+    }
 }
