@@ -61,9 +61,15 @@ impl Holder {
             eprintln!("hcsrun-shim {}: writing the exit record: {e}", self.dir.id);
         }
         // The holder was never in them: nothing of the system is left there.
-        if let Err(e) = self.cgroups.remove() {
-            eprintln!("hcsrun-shim {}: {e}", self.dir.id);
-        }
+        // If they stay (EBUSY past the retries), the exit status says so:
+        // the service then removes what is left ("cleaned up" is exit 0).
+        let cgroups_left = match self.cgroups.remove() {
+            Ok(()) => false,
+            Err(e) => {
+                eprintln!("hcsrun-shim {}: {e}", self.dir.id);
+                true
+            }
+        };
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for token in tokens {
             let unexpected = record.how == ExitHow::Exited;
@@ -81,6 +87,6 @@ impl Holder {
             .is_ok_and(|n| n > 0)
             {}
         }
-        std::process::exit(0)
+        std::process::exit(if cgroups_left { 2 } else { 0 })
     }
 }
