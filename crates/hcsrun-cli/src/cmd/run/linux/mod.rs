@@ -114,6 +114,11 @@ pub fn bundle_spec(
             path.display()
         );
     }
+    // What only hcsrun-oci can do (a pid namespace not the container's
+    // own): refused here too, since `create` and `run -d` make the system
+    // without the client's check.
+    hcsrun::translate::linux::refuse_for_client(&spec)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     if let Some(root) = spec.root() {
         if !root.path.exists() {
             bail!(

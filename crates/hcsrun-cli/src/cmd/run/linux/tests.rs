@@ -79,6 +79,17 @@ fn a_bundle_field_hcsrun_cannot_honour_is_named() {
         e.ends_with("hooks: not supported by hcsrun run, which runs no hooks"),
         "{e}"
     );
+    // A pid namespace to join: refused, as the holder starts pid 1 in a
+    // new one.
+    let (_dir, b) = bundle(&RUNC_SPEC.replace(
+        r#""type": "pid""#,
+        r#""type": "pid", "path": "/proc/1/ns/pid""#,
+    ));
+    let e = format!("{:#}", bundle_spec(&b, &args(&[]), None).unwrap_err());
+    assert!(
+        e.contains("linux.namespaces: a new pid namespace is required here"),
+        "{e}"
+    );
     let (_dir, b) = bundle(&RUNC_SPEC.replace(r#""path": "rootfs""#, r#""path": "nowhere""#));
     let e = format!("{:#}", bundle_spec(&b, &args(&[]), None).unwrap_err());
     assert!(
