@@ -173,15 +173,21 @@ pub fn delete(g: &Global, id: &str, force: bool) -> Result<()> {
 }
 
 /// Kills every process left in the container's cgroups and waits (up to
-/// about 5 s) for them to leave.
+/// about 5 s) for them to leave. The cgroup is frozen while the pids are
+/// read and signalled, as runc does: nothing forks or exits meanwhile, so
+/// no pid can be reused by a process of the host before its kill; the
+/// kills land when it thaws.
 fn kill_the_rest(cgroup: &Cgroup) {
     for _ in 0..500 {
-        let pids = cgroup.pids().unwrap_or_default();
-        if pids.is_empty() {
+        if cgroup.pids().unwrap_or_default().is_empty() {
             return;
         }
-        for pid in pids {
+        let frozen = cgroup.freeze(true).is_ok();
+        for pid in cgroup.pids().unwrap_or_default() {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if frozen {
+            let _ = cgroup.freeze(false);
         }
         thread::sleep(Duration::from_millis(10));
     }
