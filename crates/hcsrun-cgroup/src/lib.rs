@@ -234,11 +234,13 @@ impl Cgroup {
 
     /// Host pids of the system's processes.
     pub fn pids(&self) -> io::Result<Vec<i32>> {
-        // The freezer is one of the hierarchies every system has.
+        // The freezer is one of the hierarchies every system has; the
+        // cgroups a container made below its own count too.
         let this = self.current();
         let dir = this.v1_dir("freezer").unwrap_or(&this.dirs[0]);
-        let text = fs::read_to_string(dir.join("cgroup.procs"))?;
-        Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        let mut pids = Vec::new();
+        procs_below(dir, &mut pids, 0)?;
+        Ok(pids)
     }
 
     /// The system's counters.
@@ -272,7 +274,7 @@ impl Cgroup {
             &self.dirs[..]
         };
         for dir in this.dirs.iter().chain(made) {
-            remove_dir_retrying(|| fs::remove_dir(dir))?;
+            remove_tree(dir, 0)?;
         }
         Ok(())
     }
@@ -332,6 +334,45 @@ impl Cgroup {
             .find(|d| d.starts_with(mount))
             .map(PathBuf::as_path)
     }
+}
+
+/// How deep below a system's cgroup its own cgroups are followed.
+const MAX_DEPTH: u32 = 32;
+
+/// The processes in `dir`'s `cgroup.procs` and in the cgroups below it.
+fn procs_below(dir: &Path, pids: &mut Vec<i32>, depth: u32) -> io::Result<()> {
+    let text = fs::read_to_string(dir.join("cgroup.procs"))?;
+    pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    if depth < MAX_DEPTH {
+        for child in subdirs(dir) {
+            // One gone meanwhile has nobody left in it.
+            let _ = procs_below(&child, pids, depth + 1);
+        }
+    }
+    Ok(())
+}
+
+/// The cgroups directly below `dir`.
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Removes `dir` and, first, the cgroups a container made below it.
+fn remove_tree(dir: &Path, depth: u32) -> io::Result<()> {
+    if depth < MAX_DEPTH {
+        for child in subdirs(dir) {
+            remove_tree(&child, depth + 1)?;
+        }
+    }
+    remove_dir_retrying(|| fs::remove_dir(dir))
 }
 
 /// Runs an rmdir until it stops failing with `EBUSY` (processes still

@@ -116,3 +116,44 @@ fn runtime_hooks_run_outside_a_new_pid_namespace() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn cgroups_a_container_makes_below_its_own_go_with_it() {
+    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let pids = if unified {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/pids"
+    };
+    // docker-in-docker's shape: the program moves itself into a cgroup of
+    // its own below the container's, and its child is born there; the
+    // container's own cgroup is left with no process.
+    let script = format!(
+        "mkdir {pids}/sub && echo $$ > {pids}/sub/cgroup.procs && {{ sleep 1000 & }}; wait"
+    );
+    let env = Env::new(&["true"]);
+    let mut spec = spec(&["sh", "-c", &script]);
+    spec["mounts"] = json!([{"destination": "/sys/fs/cgroup", "type": "cgroup",
+        "source": "cgroup", "options": ["nosuid", "noexec", "nodev"]}]);
+    env.write_spec(spec);
+    let pid = env.create("s1");
+    env.ok(&["start", "s1"]);
+    let listed = || -> usize {
+        let ps: serde_json::Value =
+            serde_json::from_str(&env.ok(&["ps", "--format", "json", "s1"])).unwrap();
+        ps.as_array().unwrap().len()
+    };
+    // Both processes are in the sub-cgroup, and still the container's.
+    eventually("pid 1 and its sleep listed", || listed() == 2);
+    let sub_exists = hcs_testkit::host::cgroup_mounts()
+        .into_iter()
+        .any(|m| m.join("hcsrun-oci/s1/sub").exists());
+    assert!(sub_exists, "the program made its cgroup");
+    env.ok(&["delete", "--force", "s1"]);
+    reap(pid);
+    for mount in hcs_testkit::host::cgroup_mounts() {
+        let dir = mount.join("hcsrun-oci/s1");
+        assert!(!dir.exists(), "{} is left", dir.display());
+    }
+}
