@@ -147,7 +147,7 @@ impl LinuxSystem {
         if running.conn.reaped().is_none() {
             // Another process launched it: the cgroups are left to whoever
             // finds the holder gone.
-            self.remove_leftovers(false).await;
+            self.remove_leftovers(true, false).await;
         }
         let loss = running.conn.loss(&self.id).await;
         Err(HcsError::system(
@@ -157,16 +157,6 @@ impl LinuxSystem {
         ))
     }
 
-    /// Removes the system's record.
-    async fn remove_record(&self) {
-        let service = self.service.clone();
-        let (id, runtime_id) = (self.id.clone(), self.record.runtime_id.clone());
-        blocking(move || {
-            let _ = service.runtime.remove(&id, &runtime_id);
-        })
-        .await;
-    }
-
     /// The system's holder accepts connections.
     async fn holder_listens(&self) -> bool {
         let (service, id) = (self.service.clone(), self.id.clone());
@@ -174,16 +164,19 @@ impl LinuxSystem {
     }
 
     /// Cleans up after a system that is not running (never started, or
-    /// stopped): its cgroups, and with `record`, its record. Nothing while a
-    /// holder still answers on its socket.
-    async fn remove_leftovers(&self, record: bool) {
+    /// stopped): with `cgroups` its cgroups (not for a holder that removed
+    /// them itself), with `record` its record. Nothing while a holder still
+    /// answers on its socket.
+    async fn remove_leftovers(&self, cgroups: bool, record: bool) {
         let (service, cgroup) = (self.service.clone(), self.cgroup.clone());
         let (id, runtime_id) = (self.id.clone(), self.record.runtime_id.clone());
         blocking(move || {
             if service.runtime.connect(&id).is_ok() {
                 return;
             }
-            let _ = cgroup.remove();
+            if cgroups {
+                let _ = cgroup.remove();
+            }
             if record {
                 let _ = service.runtime.remove(&id, &runtime_id);
             }
@@ -404,13 +397,9 @@ impl ComputeSystem for LinuxSystem {
                     }
                     None => false,
                 };
-                if cleaned_up {
-                    self.remove_record().await;
-                } else {
-                    self.remove_leftovers(true).await;
-                }
+                self.remove_leftovers(!cleaned_up, true).await;
             }
-            None => self.remove_leftovers(true).await,
+            None => self.remove_leftovers(true, true).await,
         }
         Ok(())
     }
