@@ -91,13 +91,17 @@ fn register_v1(memory_dir: &Path) -> io::Result<OwnedFd> {
     Ok(efd)
 }
 
-/// `oom_kill` in `memory_dir`'s `memory.oom_control` (v1), if there.
-/// Blocking.
-fn kills_v1(memory_dir: &Path) -> Option<u64> {
-    fs::read_to_string(memory_dir.join("memory.oom_control"))
+/// `oom_kill` in `memory_dir`'s `file` (v1's `memory.oom_control`, v2's
+/// `memory.events`), if it can be read and has one. Blocking.
+fn oom_kill(memory_dir: &Path, file: &str) -> Option<u64> {
+    fs::read_to_string(memory_dir.join(file))
         .ok()?
         .lines()
         .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+}
+
+fn kills_v1(memory_dir: &Path) -> Option<u64> {
+    oom_kill(memory_dir, "memory.oom_control")
 }
 
 /// Watches the registered `efd` (v1), calling `on_oom` for each OOM.
@@ -164,13 +168,8 @@ fn register_v2(memory_dir: &Path) -> io::Result<V2Registration> {
     })
 }
 
-/// `oom_kill` in `memory_dir`'s `memory.events`, if it can be read.
-/// Blocking.
 fn kills_v2(memory_dir: &Path) -> Option<u64> {
-    fs::read_to_string(memory_dir.join("memory.events"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+    oom_kill(memory_dir, "memory.events")
 }
 
 /// Watches a v2 registration, calling `on_oom` for each OOM kill counted
