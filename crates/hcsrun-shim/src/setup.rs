@@ -242,34 +242,34 @@ fn overlay_path(path: &Path) -> SetupResult<&str> {
     }
 }
 
+/// Mounts the standard mount `which` on `target` as the service makes it
+/// (`standard::STANDARD`: its flags but read-only, and its data).
+fn mount_standard(
+    target: &impl std::os::fd::AsRawFd,
+    source: &str,
+    fstype: &str,
+    which: StandardMount,
+) -> nix::Result<()> {
+    let (flags, data) = made(which);
+    let data = (!data.is_empty()).then_some(data);
+    mount_on(target, Some(source), Some(fstype), flags, data)
+}
+
 /// `/proc`, `/dev` and `/sys` of the container.
 fn mount_system_dirs(root: &Root) -> SetupResult<()> {
-    let nosuid_nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     let proc = root
         .dir("/proc")
         .map_err(sys(|| "creating /proc".to_owned()))?;
-    mount_on(
-        &proc,
-        Some("proc"),
-        Some("proc"),
-        nosuid_nodev | MsFlags::MS_NOEXEC,
-        None,
-    )
-    .map_err(sys(|| "mounting /proc".to_owned()))?;
+    mount_standard(&proc, "proc", "proc", StandardMount::Proc)
+        .map_err(sys(|| "mounting /proc".to_owned()))?;
 
     let dev = root
         .dir("/dev")
         .map_err(sys(|| "creating /dev".to_owned()))?;
     // Nodes here are made by hcsrun (and a Linux spec's `linux.devices`);
     // what the container may open of them is the device allow-list's call.
-    mount_on(
-        &dev,
-        Some("tmpfs"),
-        Some("tmpfs"),
-        made(StandardMount::Dev).0,
-        Some(made(StandardMount::Dev).1),
-    )
-    .map_err(sys(|| "mounting /dev".to_owned()))?;
+    mount_standard(&dev, "tmpfs", "tmpfs", StandardMount::Dev)
+        .map_err(sys(|| "mounting /dev".to_owned()))?;
     // The fresh tmpfs, through the path (the old descriptor is the
     // directory underneath).
     let dev = root
@@ -296,37 +296,19 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
     let pts = root
         .dir("/dev/pts")
         .map_err(sys(|| "creating /dev/pts".to_owned()))?;
-    mount_on(
-        &pts,
-        Some("devpts"),
-        Some("devpts"),
-        made(StandardMount::DevPts).0,
-        Some(made(StandardMount::DevPts).1),
-    )
-    .map_err(sys(|| "mounting /dev/pts".to_owned()))?;
+    mount_standard(&pts, "devpts", "devpts", StandardMount::DevPts)
+        .map_err(sys(|| "mounting /dev/pts".to_owned()))?;
     let shm = root
         .dir("/dev/shm")
         .map_err(sys(|| "creating /dev/shm".to_owned()))?;
-    mount_on(
-        &shm,
-        Some("shm"),
-        Some("tmpfs"),
-        made(StandardMount::DevShm).0,
-        Some(made(StandardMount::DevShm).1),
-    )
-    .map_err(sys(|| "mounting /dev/shm".to_owned()))?;
+    mount_standard(&shm, "shm", "tmpfs", StandardMount::DevShm)
+        .map_err(sys(|| "mounting /dev/shm".to_owned()))?;
     // POSIX message queues of the container's own IPC namespace.
     let mqueue = root
         .dir("/dev/mqueue")
         .map_err(sys(|| "creating /dev/mqueue".to_owned()))?;
-    mount_on(
-        &mqueue,
-        Some("mqueue"),
-        Some("mqueue"),
-        nosuid_nodev | MsFlags::MS_NOEXEC,
-        None,
-    )
-    .map_err(sys(|| "mounting /dev/mqueue".to_owned()))?;
+    mount_standard(&mqueue, "mqueue", "mqueue", StandardMount::DevMqueue)
+        .map_err(sys(|| "mounting /dev/mqueue".to_owned()))?;
     for (link, to) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),
@@ -343,8 +325,7 @@ fn mount_system_dirs(root: &Root) -> SetupResult<()> {
         .map_err(sys(|| "creating /sys".to_owned()))?;
     // The file system writable, the mount read-only: a spec that wants
     // `/sys` writable (`--privileged`) clears the mount's flag only.
-    let flags = nosuid_nodev | MsFlags::MS_NOEXEC;
-    if mount_on(&sys_dir, Some("sysfs"), Some("sysfs"), flags, None).is_ok() {
+    if mount_standard(&sys_dir, "sysfs", "sysfs", StandardMount::Sys).is_ok() {
         let mounted = root
             .dir("/sys")
             .map_err(sys(|| "opening /sys".to_owned()))?;
