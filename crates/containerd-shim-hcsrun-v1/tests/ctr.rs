@@ -188,11 +188,7 @@ fn a_terminal_is_a_usable_shell() {
         ctd.socket().display(),
         ctd.ns
     );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = on_a_terminal(&cmd);
     assert!(stdout(&out).contains("/dev/pts/"), "{}", stdout(&out));
     assert_eq!(out.status.code(), Some(6));
 
@@ -204,12 +200,17 @@ fn a_terminal_is_a_usable_shell() {
         ctd.socket().display(),
         ctd.ns
     );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
+    let out = on_a_terminal(&cmd);
+    assert!(stdout(&out).contains("22 77"), "{}", stdout(&out));
+}
+
+/// Runs the shell command `cmd` on a terminal of its own (`script`'s).
+fn on_a_terminal(cmd: &str) -> std::process::Output {
+    Command::new("script")
+        .args(["-qec", cmd, "/dev/null"])
         .stdin(Stdio::null())
         .output()
-        .unwrap();
-    assert!(stdout(&out).contains("22 77"), "{}", stdout(&out));
+        .unwrap()
 }
 
 #[test]

@@ -17,8 +17,7 @@ fn read_state(path: &std::path::Path) -> Value {
 #[ignore = "needs root"]
 fn container_hooks_run_in_the_containers_namespaces_at_their_times() {
     let env = Env::new(&["true"]);
-    let out = env.dir.path().join("out");
-    fs::create_dir(&out).unwrap();
+    let out = env.out_dir();
     // A script of the host's, outside the bundle's root: a path that only
     // resolves in the runtime's mount tree.
     let script = env.dir.path().join("create-hook");

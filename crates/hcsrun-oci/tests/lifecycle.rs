@@ -151,12 +151,7 @@ fn hooks_run_in_order_with_the_state_on_stdin() {
 #[test]
 #[ignore = "needs root"]
 fn sys_fs_cgroup_shows_the_cgroups_at_the_specs_cgroups_path() {
-    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    let pids = if unified {
-        "/sys/fs/cgroup"
-    } else {
-        "/sys/fs/cgroup/pids"
-    };
+    let pids = container_pids_dir();
     let script = format!("cat {pids}/pids.max; touch {pids}/x 2>/dev/null && echo rw || echo ro");
     let env = Env::new(&["sh", "-c", &script]);
     let mut spec = spec(&["sh", "-c", &script]);

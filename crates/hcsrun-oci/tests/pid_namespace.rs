@@ -26,8 +26,7 @@ fn namespaces(pid: serde_json::Value) -> serde_json::Value {
 #[ignore = "needs root"]
 fn the_hosts_pid_namespace_is_shared_and_what_outlives_pid_1_goes_at_delete() {
     let env = Env::new(&["true"]);
-    let out = env.dir.path().join("out");
-    fs::create_dir(&out).unwrap();
+    let out = env.out_dir();
     // The program leaves a process behind: with the host's pid namespace
     // nothing ends it when the program exits.
     let mut spec = spec(&["sh", "-c", "echo $$ > /pid; sleep 1000 & echo $! > /left"]);
@@ -95,8 +94,7 @@ fn a_container_joins_another_containers_pid_namespace() {
 #[ignore = "needs root"]
 fn runtime_hooks_run_outside_a_new_pid_namespace() {
     let env = Env::new(&["true"]);
-    let out = env.dir.path().join("out");
-    fs::create_dir(&out).unwrap();
+    let out = env.out_dir();
     let hook = |name: &str| {
         json!([{"path": "/bin/sh", "args": ["sh", "-c",
             format!("readlink /proc/self/ns/pid > {}/{name}", out.display())]}])
@@ -120,12 +118,7 @@ fn runtime_hooks_run_outside_a_new_pid_namespace() {
 #[test]
 #[ignore = "needs root"]
 fn cgroups_a_container_makes_below_its_own_go_with_it() {
-    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    let pids = if unified {
-        "/sys/fs/cgroup"
-    } else {
-        "/sys/fs/cgroup/pids"
-    };
+    let pids = container_pids_dir();
     // docker-in-docker's shape: the program moves itself into a cgroup of
     // its own below the container's, and its child is born there; the
     // container's own cgroup is left with no process.

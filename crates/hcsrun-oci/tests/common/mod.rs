@@ -34,6 +34,14 @@ impl Env {
         env
     }
 
+    /// A new directory for what hooks and programs write, outside the
+    /// bundle.
+    pub fn out_dir(&self) -> PathBuf {
+        let out = self.dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        out
+    }
+
     /// `--root`.
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("state")
@@ -121,6 +129,16 @@ pub fn stdout_of_success(tool: &str, args: &[&str], out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The container's view of its pids cgroup (with a cgroup mount in its
+/// spec): `/sys/fs/cgroup` on a v2 host, `/sys/fs/cgroup/pids` on v1.
+pub fn container_pids_dir() -> &'static str {
+    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/pids"
+    }
 }
 
 /// Panics with the command's stderr unless it succeeded.
