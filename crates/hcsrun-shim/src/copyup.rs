@@ -23,19 +23,15 @@ const MAX_DEPTH: u32 = 128;
 pub fn copy_tree(from: BorrowedFd<'_>, to: BorrowedFd<'_>, keep_mode: bool) -> io::Result<()> {
     copy_dir(from, to, 0)?;
     let st = rfs::fstat(from)?;
-    rfs::fchown(to, Some(uid(st.st_uid)), Some(gid(st.st_gid)))?;
+    rfs::fchown(
+        to,
+        Some(Uid::from_raw(st.st_uid)),
+        Some(Gid::from_raw(st.st_gid)),
+    )?;
     if !keep_mode {
         rfs::fchmod(to, Mode::from_raw_mode(st.st_mode & 0o7777))?;
     }
     Ok(())
-}
-
-fn uid(raw: u32) -> Uid {
-    Uid::from_raw(raw)
-}
-
-fn gid(raw: u32) -> Gid {
-    Gid::from_raw(raw)
 }
 
 fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: u32) -> io::Result<()> {
@@ -55,7 +51,10 @@ fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: u32) -> io::Result<
             |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", name.to_string_lossy()));
         let st = rfs::statat(from, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| named(e.into()))?;
         let mode = Mode::from_raw_mode(st.st_mode & 0o7777);
-        let (owner, group) = (Some(uid(st.st_uid)), Some(gid(st.st_gid)));
+        let (owner, group) = (
+            Some(Uid::from_raw(st.st_uid)),
+            Some(Gid::from_raw(st.st_gid)),
+        );
         let copied = match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => (|| {
                 rfs::mkdirat(to, name, Mode::RWXU)?;

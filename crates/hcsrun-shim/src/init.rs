@@ -128,8 +128,13 @@ pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
     close_all_but(keep);
     // The hooks' state names pid 1 as the host sees it: the host's /proc
     // answers that until the root moves.
+    // Rendered only for hooks to run.
     let host_pid = if args.hooks.is_empty() { 0 } else { host_pid() };
-    let create_state = args.hooks.state.json("creating", host_pid);
+    let state = |hooks: &[Hook], status: &str| match hooks.is_empty() {
+        true => String::new(),
+        false => args.hooks.state.json(status, host_pid),
+    };
+    let create_state = state(&args.hooks.create, "creating");
     let holder_args = Prepare {
         id: args.id,
         system_dir: args.system_dir,
@@ -151,7 +156,7 @@ pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
     let start = Start {
         fifo: args.fifo,
         hooks: args.hooks.start.clone(),
-        state: args.hooks.state.json("created", host_pid),
+        state: state(&args.hooks.start, "created"),
     };
     park(args.sock, Monitor::Caller(Some(start)))
 }
