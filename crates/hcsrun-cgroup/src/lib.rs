@@ -176,8 +176,9 @@ impl Cgroup {
     }
 
     /// Each cgroup the system has, with its hierarchy's controllers (none
-    /// on cgroup v2: it has them all) and its `cgroup.procs` open for
-    /// writing: a process joins the system by writing `0` to each.
+    /// on cgroup v2: it has them all) and the file a single-threaded
+    /// process joins it by, writing `0` (itself), open for writing: see
+    /// [`join_file`].
     pub fn join_fds(&self) -> io::Result<Vec<(PathBuf, Vec<String>, OwnedFd)>> {
         let controllers = |d: &Path| match self.hierarchies {
             Hierarchies::V1(mounts) => mounts
@@ -191,7 +192,7 @@ impl Cgroup {
             .iter()
             .filter_map(|d| {
                 match open(
-                    &d.join("cgroup.procs"),
+                    &d.join(join_file(self.hierarchies)),
                     OFlag::O_WRONLY | OFlag::O_CLOEXEC,
                     Mode::empty(),
                 ) {
@@ -338,6 +339,21 @@ impl Cgroup {
 
 /// How deep below a system's cgroup its own cgroups are followed.
 const MAX_DEPTH: u32 = 32;
+
+/// The file of a cgroup that a single-threaded process joins it by,
+/// writing `0`. On cgroup v1 that is `tasks`: a write of `0` there moves
+/// only the writer's own thread, which the kernel does without its global
+/// `cgroup_threadgroup_rwsem` (a write to `cgroup.procs`, or of any other
+/// pid, takes it for writing, and the first such write after a quiet
+/// spell waits for an RCU grace period, 4–16 ms measured). The writer's
+/// only thread is the whole process. Cgroup v2 moves threads only within
+/// one domain: there it is `cgroup.procs`.
+pub fn join_file(hierarchies: &Hierarchies) -> &'static str {
+    match hierarchies {
+        Hierarchies::V1(_) => "tasks",
+        Hierarchies::V2(_) => "cgroup.procs",
+    }
+}
 
 /// The processes in `dir`'s `cgroup.procs` and in the cgroups below it.
 fn procs_below(dir: &Path, pids: &mut Vec<i32>, depth: u32) -> io::Result<()> {

@@ -14,6 +14,11 @@
 //! Nothing moves; the kernel still takes the lock, so the grace period
 //! starts then, and a move that comes while it runs waits only for what is
 //! left of it.
+//!
+//! On cgroup v1 there is nothing to begin: every process joins its cgroups
+//! itself through `tasks` ([`crate::join_file`]), which takes no global
+//! lock, and a priming write would only hold `cgroup_mutex`, which those
+//! joins need, through the grace period.
 
 use std::{fs, path::PathBuf, thread};
 
@@ -21,8 +26,9 @@ use crate::Hierarchies;
 
 /// Starts the grace period the first `cgroup.procs` write after a quiet
 /// spell waits for, on a plain thread that is left to end by itself
-/// (within one grace period). Does nothing where no cgroup of this
-/// process can be found or written (not root, no cgroup file system).
+/// (within one grace period). Does nothing on cgroup v1 (see above) and
+/// where no cgroup of this process can be found or written (not root, no
+/// cgroup file system).
 /// Not for a process that forks without exec afterwards (`hcsrun-oci`):
 /// the thread may hold the allocator's lock at the fork.
 pub fn start_grace_period() {
@@ -46,31 +52,14 @@ pub fn start_grace_period() {
         });
 }
 
-/// `cgroup.procs` of a cgroup this process is in: in the first v1
-/// hierarchy, or in the unified one.
+/// `cgroup.procs` of the cgroup v2 this process is in; none on v1.
 fn own_procs_file() -> Option<PathBuf> {
-    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
-    let hierarchies = Hierarchies::get().ok()?;
-    let (mount, rel) = match hierarchies {
-        Hierarchies::V1(mounts) => {
-            let first = mounts.first()?;
-            let rel = own.lines().find_map(|line| {
-                // ID:CONTROLLERS:PATH
-                let mut fields = line.splitn(3, ':');
-                let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-                let mut names = controllers.split(',');
-                names
-                    .any(|c| first.controllers.iter().any(|f| f == c))
-                    .then_some(path)
-            })?;
-            (first.path.as_path(), rel)
-        }
-        Hierarchies::V2(root) => (
-            root.as_path(),
-            own.lines().find_map(|l| l.strip_prefix("0::"))?,
-        ),
+    let Hierarchies::V2(root) = Hierarchies::get().ok()? else {
+        return None;
     };
-    let procs = mount.join(rel.trim_start_matches('/')).join("cgroup.procs");
+    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let procs = root.join(rel.trim_start_matches('/')).join("cgroup.procs");
     // Not a path of this mount namespace (a cgroup namespace's view).
     procs.exists().then_some(procs)
 }
@@ -83,9 +72,11 @@ mod tests {
     fn own_procs_file_lists_this_process() {
         // Where no cgroup file system is mounted there is nothing to find.
         let Some(procs) = own_procs_file() else {
+            // On v1 there is nothing to prime; where no cgroup file system
+            // is mounted there is nothing to find.
             assert!(
-                Hierarchies::get().is_err(),
-                "cgroups are mounted, none found"
+                !matches!(Hierarchies::get(), Ok(Hierarchies::V2(_))),
+                "cgroup v2 is mounted, no cgroup of this process found"
             );
             return;
         };

@@ -77,7 +77,7 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
              (exec it in the foreground to use this terminal)"
         );
     }
-    let cgroup_procs = cgroup_of(&record)?
+    let cgroup_join = cgroup_of(&record)?
         .join_fds()
         .with_context(|| format!("exec {id}: opening its cgroups"))?
         .into_iter()
@@ -89,7 +89,7 @@ pub fn exec_cmd(g: &Global, rest: &[String]) -> Result<i32> {
         init_pid: record.pid,
         init_process: &record.init_process,
         process: &serde_json::to_string(&config)?,
-        cgroup_procs,
+        cgroup_join,
         runtime_dir: std::os::fd::AsFd::as_fd(&runtime_dir),
         preserve_fds,
     })?;

@@ -140,15 +140,12 @@ fn run() -> Result<Never, String> {
     } else {
         None
     };
-    let procs = bootstrap
+    let join = bootstrap
         .cgroups
         .iter()
-        .map(|_| take("cgroup.procs descriptors"))
+        .map(|_| take("the cgroups' join files"))
         .collect::<Result<Vec<_>, _>>()?;
-    let cgroups = Cgroups {
-        dirs: bootstrap.cgroups.clone(),
-        procs,
-    };
+    let cgroups = Cgroups::new(bootstrap.cgroups.clone(), join);
     let holder = pidfd_open(getpid().as_raw() as u32).map_err(|e| format!("pidfd_open: {e}"))?;
 
     let native_linux = crate::context::is_native_linux(&bootstrap.config);
@@ -205,8 +202,9 @@ fn run() -> Result<Never, String> {
 
 type StartError = (WireError, Option<Pid>);
 
-/// Forks pid 1 into a new pid namespace, moves it into the cgroups while it
-/// builds the root, and waits for its report. Meanwhile, for a system
+/// Forks pid 1 into a new pid namespace, which joins its cgroups itself
+/// (on cgroup v2 the holder moves it while it builds the root), and waits
+/// for its report. Meanwhile, for a system
 /// that gets docker's defaults (`docker_defaults`: the runtime directory,
 /// which holds compiled filters), docker's seccomp filter is made ready.
 fn start_init(
@@ -255,6 +253,7 @@ fn start_init(
                 netns,
                 sock: theirs,
                 holder: holder.as_fd(),
+                cgroups: cgroups.init_joins(),
             })
         }
         Ok(ForkResult::Parent { child }) => child,
@@ -277,7 +276,7 @@ fn start_init(
     })?;
     // Nothing of the user's runs in pid 1 before the holder reports ready,
     // which it does only once this join is done.
-    cgroups.add(host_pid).map_err(|e| {
+    cgroups.add_unified(host_pid).map_err(|e| {
         fail(
             ErrorCode::ACCESS_IS_DENIED,
             format!("joining the system's cgroups: {e}"),
@@ -323,9 +322,7 @@ fn start_init(
             ))
         }
     }
-    cgroups
-        .enforce_devices(host_pid, program)
-        .map_err(devices_failed)?;
+    cgroups.enforce_devices(program).map_err(devices_failed)?;
     let ptmx = received.fds.into_iter().next().ok_or_else(|| {
         fail(
             ErrorCode::PROTOCOL_ERROR,

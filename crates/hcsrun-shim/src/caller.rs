@@ -69,7 +69,7 @@ impl std::error::Error for CallerError {}
 
 /// One of the container's cgroups, as `hcsrun_cgroup::Cgroup::join_fds`
 /// gives it: its directory, its hierarchy's controllers (none on v2), and
-/// its `cgroup.procs` open for writing.
+/// its join file open for writing (`hcsrun_cgroup::join_file`).
 pub type CgroupJoin = (PathBuf, Vec<String>, OwnedFd);
 
 /// What [`create`] needs.
@@ -227,7 +227,7 @@ fn child_stdio(
 }
 
 fn cgroups_of(joins: Vec<CgroupJoin>) -> Cgroups {
-    let (dirs, procs) = joins
+    let (dirs, join) = joins
         .into_iter()
         .map(|(dir, controllers, fd)| {
             (
@@ -239,7 +239,7 @@ fn cgroups_of(joins: Vec<CgroupJoin>) -> Cgroups {
             )
         })
         .unzip();
-    Cgroups { dirs, procs }
+    Cgroups::new(dirs, join)
 }
 
 /// Kills and reaps a child that failed to start.
@@ -315,6 +315,7 @@ pub fn create(args: Create<'_>) -> Result<Created, CallerError> {
                 hidden: args.hidden,
                 preserve_fds: args.preserve_fds,
                 hooks: args.hooks,
+                cgroups: cgroups.init_joins(),
             })
         }
         Ok(ForkResult::Parent { child }) => child,
@@ -354,7 +355,7 @@ fn start_init(
         move |e: std::io::Error| wire_error(ErrorCode::ACCESS_IS_DENIED, format!("{what}: {e}"))
     };
     cgroups
-        .add(host_pid)
+        .add_unified(host_pid)
         .map_err(denied("joining the container's cgroups"))?;
     let program = cgroups
         .prepare_devices(rules)
@@ -379,7 +380,7 @@ fn start_init(
         }
     }
     cgroups
-        .enforce_devices(host_pid, program)
+        .enforce_devices(program)
         .map_err(denied("the device allow-list"))?;
     let ptmx = received.fds.into_iter().next();
     let (child, console) = child_stdio(config, || {
@@ -405,6 +406,7 @@ fn start_init(
         context: init.context,
         setup,
         join: init.join.iter().map(|(_, kind)| kind.bits()).collect(),
+        cgroups: 0,
     };
     wire::send(sock.as_fd(), &exec, &fds).map_err(|e| {
         wire_error(
@@ -432,8 +434,9 @@ pub struct Exec<'a> {
     /// The new process's `ProcessConfig` document
     /// (`translate::linux::exec_process_config`).
     pub process: &'a str,
-    /// `cgroup.procs` of each of the container's cgroups, open for writing.
-    pub cgroup_procs: Vec<OwnedFd>,
+    /// The join file of each of the container's cgroups, open for
+    /// writing (`hcsrun_cgroup::join_file`).
+    pub cgroup_join: Vec<OwnedFd>,
     /// The front end's state directory (the seccomp filter cache).
     pub runtime_dir: BorrowedFd<'a>,
     /// Descriptors 3 to 3 + this of this process go to the program as
@@ -502,7 +505,7 @@ pub fn exec(args: Exec<'_>) -> Result<Started, CallerError> {
                 child,
                 report,
                 Monitor::Caller(None),
-                &args.cgroup_procs,
+                &args.cgroup_join,
                 &namespaces,
                 &context,
             )

@@ -1,14 +1,17 @@
-//! The system's cgroups, as the holder sees them from outside: it moves the
-//! system's pid 1 in, puts the device allow-list in force, reads whether
-//! the OOM killer struck, and removes them once the system has stopped.
-//! Every later process joins by itself before it runs anything
-//! (`exec.rs`), so nothing of the container ever runs outside them, and
-//! nothing of the holder ever runs inside.
+//! The system's cgroups, as the holder sees them from outside: it puts
+//! the device allow-list in force, reads whether the OOM killer struck,
+//! and removes them once the system has stopped. Every process of the
+//! system joins them by itself, before it runs anything of the
+//! container's (pid 1 in `init.rs`, later ones in `exec.rs`), through the
+//! file [`hcsrun_cgroup::join_file`] names: on cgroup v1 that costs no
+//! global lock and no RCU grace period. Only on cgroup v2 does the holder
+//! move pid 1 itself, while pid 1 builds the root. Nothing of the holder
+//! ever runs inside them.
 
 use std::{
     fs::{self, File},
     io::{self, Write},
-    os::fd::OwnedFd,
+    os::fd::{AsFd, BorrowedFd, OwnedFd},
     path::{Path, PathBuf},
     thread,
     time::Duration,
@@ -22,23 +25,68 @@ use nix::{
 
 use crate::devices::{self, Rule};
 
-/// The system's cgroups: one directory and one `cgroup.procs` per
-/// hierarchy.
+/// The system's cgroups: one directory and one join file per hierarchy.
 pub struct Cgroups {
     pub dirs: Vec<CgroupDir>,
-    /// `cgroup.procs` of each, open for writing.
-    pub procs: Vec<OwnedFd>,
+    /// The file of each that a single-threaded process joins it by,
+    /// writing `0` (`tasks` on v1, `cgroup.procs` on v2), open for
+    /// writing.
+    pub join: Vec<OwnedFd>,
+    /// Directories a spec's `linux.cgroupsPath` moved the system out of,
+    /// removed once pid 1 has left them ([`Cgroups::remove_left`]).
+    pub left: Vec<PathBuf>,
+}
+
+/// The join files pid 1 writes `0` to, by when.
+pub struct InitJoins<'a> {
+    /// At once, before it builds the root (cgroup v1 but devices).
+    pub now: Vec<BorrowedFd<'a>>,
+    /// Once the root is built, which opens loop devices: the v1 devices
+    /// cgroup, whose allow-list the holder writes meanwhile.
+    pub after_root: Vec<BorrowedFd<'a>>,
+}
+
+impl InitJoins<'_> {
+    /// Writes `0` to each of `fds`.
+    pub fn join(fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+        fds.iter().try_for_each(|fd| write_fd(*fd, "0"))
+    }
 }
 
 impl Cgroups {
-    /// Moves process `pid` into every cgroup but the v1 devices one
-    /// ([`Cgroups::enforce_devices`] does that once pid 1 has built the
-    /// root, which opens loop devices).
-    pub fn add(&self, pid: u32) -> io::Result<()> {
+    /// Cgroups `dirs`, joined through `join`, one per directory.
+    pub fn new(dirs: Vec<CgroupDir>, join: Vec<OwnedFd>) -> Self {
+        Cgroups {
+            dirs,
+            join,
+            left: Vec::new(),
+        }
+    }
+
+    /// What pid 1 joins by itself ([`InitJoins`]): every v1 cgroup. The
+    /// v2 one the holder moves it into ([`Cgroups::add_unified`]).
+    pub fn init_joins(&self) -> InitJoins<'_> {
+        let mut joins = InitJoins {
+            now: Vec::new(),
+            after_root: Vec::new(),
+        };
+        for (dir, fd) in self.dirs.iter().zip(&self.join) {
+            match (dir.is_unified(), is_v1_devices(dir)) {
+                (true, _) => {}
+                (false, true) => joins.after_root.push(fd.as_fd()),
+                (false, false) => joins.now.push(fd.as_fd()),
+            }
+        }
+        joins
+    }
+
+    /// Moves process `pid` into the cgroup v2 of the system, if it has one
+    /// (pid 1 joins those of v1 by itself).
+    pub fn add_unified(&self, pid: u32) -> io::Result<()> {
         let text = pid.to_string();
-        for (dir, fd) in self.dirs.iter().zip(&self.procs) {
-            if !is_v1_devices(dir) {
-                write_fd(fd, &text)?;
+        for (dir, fd) in self.dirs.iter().zip(&self.join) {
+            if dir.is_unified() {
+                write_fd(fd.as_fd(), &text)?;
             }
         }
         Ok(())
@@ -62,15 +110,11 @@ impl Cgroups {
         ))
     }
 
-    /// Puts prepared rules in force: pid 1 moved into the v1 devices
-    /// cgroup, or the v2 program attached to the cgroup, replacing the
-    /// one before.
-    pub fn enforce_devices(&self, pid: u32, program: Option<OwnedFd>) -> io::Result<()> {
-        for (dir, fd) in self.dirs.iter().zip(&self.procs) {
-            if is_v1_devices(dir) {
-                write_fd(fd, &pid.to_string())?;
-            }
-        }
+    /// Puts prepared rules in force: on v2 the program attached to the
+    /// cgroup, replacing the one before. On v1 they are in force once
+    /// written, for pid 1 joins the devices cgroup before it reports its
+    /// root built.
+    pub fn enforce_devices(&self, program: Option<OwnedFd>) -> io::Result<()> {
         if let (Some(program), Some(dir)) = (program, self.dirs.iter().find(|d| d.is_unified())) {
             let cgroup = open(
                 dir.path.as_str(),
@@ -84,18 +128,20 @@ impl Cgroups {
 
     /// Replaces the allow-list in force (a Linux spec's, when its first
     /// process arrives; pid 1, parked, is the only process).
-    pub fn set_devices(&self, pid: u32, rules: &[Rule]) -> io::Result<()> {
+    pub fn set_devices(&self, rules: &[Rule]) -> io::Result<()> {
         let program = self.prepare_devices(rules)?;
-        self.enforce_devices(pid, program)
+        self.enforce_devices(program)
     }
 
     /// Moves the system to `path` (a Linux spec's `linux.cgroupsPath`,
     /// relative to each hierarchy's root) unless it is there already: the
     /// same hierarchies made there (with their parents), the limits the
-    /// service wrote copied, pid 1 (`pid`, the only process) moved in but
-    /// for the v1 devices cgroup, which [`Cgroups::set_devices`] fills and
-    /// joins. Gives the directories left, to remove once that is done.
-    pub fn move_to(&mut self, path: &Path, pid: u32) -> io::Result<Vec<PathBuf>> {
+    /// service wrote copied, the old directories kept in `left`. On v2 the
+    /// holder moves pid 1 (`pid`, the only process) at once; on v1 pid 1
+    /// moves itself when its first process arrives, through the join
+    /// files given back (duplicates, to send it), after
+    /// [`Cgroups::set_devices`] has filled the new devices cgroup.
+    pub fn move_to(&mut self, path: &Path, pid: u32) -> io::Result<Vec<OwnedFd>> {
         let rel = path.to_string_lossy();
         let rel = rel.trim_matches('/');
         let mut moved = Vec::new();
@@ -115,26 +161,41 @@ impl Cgroups {
             moved.push((old, new));
         }
         let mut dirs = Vec::new();
-        let mut procs = Vec::new();
+        let mut join = Vec::new();
+        let mut for_pid1 = Vec::new();
         for ((_, new), dir) in moved.iter().zip(&self.dirs) {
+            let file = if dir.is_unified() {
+                "cgroup.procs"
+            } else {
+                "tasks"
+            };
             let fd = open(
-                &new.join("cgroup.procs"),
+                &new.join(file),
                 OFlag::O_WRONLY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )?;
-            let dir = CgroupDir {
+            if dir.is_unified() {
+                write_fd(fd.as_fd(), &pid.to_string())?;
+            } else {
+                for_pid1.push(fd.try_clone()?);
+            }
+            dirs.push(CgroupDir {
                 path: new.to_string_lossy().into_owned(),
                 controllers: dir.controllers.clone(),
-            };
-            if !is_v1_devices(&dir) {
-                write_fd(&fd, &pid.to_string())?;
-            }
-            dirs.push(dir);
-            procs.push(fd);
+            });
+            join.push(fd);
         }
         self.dirs = dirs;
-        self.procs = procs;
-        Ok(moved.into_iter().map(|(old, _)| old).collect())
+        self.join = join;
+        self.left = moved.into_iter().map(|(old, _)| old).collect();
+        Ok(for_pid1)
+    }
+
+    /// Removes the directories pid 1 has left (`left`), now that it has.
+    pub fn remove_left(&mut self) {
+        for dir in std::mem::take(&mut self.left) {
+            let _ = remove_dir_retrying(&dir);
+        }
     }
 
     /// How many times the memory cgroup's OOM killer killed a process:
@@ -154,7 +215,7 @@ impl Cgroups {
     /// leave them; those already gone are removed.
     pub fn remove(&self) -> io::Result<()> {
         let mut result = Ok(());
-        for dir in self.paths() {
+        for dir in self.paths().chain(self.left.iter().cloned()) {
             if let Err(e) = remove_dir_retrying(&dir) {
                 result = Err(io::Error::new(
                     e.kind(),
@@ -253,16 +314,14 @@ fn is_v1_devices(dir: &CgroupDir) -> bool {
     !dir.is_unified() && dir.has("devices")
 }
 
-fn write_fd(fd: &OwnedFd, text: &str) -> io::Result<()> {
-    File::from(fd.try_clone()?).write_all(text.as_bytes())
+fn write_fd(fd: BorrowedFd<'_>, text: &str) -> io::Result<()> {
+    File::from(fd.try_clone_to_owned()?).write_all(text.as_bytes())
 }
 
-/// Writes `text` to each `cgroup.procs` (`0` moves the writer itself).
-pub fn write_each(procs: &[OwnedFd], text: &str) -> io::Result<()> {
-    for fd in procs {
-        File::from(fd.try_clone()?).write_all(text.as_bytes())?;
-    }
-    Ok(())
+/// Joins the calling process, single-threaded, to the cgroups of each
+/// join file (`0` is the writer itself).
+pub fn join_each(join: &[OwnedFd]) -> io::Result<()> {
+    join.iter().try_for_each(|fd| write_fd(fd.as_fd(), "0"))
 }
 
 fn remove_dir_retrying(dir: &PathBuf) -> io::Result<()> {
@@ -286,6 +345,8 @@ fn remove_dir_retrying(dir: &PathBuf) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+
     use super::*;
 
     #[test]
@@ -308,11 +369,35 @@ mod tests {
             path: p.to_string_lossy().into_owned(),
             controllers: vec!["memory".into()],
         };
-        let cgroups = Cgroups {
-            dirs: vec![dir(&v1), dir(&v2), dir(&root.join("gone"))],
-            procs: Vec::new(),
-        };
+        let cgroups = Cgroups::new(
+            vec![dir(&v1), dir(&v2), dir(&root.join("gone"))],
+            Vec::new(),
+        );
         assert_eq!(cgroups.oom_kills(), 3);
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn pid_1_joins_v1_at_once_but_devices_after_the_root_and_never_v2() {
+        let dir = |path: &str, controllers: &[&str]| CgroupDir {
+            path: path.to_owned(),
+            controllers: controllers.iter().map(|c| c.to_string()).collect(),
+        };
+        let dirs = vec![
+            dir("/sys/fs/cgroup/memory/p/c", &["memory"]),
+            dir("/sys/fs/cgroup/devices/p/c", &["devices"]),
+            dir("/sys/fs/cgroup/cpu,cpuacct/p/c", &["cpu", "cpuacct"]),
+            dir("/sys/fs/cgroup/unified/p/c", &[]),
+        ];
+        let join: Vec<OwnedFd> = (0..dirs.len())
+            .map(|_| File::open("/dev/null").unwrap().into())
+            .collect();
+        let raw: Vec<i32> = join.iter().map(|fd| fd.as_raw_fd()).collect();
+        let cgroups = Cgroups::new(dirs, join);
+        let joins = cgroups.init_joins();
+        let now: Vec<i32> = joins.now.iter().map(|fd| fd.as_raw_fd()).collect();
+        let after: Vec<i32> = joins.after_root.iter().map(|fd| fd.as_raw_fd()).collect();
+        assert_eq!(now, vec![raw[0], raw[2]]);
+        assert_eq!(after, vec![raw[1]]);
     }
 }

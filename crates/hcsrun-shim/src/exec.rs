@@ -211,7 +211,7 @@ pub fn join_and_become(
     stdio: ChildStdio,
     status: OwnedFd,
     holder: BorrowedFd<'_>,
-    cgroup_procs: &[OwnedFd],
+    cgroup_join: &[OwnedFd],
     namespaces: &[(OwnedFd, nix::sched::CloneFlags)],
     context: &Context,
 ) -> ! {
@@ -220,7 +220,7 @@ pub fn join_and_become(
         stdio,
         status,
         Monitor::Holder(holder),
-        cgroup_procs,
+        cgroup_join,
         namespaces,
         context,
     )
@@ -232,7 +232,7 @@ pub fn join_monitored(
     stdio: ChildStdio,
     status: OwnedFd,
     monitor: Monitor<'_>,
-    cgroup_procs: &[OwnedFd],
+    cgroup_join: &[OwnedFd],
     namespaces: &[(OwnedFd, nix::sched::CloneFlags)],
     context: &Context,
 ) -> ! {
@@ -252,7 +252,7 @@ pub fn join_monitored(
             })
         })
         .and_then(|()| {
-            crate::cgroups::write_each(cgroup_procs, "0").map_err(|e| {
+            crate::cgroups::join_each(cgroup_join).map_err(|e| {
                 fail(
                     ErrorCode::ACCESS_IS_DENIED,
                     format!("joining the system's cgroups: {e}"),

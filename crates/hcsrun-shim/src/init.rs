@@ -22,6 +22,7 @@ use nix::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    cgroups::InitJoins,
     container::ContainerSetup,
     context::Context,
     exec::{self, ChildStdio, Monitor},
@@ -54,8 +55,13 @@ pub struct InitExec {
     pub setup: ContainerSetup,
     /// Namespaces to join instead of those pid 1 made (a Linux spec's
     /// "host" or path), as `CLONE_NEW*` bits: their descriptors follow the
-    /// status pipe, in this order, then those of `setup.cgroupfs`.
+    /// status pipe, in this order, then `cgroups` join files, then those
+    /// of `setup.cgroupfs`.
     pub join: Vec<i32>,
+    /// How many join files of cgroups (a spec's `linux.cgroupsPath`) pid 1
+    /// joins before anything else.
+    #[serde(default)]
+    pub cgroups: usize,
 }
 
 /// What pid 1 is given.
@@ -71,6 +77,8 @@ pub struct InitArgs<'a> {
     pub sock: OwnedFd,
     /// The holder's pidfd.
     pub holder: BorrowedFd<'a>,
+    /// The cgroups it joins by itself.
+    pub cgroups: InitJoins<'a>,
 }
 
 /// Runs pid 1 up to the first process. Never returns.
@@ -80,10 +88,14 @@ pub fn run(args: InitArgs<'_>) -> ! {
     // socket, the network namespace to join and the holder's pidfd. Those
     // it drops are never used or dropped again: this function never
     // returns.
+    let joined = InitJoins::join(&args.cgroups.now);
     let mut keep = vec![args.sock.as_raw_fd(), args.holder.as_raw_fd()];
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
-    close_all_but(keep);
-    let ready = prepare(&args, Some(args.holder));
+    close_all_but(with_fds(&keep, &args.cgroups.after_root));
+    let ready = joined
+        .map_err(join_failed)
+        .and_then(|()| prepare(&args, Some(args.holder)))
+        .and_then(|ptmx| join_after_root(&args.cgroups, ptmx));
     let sent = match &ready {
         Ok(ptmx) => wire::send(args.sock.as_fd(), &InitReady::Ok, &[ptmx.as_raw_fd()]),
         Err(e) => wire::send(args.sock.as_fd(), &InitReady::Failed(e.clone()), &[]),
@@ -93,7 +105,29 @@ pub fn run(args: InitArgs<'_>) -> ! {
         unsafe { libc::_exit(1) }
     }
     drop(ready);
+    close_all_but(keep);
     park(args.sock, Monitor::Holder(args.holder))
+}
+
+/// `keep` and `fds`, as raw descriptors.
+fn with_fds(keep: &[RawFd], fds: &[BorrowedFd<'_>]) -> Vec<RawFd> {
+    keep.iter()
+        .copied()
+        .chain(fds.iter().map(AsRawFd::as_raw_fd))
+        .collect()
+}
+
+fn join_failed(e: std::io::Error) -> WireError {
+    WireError {
+        code: ErrorCode::ACCESS_IS_DENIED.0,
+        message: format!("joining the system's cgroups: {e}"),
+    }
+}
+
+/// Joins the cgroups pid 1 joins once the root is built; passes `ptmx` on.
+fn join_after_root(joins: &InitJoins<'_>, ptmx: OwnedFd) -> Result<OwnedFd, WireError> {
+    InitJoins::join(&joins.after_root).map_err(join_failed)?;
+    Ok(ptmx)
 }
 
 /// What pid 1 is given in caller mode (`hcsrun-oci`, no holder).
@@ -117,15 +151,18 @@ pub struct CallerInitArgs<'a> {
     pub preserve_fds: u32,
     /// The spec's hooks pid 1 runs itself.
     pub hooks: &'a ContainerHooks,
+    /// The cgroups it joins by itself.
+    pub cgroups: InitJoins<'a>,
 }
 
 /// Runs pid 1 in caller mode: no parent-death signal, and the process it
 /// becomes waits on the exec FIFO before its `execve`. Never returns.
 pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
+    let joined = InitJoins::join(&args.cgroups.now);
     let mut keep = vec![args.sock.as_raw_fd(), args.fifo.as_raw_fd(), 0, 1, 2];
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
     keep.extend((3..3 + args.preserve_fds).map(|fd| fd as RawFd));
-    close_all_but(keep);
+    close_all_but(with_fds(&keep, &args.cgroups.after_root));
     // The hooks' state names pid 1 as the host sees it: the host's /proc
     // answers that until the root moves.
     // Rendered only for hooks to run.
@@ -143,7 +180,10 @@ pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
         hidden: args.hidden,
         create_hooks: Some((&args.hooks.create, &create_state)),
     };
-    let ready = prepare_in(&holder_args, None);
+    let ready = joined
+        .map_err(join_failed)
+        .and_then(|()| prepare_in(&holder_args, None))
+        .and_then(|ptmx| join_after_root(&args.cgroups, ptmx));
     let sent = match &ready {
         Ok(ptmx) => wire::send(args.sock.as_fd(), &InitReady::Ok, &[ptmx.as_raw_fd()]),
         Err(e) => wire::send(args.sock.as_fd(), &InitReady::Failed(e.clone()), &[]),
@@ -153,6 +193,7 @@ pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
         unsafe { libc::_exit(1) }
     }
     drop(ready);
+    close_all_but(keep);
     let start = Start {
         fifo: args.fifo,
         hooks: args.hooks.start.clone(),
@@ -302,8 +343,14 @@ fn park(sock: OwnedFd, monitor: Monitor<'_>) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) }
     };
-    for kind in &exec.join {
-        let joined = match fds.next() {
+    let namespaces: Vec<_> = exec.join.iter().map(|kind| (fds.next(), kind)).collect();
+    let cgroups: Vec<OwnedFd> = fds.by_ref().take(exec.cgroups).collect();
+    if let Err(e) = crate::cgroups::join_each(&cgroups) {
+        exec::report(status, &join_failed(e))
+    }
+    drop(cgroups);
+    for (fd, kind) in namespaces {
+        let joined = match fd {
             Some(fd) => setns(&fd, CloneFlags::from_bits_truncate(*kind)),
             None => Err(nix::Error::EBADF),
         };

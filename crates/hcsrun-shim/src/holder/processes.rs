@@ -34,15 +34,32 @@ use crate::{
     resources, stdio,
 };
 
-/// The first process's context, what it asks of the container, the
-/// namespaces pid 1 joins instead of its own, and the clones of its
-/// cgroups for `/sys/fs/cgroup`.
-type FirstContext = (
-    Context,
-    Option<ContainerSetup>,
-    Vec<(OwnedFd, CloneFlags)>,
-    Vec<OwnedFd>,
-);
+/// What a process runs with and, for the first, what pid 1 does for it.
+struct FirstContext {
+    context: Context,
+    /// What it asks of the container.
+    setup: Option<ContainerSetup>,
+    /// The namespaces pid 1 joins instead of its own.
+    join: Vec<(OwnedFd, CloneFlags)>,
+    /// The join files of the cgroups a spec's `linux.cgroupsPath` moved
+    /// the system to, for pid 1 to join first.
+    cgroups: Vec<OwnedFd>,
+    /// The clones of its cgroups for `/sys/fs/cgroup`.
+    clones: Vec<OwnedFd>,
+}
+
+impl FirstContext {
+    /// `context`, and nothing for pid 1 to do.
+    fn only(context: Context) -> Self {
+        FirstContext {
+            context,
+            setup: None,
+            join: Vec::new(),
+            cgroups: Vec::new(),
+            clones: Vec::new(),
+        }
+    }
+}
 
 /// The namespaces of a spec that are not new: the host's (the holder's
 /// own) or joined by path, opened here, in the holder.
@@ -106,7 +123,13 @@ impl Holder {
         })?;
         // What it runs with, decided before anything is made for it.
         let first = self.init.parked.is_some();
-        let (context, setup, join, clones) = if first {
+        let FirstContext {
+            context,
+            setup,
+            join,
+            cgroups,
+            clones,
+        } = if first {
             self.first_context(&config)?
         } else {
             if self.starting.contains_key(&self.init.host_pid) {
@@ -118,8 +141,7 @@ impl Holder {
                 });
             }
             let init = self.context.as_ref().ok_or_else(stopped)?;
-            let context = init.for_exec(&config, self.native_linux)?;
-            (context, None, Vec::new(), Vec::new())
+            FirstContext::only(init.for_exec(&config, self.native_linux)?)
         };
         let streams = stdio::streams(&config, &self.ptmx)?;
         let (status, report) = pipe2(OFlag::O_CLOEXEC).map_err(|e| WireError {
@@ -139,6 +161,7 @@ impl Holder {
                     .collect();
                 fds.push(report.as_raw_fd());
                 fds.extend(join.iter().map(|(fd, _)| fd.as_raw_fd()));
+                fds.extend(cgroups.iter().map(AsRawFd::as_raw_fd));
                 fds.extend(clones.iter().map(AsRawFd::as_raw_fd));
                 let exec = InitExec {
                     config: text.to_owned(),
@@ -147,6 +170,7 @@ impl Holder {
                     context,
                     setup: setup.unwrap_or_default(),
                     join: join.iter().map(|(_, kind)| kind.bits()).collect(),
+                    cgroups: cgroups.len(),
                 };
                 wire::send(sock.as_fd(), &exec, &fds).map_err(|e| WireError {
                     code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
@@ -164,7 +188,7 @@ impl Holder {
                         streams.child,
                         report,
                         self.holder.as_fd(),
-                        &self.cgroups.procs,
+                        &self.cgroups.join,
                         &self.namespaces,
                         &context,
                     ),
@@ -218,12 +242,10 @@ impl Holder {
                 Some(program) => program.clone(),
                 None => filters::docker_default_program(runtime_dir).map_err(internal)?,
             };
-            return Ok((
-                Context::docker_default(self.oom_score_adj, seccomp),
-                None,
-                Vec::new(),
-                Vec::new(),
-            ));
+            return Ok(FirstContext::only(Context::docker_default(
+                self.oom_score_adj,
+                seccomp,
+            )));
         };
         let seccomp = spec
             .seccomp()
@@ -234,7 +256,7 @@ impl Holder {
                 message: format!("OCISpecification: linux.seccomp: {e}"),
             })?;
         // Its cgroups where the spec says, before anything of it runs.
-        let left = match spec.cgroups_path() {
+        let cgroups = match spec.cgroups_path() {
             Some(path) => self
                 .cgroups
                 .move_to(path, self.init.host_pid)
@@ -259,17 +281,12 @@ impl Holder {
             code: ErrorCode::INVALID_PARAMETER.0,
             message: format!("OCISpecification: {e}"),
         })?;
-        self.cgroups
-            .set_devices(self.init.host_pid, &rules)
-            .map_err(|e| WireError {
-                code: ErrorCode::ACCESS_IS_DENIED.0,
-                message: format!("the device allow-list: {e}"),
-            })?;
-        if !left.is_empty() {
-            // Pid 1, the only process, has left them.
-            for dir in &left {
-                let _ = std::fs::remove_dir(dir);
-            }
+        self.cgroups.set_devices(&rules).map_err(|e| WireError {
+            code: ErrorCode::ACCESS_IS_DENIED.0,
+            message: format!("the device allow-list: {e}"),
+        })?;
+        if !self.cgroups.left.is_empty() {
+            // Removed once pid 1 has left them (`confirm`).
             let rel = spec
                 .cgroups_path()
                 .map(|p| p.to_string_lossy().into_owned());
@@ -279,12 +296,13 @@ impl Holder {
         }
         let mut setup = ContainerSetup::of_spec(&spec);
         let clones = setup.clone_cgroups(&self.cgroups.dirs)?;
-        Ok((
-            Context::of_spec(&spec, self.oom_score_adj, seccomp),
-            Some(setup),
-            namespaces_to_join(spec.namespaces())?,
+        Ok(FirstContext {
+            context: Context::of_spec(&spec, self.oom_score_adj, seccomp),
+            setup: Some(setup),
+            join: namespaces_to_join(spec.namespaces())?,
+            cgroups,
             clones,
-        ))
+        })
     }
 
     /// The status pipe of a starting process is readable: it executed, or
@@ -301,6 +319,9 @@ impl Holder {
             return self.reply(s.conn, s.request, Err(err), &[]);
         }
         if host_pid == self.init.host_pid {
+            // It joined the cgroups a spec moved the system to before it
+            // executed.
+            self.cgroups.remove_left();
             // Later processes join the namespaces the first one runs in,
             // which a spec may have changed (the host's, or joined).
             match crate::boot::open_namespaces(host_pid) {
