@@ -7,7 +7,7 @@ use std::{
     io,
     os::fd::{AsFd, AsRawFd, OwnedFd},
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
 };
@@ -92,6 +92,8 @@ struct Shared {
     pending: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
     processes: Mutex<HashMap<u32, ProcessWatch>>,
     end: watch::Sender<SystemEnd>,
+    /// The holder's goodbye said nothing is left but the record.
+    cleaned_up: AtomicBool,
 }
 
 /// The handles' side of a connection. Dropping the last clone of the `Arc`
@@ -125,6 +127,7 @@ impl Connection {
             pending: Mutex::default(),
             processes: Mutex::default(),
             end: watch::Sender::new(SystemEnd::Running),
+            cleaned_up: AtomicBool::new(false),
         });
         tokio::spawn(read_loop(shared.clone()));
         Ok(Arc::new(Self {
@@ -210,6 +213,13 @@ impl Connection {
         let _ = self.reaped.set(reaped);
     }
 
+    /// True once the holder's goodbye has said that nothing of the system
+    /// is left but its record: its exit, a moment away, need not be
+    /// waited for.
+    pub fn cleaned_up(&self) -> bool {
+        self.shared.cleaned_up.load(Ordering::Acquire)
+    }
+
     /// The holder's reaping, if this process launched it.
     pub fn reaped(&self) -> Option<watch::Receiver<Option<Reaped>>> {
         self.reaped.get().cloned()
@@ -290,7 +300,14 @@ async fn read_loop(shared: Arc<Shared>) {
                     w.state.send_replace(ProcessState::Exited(exit_code));
                 }
             }
-            Message::SystemExited { .. } => exited = true,
+            // Its last word: the holder exits next. The system's end is
+            // known now, not when the holder's exit (a millisecond and
+            // more of tearing down its memory) closes the socket.
+            Message::SystemExited { cleaned_up, .. } => {
+                shared.cleaned_up.store(cleaned_up, Ordering::Release);
+                exited = true;
+                break;
+            }
         }
     }
     // The holder is gone (or this side closed): nothing more will come.
@@ -344,7 +361,10 @@ mod tests {
             unsafe { libc::poll(fds.as_mut_ptr(), 1, 5000) }
         });
         assert_eq!(ready.await.unwrap(), 1);
-        let goodbye = Message::SystemExited { unexpected: true };
+        let goodbye = Message::SystemExited {
+            unexpected: true,
+            cleaned_up: false,
+        };
         wire::send(theirs.as_fd(), &goodbye, &[]).unwrap();
         drop(theirs);
         let mut end = conn.end();
@@ -358,5 +378,32 @@ mod tests {
         .unwrap();
         assert_eq!(end, SystemEnd::Exited);
         assert_eq!(requester.await.unwrap(), Some(ConnError::Gone));
+        assert!(!conn.cleaned_up());
+    }
+
+    /// The goodbye ends the system at once, while the holder, exiting, still
+    /// holds its end of the socket; a goodbye that says so tells that the
+    /// holder cleaned up.
+    #[tokio::test]
+    async fn the_goodbye_ends_the_system_before_the_holder_closes() {
+        let (ours, theirs) = wire::pair().unwrap();
+        let conn = Connection::new(ours).unwrap();
+        let goodbye = Message::SystemExited {
+            unexpected: false,
+            cleaned_up: true,
+        };
+        wire::send(theirs.as_fd(), &goodbye, &[]).unwrap();
+        let mut end = conn.end();
+        let end = tokio::time::timeout(
+            Duration::from_secs(5),
+            end.wait_for(|e| *e != SystemEnd::Running),
+        )
+        .await
+        .expect("the goodbye did not end the system while the socket stayed open")
+        .map(|e| *e)
+        .unwrap();
+        assert_eq!(end, SystemEnd::Exited);
+        assert!(conn.cleaned_up());
+        drop(theirs);
     }
 }

@@ -75,7 +75,8 @@ async fn a_memory_and_fork_bomb_kills_the_container_never_the_holder() {
         mounts_under(&sandbox)
     );
     assert!(loop_devices_under(fx.sandbox.scratch_root()).is_empty());
-    assert!(children().is_empty(), "{:?}", children());
+    let left = children_left().await;
+    assert!(left.is_empty(), "{left:?}");
     let left: Vec<_> = fs::read_dir(fx.sandbox.runtime_dir().join("bomb"))
         .unwrap()
         .flatten()

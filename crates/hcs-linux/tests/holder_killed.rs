@@ -119,5 +119,6 @@ async fn a_killed_holder_takes_its_container_along_and_says_so() {
     assert!(!Path::new(&fx.sandbox.runtime_dir().join("holderkill")).exists());
     // Its pid 1 and the rest came to this process, which reaped them.
     reap_children();
-    assert!(children().is_empty(), "{:?}", children());
+    let left = children_left().await;
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -69,6 +69,9 @@ async fn two_hundred_cycles_leave_nothing_behind() {
     for i in 1..=200 {
         cycle(i).await;
     }
+    // The last holders may still be exiting (their pidfds held until the
+    // service has reaped them).
+    eventually(Duration::from_secs(5), || open_fds() == fds).await;
     assert_eq!(open_fds(), fds, "descriptors leaked");
     assert!(
         own_mounts().is_empty(),
@@ -80,7 +83,8 @@ async fn two_hundred_cycles_leave_nothing_behind() {
         "loop devices left attached: {:?}",
         own_loops()
     );
-    assert!(children().is_empty(), "processes left: {:?}", children());
+    let left = children_left().await;
+    assert!(left.is_empty(), "processes left: {left:?}");
     let cgroups = fx.sandbox.cgroups();
     assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
     // `.seccomp` is the service's cache of compiled filters, kept on

@@ -30,6 +30,14 @@ pub fn cgroup_pids(cgroup: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Processes whose parent is this process that are still there after up
+/// to 5 s: a holder that has said goodbye is exiting, and the service
+/// reaps it a moment later (a system's end does not wait for its exit).
+pub async fn children_left() -> Vec<i32> {
+    crate::process::eventually(std::time::Duration::from_secs(5), || children().is_empty()).await;
+    children()
+}
+
 /// Processes whose parent is this process.
 pub fn children() -> Vec<i32> {
     let me = std::process::id().to_string();

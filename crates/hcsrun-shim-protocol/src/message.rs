@@ -97,6 +97,12 @@ pub enum Message {
         /// It stopped without a shutdown or terminate asking it to: its
         /// pid 1 exited by itself.
         unexpected: bool,
+        /// Nothing of the system is left but its record: its cgroups are
+        /// gone, and the holder exits next with nothing more to do. False
+        /// (or absent, from an older holder): the service removes what is
+        /// left once it has reaped the holder.
+        #[serde(default)]
+        cleaned_up: bool,
     },
 }
 

@@ -43,13 +43,18 @@ impl Running {
     }
 
     /// Waits until the system has stopped and its holder is reaped (when
-    /// this process launched it); how it ended.
+    /// this process launched it), unless the holder's goodbye said it
+    /// cleaned up: its reaping, under way on a blocking thread, then owes
+    /// the caller nothing. How it ended.
     async fn stopped(&self) -> SystemEnd {
         let mut end = self.conn.end();
         let end = end
             .wait_for(|end| *end != SystemEnd::Running)
             .await
             .map_or(SystemEnd::Lost, |end| *end);
+        if self.conn.cleaned_up() {
+            return end;
+        }
         if let Some(mut reaped) = self.conn.reaped() {
             let _ = reaped.wait_for(Option::is_some).await;
         }
@@ -381,22 +386,24 @@ impl ComputeSystem for LinuxSystem {
             Some(r) if !r.is_stopped() && self.holder_listens().await => {}
             Some(r) => {
                 r.stopped().await;
-                // Nothing of a holder this process reaped after it cleaned
-                // up is left but the record.
-                let cleaned_up = match r.conn.reaped() {
-                    // It has exited: its reaping is a moment away.
-                    Some(mut rx) => {
-                        let reaped = tokio::time::timeout(
-                            std::time::Duration::from_secs(1),
-                            rx.wait_for(Option::is_some),
-                        )
-                        .await
-                        .ok()
-                        .and_then(|r| r.ok().and_then(|r| *r));
-                        matches!(reaped, Some(crate::conn::Reaped::CleanedUp))
-                    }
-                    None => false,
-                };
+                // Nothing of a holder that said so in its goodbye, or that
+                // this process reaped after it cleaned up, is left but the
+                // record.
+                let cleaned_up = r.conn.cleaned_up()
+                    || match r.conn.reaped() {
+                        // It has exited: its reaping is a moment away.
+                        Some(mut rx) => {
+                            let reaped = tokio::time::timeout(
+                                std::time::Duration::from_secs(1),
+                                rx.wait_for(Option::is_some),
+                            )
+                            .await
+                            .ok()
+                            .and_then(|r| r.ok().and_then(|r| *r));
+                            matches!(reaped, Some(crate::conn::Reaped::CleanedUp))
+                        }
+                        None => false,
+                    };
                 self.remove_leftovers(!cleaned_up, true).await;
             }
             None => self.remove_leftovers(true, true).await,

@@ -33,7 +33,7 @@ use super::{LinuxSystem, Running};
 use crate::{
     blocking::blocking,
     cgroup::{Cgroup, Limits},
-    conn::{Connection, Reaped},
+    conn::{Connection, Reaped, SystemEnd},
     errors::{answer, system_error, system_io_error},
     launch::{self, Launched},
     service::ServiceInner,
@@ -93,7 +93,7 @@ impl LinuxSystem {
             }
         };
         let reaped = launch
-            .reap_when_done(launched)
+            .reap_when_done(launched, conn.end())
             .map_err(|e| system_io_error(id, op, "watching the system's holder", &e))?;
         conn.set_reaped(reaped);
         Ok(Running {
@@ -270,12 +270,28 @@ impl Launch {
     /// which a killed one left (its pid 1 died of its death, and the kernel
     /// ended the rest). The record stays: a stopped system is gone once a
     /// handle to it is closed. The reaping and cleanup run on the blocking
-    /// pool.
-    fn reap_when_done(self, launched: Launched) -> io::Result<watch::Receiver<Option<Reaped>>> {
+    /// pool. Once the holder has said goodbye (`end`), the system's end
+    /// is known and the holder is exiting: it is reaped from then on, on a
+    /// blocking thread, which a runtime that shuts down waits for, so that
+    /// no holder outlives the process that launched it unreaped.
+    fn reap_when_done(
+        self,
+        launched: Launched,
+        mut end: watch::Receiver<SystemEnd>,
+    ) -> io::Result<watch::Receiver<Option<Reaped>>> {
         let (tx, rx) = watch::channel(None);
         let pidfd = crate::conn::register(launched.pidfd, Interest::READABLE)?;
         tokio::spawn(async move {
-            let _ = pidfd.readable().await;
+            let goodbye = async {
+                // A connection dropped while the system runs says nothing.
+                if end.wait_for(|e| *e == SystemEnd::Exited).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = pidfd.readable() => {}
+                () = goodbye => {}
+            }
             let pidfd = pidfd.into_inner();
             let reaped = blocking(move || {
                 let status = launch::reap(&pidfd);

@@ -109,7 +109,9 @@ pub struct Holder {
     host_pids: HashMap<u32, u32>,
     signals: SignalFd,
     holder: OwnedFd,
-    ptmx: OwnedFd,
+    /// The container's `/dev/pts/ptmx` (`O_PATH`); gone once the system
+    /// has stopped.
+    ptmx: Option<OwnedFd>,
     cgroups: Cgroups,
     namespaces: Vec<(OwnedFd, CloneFlags)>,
     stopping: Stopping,
@@ -144,7 +146,7 @@ impl Holder {
             starting: HashMap::new(),
             signals: setup.signals,
             holder: setup.holder,
-            ptmx: setup.ptmx,
+            ptmx: Some(setup.ptmx),
             cgroups: setup.cgroups,
             namespaces: setup.namespaces,
             stopping: Stopping::No,

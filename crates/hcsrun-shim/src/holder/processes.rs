@@ -143,7 +143,8 @@ impl Holder {
             let init = self.context.as_ref().ok_or_else(stopped)?;
             FirstContext::only(init.for_exec(&config, self.native_linux)?)
         };
-        let streams = stdio::streams(&config, &self.ptmx)?;
+        let ptmx = self.ptmx.as_ref().ok_or_else(stopped)?;
+        let streams = stdio::streams(&config, ptmx)?;
         let (status, report) = pipe2(OFlag::O_CLOEXEC).map_err(|e| WireError {
             code: ErrorCode::INTERNAL_ERROR.0,
             message: format!("creating a pipe: {e}"),

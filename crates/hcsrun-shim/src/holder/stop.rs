@@ -45,6 +45,13 @@ impl Holder {
     pub(super) fn finish(&mut self) -> ! {
         // Children reaped meanwhile.
         self.reap();
+        // The holder's last hold on the container's mounts: its mount
+        // namespace (and the rest) and a descriptor on its devpts. Let go
+        // here, the namespace is torn down now, overlay and loop devices
+        // with it, before the goodbye says the system is gone (not when
+        // the holder's exit closes them).
+        self.namespaces.clear();
+        self.ptmx = None;
         let record = ExitRecord {
             exit_code: self
                 .init_exit
@@ -73,7 +80,11 @@ impl Holder {
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for token in tokens {
             let unexpected = record.how == ExitHow::Exited;
-            self.send(token, &Message::SystemExited { unexpected }, &[]);
+            let goodbye = Message::SystemExited {
+                unexpected,
+                cleaned_up: !cgroups_left,
+            };
+            self.send(token, &goodbye, &[]);
         }
         // Requests left unread would make the peers' next read fail with
         // ECONNRESET ahead of the goodbye: read them away first.
