@@ -178,36 +178,46 @@ async fn run(
     let image = image
         .map(|i| i.record(&id, plan.scratch.as_deref(), plan.scratch_is_ours))
         .transpose()?;
-    let result = match mode {
+    let (result, recorded) = match mode {
         Mode::Foreground => {
             // Recorded while it runs, so that the other verbs (exec, ps,
             // top…) find it; a run killed leaves the record for `rm`.
             let recorded = record_foreground(&id, &args, &plan, &*service, choice);
             let result = run_container(&id, &args, &plan, service, choice, signals).await;
-            if recorded {
-                let _ = crate::containers::store::remove(&id);
-            }
-            result
+            (result, recorded)
         }
         Mode::Detached | Mode::Create => {
             drop(signals);
-            run_detached(&id, &args, &plan, &*service, choice, mode).await
+            let result = run_detached(&id, &args, &plan, &*service, choice, mode).await;
+            (result, false)
         }
     };
     // Only a folder this run made is ever removed; a detached container's
     // goes with `hcsrun rm`.
     let keep = args.keep || (mode != Mode::Foreground && result.is_ok());
-    if let Some(scratch) = plan
+    let scratch = plan
         .scratch
-        .as_ref()
-        .filter(|_| plan.scratch_is_ours && !keep)
-    {
-        match std::fs::remove_dir_all(scratch) {
+        .clone()
+        .filter(|_| plan.scratch_is_ours && !keep);
+    // The record and the scratch folder, each a few directories of the
+    // host's file system, go side by side.
+    let record = recorded.then(|| {
+        let id = id.clone();
+        tokio::spawn(async move { crate::containers::store::remove_async(&id).await })
+    });
+    let scratch = scratch.map(|scratch| {
+        tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&scratch) {
             // `rm` removed it (a detached start that failed).
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => tracing::warn!("removing {}: {e}", scratch.display()),
             Ok(()) => {}
-        }
+        })
+    });
+    if let Some(record) = record {
+        let _ = record.await;
+    }
+    if let Some(scratch) = scratch {
+        let _ = scratch.await;
     }
     // A kept scratch folder, or a container left for the other verbs,
     // still uses its image (its record of the image goes with `hcsrun rm`).
