@@ -151,7 +151,14 @@ async fn run(
         native_linux: facts.features().native_linux,
         cpus: host_cpu_count(),
     };
-    let plan = spec::plan(&id, &args, &host, console, mode != Mode::Foreground)?;
+    let plan = Arc::new(spec::plan(
+        &id,
+        &args,
+        &host,
+        console,
+        mode != Mode::Foreground,
+    )?);
+    let args = Arc::new(args);
     let service = service::open(choice)?;
     if service.features().needs_root && !nix::unistd::geteuid().is_root() {
         return Err(anyhow::anyhow!(
@@ -181,10 +188,18 @@ async fn run(
     let (result, recorded) = match mode {
         Mode::Foreground => {
             // Recorded while it runs, so that the other verbs (exec, ps,
-            // top…) find it; a run killed leaves the record for `rm`.
-            let recorded = record_foreground(&id, &args, &plan, &*service, choice);
+            // top…) find it; a run killed leaves the record for `rm`. The
+            // record (the spec translated once more, two files written) is
+            // made on the blocking pool while the container starts.
+            let recording = {
+                let (id, args, plan) = (id.clone(), args.clone(), plan.clone());
+                let (service, choice) = (service.clone(), choice.clone());
+                tokio::task::spawn_blocking(move || {
+                    record_foreground(&id, &args, &plan, &*service, &choice)
+                })
+            };
             let result = run_container(&id, &args, &plan, service, choice, signals).await;
-            (result, recorded)
+            (result, recording.await.unwrap_or(false))
         }
         Mode::Detached | Mode::Create => {
             drop(signals);
