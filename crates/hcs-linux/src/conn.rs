@@ -93,7 +93,7 @@ struct Shared {
     processes: Mutex<HashMap<u32, ProcessWatch>>,
     end: watch::Sender<SystemEnd>,
     /// The holder's goodbye said nothing is left but the record.
-    cleaned_up: AtomicBool,
+    cleaned_up: Arc<AtomicBool>,
 }
 
 /// The handles' side of a connection. Dropping the last clone of the `Arc`
@@ -127,7 +127,7 @@ impl Connection {
             pending: Mutex::default(),
             processes: Mutex::default(),
             end: watch::Sender::new(SystemEnd::Running),
-            cleaned_up: AtomicBool::new(false),
+            cleaned_up: Arc::new(AtomicBool::new(false)),
         });
         tokio::spawn(read_loop(shared.clone()));
         Ok(Arc::new(Self {
@@ -218,6 +218,12 @@ impl Connection {
     /// waited for.
     pub fn cleaned_up(&self) -> bool {
         self.shared.cleaned_up.load(Ordering::Acquire)
+    }
+
+    /// The flag behind [`Connection::cleaned_up`], for a task that must
+    /// not keep the connection open.
+    pub fn cleaned_up_flag(&self) -> Arc<AtomicBool> {
+        self.shared.cleaned_up.clone()
     }
 
     /// The holder's reaping, if this process launched it.

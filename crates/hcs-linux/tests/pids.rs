@@ -172,3 +172,63 @@ async fn a_specs_cgroups_path_holds_the_system_and_its_statistics() {
         let _ = fs::remove_dir(m.join(format!("{}-custom", fx.sandbox.tag())));
     }
 }
+
+/// A first process that fails after the spec's `cgroupsPath` was made (a
+/// network namespace path that does not exist), asked for again: pid 1
+/// still joins the new cgroups, on cgroup v1 by itself when the process
+/// is handed to it, and the old ones go.
+#[tokio::test]
+#[ignore = "needs root"]
+async fn a_first_process_asked_again_after_a_failure_still_joins_the_specs_cgroups() {
+    require_root();
+    let id = "cgretry";
+    let fx = Fixture::new(id, ServiceKind::Linux);
+    let root = rootfs::busybox(&fx.sandbox.scratch("root"));
+    let rel = format!("{}-custom/{id}", fx.sandbox.tag());
+    let mut spec = linux::spec(
+        &root,
+        json!({"args": ["/bin/sh", "-c", "exec sleep 100"], "cwd": "/"}),
+    );
+    spec["linux"]["cgroupsPath"] = json!(format!("/{rel}"));
+    let mut failing = spec.clone();
+    let namespaces = failing["linux"]["namespaces"].as_array_mut().unwrap();
+    namespaces.retain(|n| n["type"] != "network");
+    namespaces.push(json!({"type": "network", "path": "/nonexistent/netns"}));
+    let config = linux::config(&fx, id, &root);
+    let system = fx.start_parked(id, &config).await;
+    let error = system
+        .create_process(&linux::init(&failing))
+        .await
+        .err()
+        .expect("a network namespace that does not exist");
+    assert!(error.to_string().contains("/nonexistent/netns"), "{error}");
+    let init = system.create_process(&linux::init(&spec)).await.unwrap();
+    let init_host = init.host_pid().unwrap();
+    let cgroup = fs::read_to_string(format!("/proc/{init_host}/cgroup")).unwrap();
+    let joined: Vec<&str> = cgroup
+        .lines()
+        .filter(|l| {
+            ["memory", "pids", "freezer", "devices"].iter().any(|c| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|cs| cs.split(',').any(|x| x == *c))
+            })
+        })
+        .collect();
+    assert!(!joined.is_empty(), "{cgroup}");
+    for line in joined {
+        assert!(line.ends_with(&format!(":/{rel}")), "{line}\n{cgroup}");
+    }
+    assert!(
+        fx.sandbox.cgroups_of(id).is_empty(),
+        "the old ones are gone: {:?}",
+        fx.sandbox.cgroups_of(id)
+    );
+    let mounts = hcs_testkit::host::cgroup_mounts();
+    init.close().await.unwrap();
+    fx.remove(system).await;
+    for m in &mounts {
+        let _ = fs::remove_dir(m.join(&rel));
+        let _ = fs::remove_dir(m.join(format!("{}-custom", fx.sandbox.tag())));
+    }
+}

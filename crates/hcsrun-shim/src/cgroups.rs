@@ -35,6 +35,11 @@ pub struct Cgroups {
     /// Directories a spec's `linux.cgroupsPath` moved the system out of,
     /// removed once pid 1 has left them ([`Cgroups::remove_left`]).
     pub left: Vec<PathBuf>,
+    /// The v1 join files of the directories moved to, which pid 1 has yet
+    /// to join: sent with its first process ([`Cgroups::for_pid1`]), kept
+    /// until that is sent, so that a first process that fails before it
+    /// is sent and is asked for again still moves pid 1.
+    pending: Vec<OwnedFd>,
 }
 
 /// The join files pid 1 writes `0` to, by when.
@@ -60,6 +65,7 @@ impl Cgroups {
             dirs,
             join,
             left: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -139,9 +145,9 @@ impl Cgroups {
     /// service wrote copied, the old directories kept in `left`. On v2 the
     /// holder moves pid 1 (`pid`, the only process) at once; on v1 pid 1
     /// moves itself when its first process arrives, through the join
-    /// files given back (duplicates, to send it), after
-    /// [`Cgroups::set_devices`] has filled the new devices cgroup.
-    pub fn move_to(&mut self, path: &Path, pid: u32) -> io::Result<Vec<OwnedFd>> {
+    /// files of [`Cgroups::for_pid1`], after [`Cgroups::set_devices`] has
+    /// filled the new devices cgroup.
+    pub fn move_to(&mut self, path: &Path, pid: u32) -> io::Result<()> {
         let rel = path.to_string_lossy();
         let rel = rel.trim_matches('/');
         let mut moved = Vec::new();
@@ -154,7 +160,7 @@ impl Cgroups {
                 .ok_or_else(|| io::Error::other(format!("{}: not below a mount", dir.path)))?;
             let new = mount.join(rel);
             if new == old {
-                return Ok(Vec::new());
+                return Ok(());
             }
             make(mount, &new, dir)?;
             copy_limits(&old, &new)?;
@@ -188,14 +194,29 @@ impl Cgroups {
         self.dirs = dirs;
         self.join = join;
         self.left = moved.into_iter().map(|(old, _)| old).collect();
-        Ok(for_pid1)
+        self.pending = for_pid1;
+        Ok(())
     }
 
-    /// Removes the directories pid 1 has left (`left`), now that it has.
+    /// Duplicates of the join files pid 1 has yet to join, to send it with
+    /// its first process.
+    pub fn for_pid1(&self) -> io::Result<Vec<OwnedFd>> {
+        self.pending.iter().map(OwnedFd::try_clone).collect()
+    }
+
+    /// Pid 1 has been sent its first process, and with it what it joins.
+    pub fn sent_to_pid1(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Removes the directories pid 1 has left (`left`), now that it has;
+    /// one that stays is kept for [`Cgroups::remove`].
     pub fn remove_left(&mut self) {
-        for dir in std::mem::take(&mut self.left) {
-            let _ = remove_dir_retrying(&dir);
-        }
+        let left = std::mem::take(&mut self.left);
+        self.left = left
+            .into_iter()
+            .filter(|dir| remove_dir_retrying(dir).is_err())
+            .collect();
     }
 
     /// How many times the memory cgroup's OOM killer killed a process:

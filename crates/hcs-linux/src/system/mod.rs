@@ -386,28 +386,36 @@ impl ComputeSystem for LinuxSystem {
             Some(r) if !r.is_stopped() && self.holder_listens().await => {}
             Some(r) => {
                 r.stopped().await;
-                // Nothing of a holder that said so in its goodbye, or that
-                // this process reaped after it cleaned up, is left but the
-                // record.
-                let cleaned_up = r.conn.cleaned_up()
-                    || match r.conn.reaped() {
-                        // It has exited: its reaping is a moment away.
-                        Some(mut rx) => {
-                            let reaped = tokio::time::timeout(
-                                std::time::Duration::from_secs(1),
-                                rx.wait_for(Option::is_some),
-                            )
-                            .await
-                            .ok()
-                            .and_then(|r| r.ok().and_then(|r| *r));
-                            matches!(reaped, Some(crate::conn::Reaped::CleanedUp))
-                        }
-                        None => false,
-                    };
-                self.remove_leftovers(!cleaned_up, true).await;
+                if r.conn.cleaned_up() {
+                    // Nothing is left but the record, which goes while the
+                    // holder, exiting, is reaped: once closed, no holder
+                    // this process launched is left unreaped (a caller
+                    // may exit next, under an init that does not reap).
+                    tokio::join!(self.remove_leftovers(false, true), reaped_within(&r.conn));
+                } else {
+                    // Nothing of a holder this process reaped after it
+                    // cleaned up is left but the record.
+                    let reaped = reaped_within(&r.conn).await;
+                    let cleaned_up = matches!(reaped, Some(crate::conn::Reaped::CleanedUp));
+                    self.remove_leftovers(!cleaned_up, true).await;
+                }
             }
             None => self.remove_leftovers(true, true).await,
         }
         Ok(())
     }
+}
+
+/// How the holder this process launched ended, waiting up to a second for
+/// its reaping (it has exited, or is exiting); none if another process
+/// launched it.
+async fn reaped_within(conn: &crate::conn::Connection) -> Option<crate::conn::Reaped> {
+    let mut rx = conn.reaped()?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        rx.wait_for(Option::is_some),
+    )
+    .await
+    .ok()
+    .and_then(|r| r.ok().and_then(|r| *r))
 }

@@ -10,7 +10,7 @@ use std::{
         linux::fs::MetadataExt,
     },
     path::PathBuf,
-    sync::Arc,
+    sync::{atomic::AtomicBool, Arc},
     time::SystemTime,
 };
 
@@ -93,7 +93,7 @@ impl LinuxSystem {
             }
         };
         let reaped = launch
-            .reap_when_done(launched, conn.end())
+            .reap_when_done(launched, conn.end(), conn.cleaned_up_flag())
             .map_err(|e| system_io_error(id, op, "watching the system's holder", &e))?;
         conn.set_reaped(reaped);
         Ok(Running {
@@ -278,6 +278,7 @@ impl Launch {
         self,
         launched: Launched,
         mut end: watch::Receiver<SystemEnd>,
+        said_cleaned_up: Arc<AtomicBool>,
     ) -> io::Result<watch::Receiver<Option<Reaped>>> {
         let (tx, rx) = watch::channel(None);
         let pidfd = crate::conn::register(launched.pidfd, Interest::READABLE)?;
@@ -297,7 +298,11 @@ impl Launch {
                 let status = launch::reap(&pidfd);
                 // A holder that exited normally removed them itself.
                 let cleaned_up = status.as_ref().is_ok_and(|s| s.cleaned_up());
-                if !cleaned_up {
+                // A holder whose goodbye said it cleaned up removed them:
+                // the system may be closed, and its id taken by a new
+                // one whose cgroups these would be, by now.
+                let said = said_cleaned_up.load(std::sync::atomic::Ordering::Acquire);
+                if !cleaned_up && !said {
                     if let Err(e) = self.cgroup.remove() {
                         tracing::warn!(container = %self.id, "removing cgroups: {e}");
                     }

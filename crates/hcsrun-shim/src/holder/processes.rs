@@ -177,6 +177,7 @@ impl Holder {
                     code: ErrorCode::SYSTEM_ALREADY_STOPPED.0,
                     message: format!("handing the process to the system's pid 1: {e}"),
                 })?;
+                self.cgroups.sent_to_pid1();
                 self.context = Some(exec.context);
                 (self.init.host_pid, 1)
             }
@@ -257,9 +258,8 @@ impl Holder {
                 message: format!("OCISpecification: linux.seccomp: {e}"),
             })?;
         // Its cgroups where the spec says, before anything of it runs.
-        let cgroups = match spec.cgroups_path() {
-            Some(path) => self
-                .cgroups
+        if let Some(path) = spec.cgroups_path() {
+            self.cgroups
                 .move_to(path, self.init.host_pid)
                 .map_err(|e| WireError {
                     code: ErrorCode::ACCESS_IS_DENIED.0,
@@ -267,9 +267,8 @@ impl Holder {
                         "OCISpecification: linux.cgroupsPath {}: {e}",
                         path.display()
                     ),
-                })?,
-            None => Vec::new(),
-        };
+                })?;
+        }
         // The spec's resources, exactly, before anything of it runs.
         resources::apply(&self.cgroups.dirs, spec.resources()).map_err(|message| WireError {
             code: ErrorCode::INVALID_PARAMETER.0,
@@ -297,6 +296,10 @@ impl Holder {
         }
         let mut setup = ContainerSetup::of_spec(&spec);
         let clones = setup.clone_cgroups(&self.cgroups.dirs)?;
+        let cgroups = self.cgroups.for_pid1().map_err(|e| WireError {
+            code: ErrorCode::INTERNAL_ERROR.0,
+            message: format!("duplicating the cgroups' join files: {e}"),
+        })?;
         Ok(FirstContext {
             context: Context::of_spec(&spec, self.oom_score_adj, seccomp),
             setup: Some(setup),

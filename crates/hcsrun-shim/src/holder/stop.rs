@@ -64,9 +64,13 @@ impl Holder {
                 Stopping::Terminate => ExitHow::Terminate,
             },
         };
-        if let Err(e) = self.dir.stopped(&record) {
-            eprintln!("hcsrun-shim {}: writing the exit record: {e}", self.dir.id);
-        }
+        let recorded = match self.dir.stopped(&record) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("hcsrun-shim {}: writing the exit record: {e}", self.dir.id);
+                false
+            }
+        };
         // The holder was never in them: nothing of the system is left there.
         // If they stay (EBUSY past the retries), the exit status says so:
         // the service then removes what is left ("cleaned up" is exit 0).
@@ -82,7 +86,9 @@ impl Holder {
             let unexpected = record.how == ExitHow::Exited;
             let goodbye = Message::SystemExited {
                 unexpected,
-                cleaned_up: !cgroups_left,
+                // Without a record (its socket may still be there), the
+                // service waits for the exit to clean up.
+                cleaned_up: recorded && !cgroups_left,
             };
             self.send(token, &goodbye, &[]);
         }
