@@ -125,13 +125,7 @@ async fn a_specs_cgroups_path_holds_the_system_and_its_statistics() {
     let init = system.create_process(&linux::init(&spec)).await.unwrap();
     let init_host = init.host_pid().unwrap();
     let cgroup = fs::read_to_string(format!("/proc/{init_host}/cgroup")).unwrap();
-    for line in cgroup.lines().filter(|l| {
-        ["memory", "pids", "freezer", "devices"].iter().any(|c| {
-            l.split(':')
-                .nth(1)
-                .is_some_and(|cs| cs.split(',').any(|x| x == *c))
-        })
-    }) {
+    for line in limit_lines(&cgroup) {
         assert!(line.ends_with(&format!(":/{rel}")), "{line}\n{cgroup}");
     }
     assert!(
@@ -205,16 +199,7 @@ async fn a_first_process_asked_again_after_a_failure_still_joins_the_specs_cgrou
     let init = system.create_process(&linux::init(&spec)).await.unwrap();
     let init_host = init.host_pid().unwrap();
     let cgroup = fs::read_to_string(format!("/proc/{init_host}/cgroup")).unwrap();
-    let joined: Vec<&str> = cgroup
-        .lines()
-        .filter(|l| {
-            ["memory", "pids", "freezer", "devices"].iter().any(|c| {
-                l.split(':')
-                    .nth(1)
-                    .is_some_and(|cs| cs.split(',').any(|x| x == *c))
-            })
-        })
-        .collect();
+    let joined = limit_lines(&cgroup);
     assert!(!joined.is_empty(), "{cgroup}");
     for line in joined {
         assert!(line.ends_with(&format!(":/{rel}")), "{line}\n{cgroup}");
@@ -231,4 +216,19 @@ async fn a_first_process_asked_again_after_a_failure_still_joins_the_specs_cgrou
         let _ = fs::remove_dir(m.join(&rel));
         let _ = fs::remove_dir(m.join(format!("{}-custom", fx.sandbox.tag())));
     }
+}
+
+/// The lines of a `/proc/PID/cgroup` of the hierarchies that hold limits
+/// and state: memory, pids, freezer, devices.
+fn limit_lines(cgroup: &str) -> Vec<&str> {
+    cgroup
+        .lines()
+        .filter(|l| {
+            ["memory", "pids", "freezer", "devices"].iter().any(|c| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|cs| cs.split(',').any(|x| x == *c))
+            })
+        })
+        .collect()
 }
