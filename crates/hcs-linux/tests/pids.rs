@@ -112,7 +112,7 @@ async fn a_specs_cgroups_path_holds_the_system_and_its_statistics() {
     let fx = Fixture::new(id, ServiceKind::Linux);
     let root = rootfs::busybox(&fx.sandbox.scratch("root"));
     // Under a parent of the test's own, so that nothing else is touched.
-    let rel = format!("{}-custom/{id}", fx.sandbox.tag());
+    let rel = fx.sandbox.spec_cgroups_path(id);
     let mut spec = linux::spec(
         &root,
         json!({"args": ["/bin/sh", "-c", "cat /proc/self/cgroup; exec sleep 100"], "cwd": "/"}),
@@ -162,9 +162,6 @@ async fn a_specs_cgroups_path_holds_the_system_and_its_statistics() {
         .await,
         "removed: {custom:?}"
     );
-    for m in &mounts {
-        let _ = fs::remove_dir(m.join(format!("{}-custom", fx.sandbox.tag())));
-    }
 }
 
 /// A first process that fails after the spec's `cgroupsPath` was made (a
@@ -178,7 +175,7 @@ async fn a_first_process_asked_again_after_a_failure_still_joins_the_specs_cgrou
     let id = "cgretry";
     let fx = Fixture::new(id, ServiceKind::Linux);
     let root = rootfs::busybox(&fx.sandbox.scratch("root"));
-    let rel = format!("{}-custom/{id}", fx.sandbox.tag());
+    let rel = fx.sandbox.spec_cgroups_path(id);
     let mut spec = linux::spec(
         &root,
         json!({"args": ["/bin/sh", "-c", "exec sleep 100"], "cwd": "/"}),
@@ -209,13 +206,8 @@ async fn a_first_process_asked_again_after_a_failure_still_joins_the_specs_cgrou
         "the old ones are gone: {:?}",
         fx.sandbox.cgroups_of(id)
     );
-    let mounts = hcs_testkit::host::cgroup_mounts();
     init.close().await.unwrap();
     fx.remove(system).await;
-    for m in &mounts {
-        let _ = fs::remove_dir(m.join(&rel));
-        let _ = fs::remove_dir(m.join(format!("{}-custom", fx.sandbox.tag())));
-    }
 }
 
 /// The lines of a `/proc/PID/cgroup` of the hierarchies that hold limits

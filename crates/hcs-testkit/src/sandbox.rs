@@ -150,12 +150,37 @@ impl Sandbox {
             .collect()
     }
 
-    /// Kills every process in the sandbox's cgroups and removes them,
-    /// waiting (up to 10 s) for the processes to go.
+    /// A `linux.cgroupsPath` of the sandbox's own for system `id`
+    /// (relative to each hierarchy's root), outside the service's parent:
+    /// removed with the sandbox, whatever runs there killed, even when a
+    /// test fails before its own cleanup.
+    pub fn spec_cgroups_path(&self, id: &str) -> String {
+        format!("{}/{id}", self.spec_cgroups_parent())
+    }
+
+    fn spec_cgroups_parent(&self) -> String {
+        format!("{}-custom", self.tag)
+    }
+
+    /// Kills every process in the sandbox's cgroups (those of its parent
+    /// and of [`Sandbox::spec_cgroups_path`]) and removes them, waiting
+    /// (up to 10 s) for the processes to go.
     fn kill_and_remove_cgroups(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let custom: Vec<PathBuf> = host::cgroup_mounts()
+            .into_iter()
+            .map(|m| m.join(self.spec_cgroups_parent()))
+            .collect();
         loop {
-            let cgroups = self.cgroups();
+            let mut cgroups = self.cgroups();
+            cgroups.extend(
+                custom
+                    .iter()
+                    .filter_map(|p| fs::read_dir(p).ok())
+                    .flat_map(|d| d.flatten())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir()),
+            );
             for cgroup in &cgroups {
                 for pid in host::cgroup_pids(cgroup) {
                     // SAFETY: kill with a pid from our own cgroups.
@@ -168,7 +193,7 @@ impl Sandbox {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        for parent in self.cgroup_parents() {
+        for parent in self.cgroup_parents().into_iter().chain(custom) {
             let _ = fs::remove_dir(parent);
         }
     }
