@@ -192,7 +192,7 @@ impl Cgroup {
             .iter()
             .filter_map(|d| {
                 match open(
-                    &d.join(join_file(self.hierarchies)),
+                    &d.join(join_file(matches!(self.hierarchies, Hierarchies::V2(_)))),
                     OFlag::O_WRONLY | OFlag::O_CLOEXEC,
                     Mode::empty(),
                 ) {
@@ -346,12 +346,13 @@ const MAX_DEPTH: u32 = 32;
 /// `cgroup_threadgroup_rwsem` (a write to `cgroup.procs`, or of any other
 /// pid, takes it for writing, and the first such write after a quiet
 /// spell waits for an RCU grace period, 4–16 ms measured). The writer's
-/// only thread is the whole process. Cgroup v2 moves threads only within
-/// one domain: there it is `cgroup.procs`.
-pub fn join_file(hierarchies: &Hierarchies) -> &'static str {
-    match hierarchies {
-        Hierarchies::V1(_) => "tasks",
-        Hierarchies::V2(_) => "cgroup.procs",
+/// only thread is the whole process. Cgroup v2 (`unified`) moves threads
+/// only within one domain: there it is `cgroup.procs`.
+pub fn join_file(unified: bool) -> &'static str {
+    if unified {
+        "cgroup.procs"
+    } else {
+        "tasks"
     }
 }
 

@@ -51,13 +51,6 @@ pub struct InitJoins<'a> {
     pub after_root: Vec<BorrowedFd<'a>>,
 }
 
-impl InitJoins<'_> {
-    /// Writes `0` to each of `fds`.
-    pub fn join(fds: &[BorrowedFd<'_>]) -> io::Result<()> {
-        fds.iter().try_for_each(|fd| write_fd(*fd, "0"))
-    }
-}
-
 impl Cgroups {
     /// Cgroups `dirs`, joined through `join`, one per directory.
     pub fn new(dirs: Vec<CgroupDir>, join: Vec<OwnedFd>) -> Self {
@@ -170,13 +163,8 @@ impl Cgroups {
         let mut join = Vec::new();
         let mut for_pid1 = Vec::new();
         for ((_, new), dir) in moved.iter().zip(&self.dirs) {
-            let file = if dir.is_unified() {
-                "cgroup.procs"
-            } else {
-                "tasks"
-            };
             let fd = open(
-                &new.join(file),
+                &new.join(hcsrun_cgroup::join_file(dir.is_unified())),
                 OFlag::O_WRONLY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )?;
@@ -341,7 +329,7 @@ fn write_fd(fd: BorrowedFd<'_>, text: &str) -> io::Result<()> {
 
 /// Joins the calling process, single-threaded, to the cgroups of each
 /// join file (`0` is the writer itself).
-pub fn join_each(join: &[OwnedFd]) -> io::Result<()> {
+pub fn join_each(join: &[impl AsFd]) -> io::Result<()> {
     join.iter().try_for_each(|fd| write_fd(fd.as_fd(), "0"))
 }
 

@@ -22,7 +22,7 @@ use nix::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    cgroups::InitJoins,
+    cgroups::{self, InitJoins},
     container::ContainerSetup,
     context::Context,
     exec::{self, ChildStdio, Monitor},
@@ -88,7 +88,7 @@ pub fn run(args: InitArgs<'_>) -> ! {
     // socket, the network namespace to join and the holder's pidfd. Those
     // it drops are never used or dropped again: this function never
     // returns.
-    let joined = InitJoins::join(&args.cgroups.now);
+    let joined = cgroups::join_each(&args.cgroups.now);
     let mut keep = vec![args.sock.as_raw_fd(), args.holder.as_raw_fd()];
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
     close_all_but(with_fds(&keep, &args.cgroups.after_root));
@@ -126,7 +126,7 @@ fn join_failed(e: std::io::Error) -> WireError {
 
 /// Joins the cgroups pid 1 joins once the root is built; passes `ptmx` on.
 fn join_after_root(joins: &InitJoins<'_>, ptmx: OwnedFd) -> Result<OwnedFd, WireError> {
-    InitJoins::join(&joins.after_root).map_err(join_failed)?;
+    cgroups::join_each(&joins.after_root).map_err(join_failed)?;
     Ok(ptmx)
 }
 
@@ -158,7 +158,7 @@ pub struct CallerInitArgs<'a> {
 /// Runs pid 1 in caller mode: no parent-death signal, and the process it
 /// becomes waits on the exec FIFO before its `execve`. Never returns.
 pub fn run_for_caller(args: CallerInitArgs<'_>) -> ! {
-    let joined = InitJoins::join(&args.cgroups.now);
+    let joined = cgroups::join_each(&args.cgroups.now);
     let mut keep = vec![args.sock.as_raw_fd(), args.fifo.as_raw_fd(), 0, 1, 2];
     keep.extend(args.netns.map(|fd| fd.as_raw_fd()));
     keep.extend((3..3 + args.preserve_fds).map(|fd| fd as RawFd));
@@ -344,11 +344,11 @@ fn park(sock: OwnedFd, monitor: Monitor<'_>) -> ! {
         unsafe { libc::_exit(1) }
     };
     let namespaces: Vec<_> = exec.join.iter().map(|kind| (fds.next(), kind)).collect();
-    let cgroups: Vec<OwnedFd> = fds.by_ref().take(exec.cgroups).collect();
-    if let Err(e) = crate::cgroups::join_each(&cgroups) {
+    let moved: Vec<OwnedFd> = fds.by_ref().take(exec.cgroups).collect();
+    if let Err(e) = cgroups::join_each(&moved) {
         exec::report(status, &join_failed(e))
     }
-    drop(cgroups);
+    drop(moved);
     for (fd, kind) in namespaces {
         let joined = match fd {
             Some(fd) => setns(&fd, CloneFlags::from_bits_truncate(*kind)),

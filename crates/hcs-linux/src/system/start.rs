@@ -272,7 +272,7 @@ impl Launch {
     /// handle to it is closed. The reaping and cleanup run on the blocking
     /// pool. Once the holder has said goodbye (`end`), the system's end
     /// is known and the holder is exiting: it is reaped from then on, on a
-    /// blocking thread, which a runtime that shuts down waits for, so that
+    /// blocking thread, which a `close` of the system waits for, so that
     /// no holder outlives the process that launched it unreaped.
     fn reap_when_done(
         self,

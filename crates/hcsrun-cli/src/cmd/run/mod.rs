@@ -218,7 +218,7 @@ async fn run(
     // host's file system, go side by side.
     let record = recorded.then(|| {
         let id = id.clone();
-        tokio::spawn(async move { crate::containers::store::remove_async(&id).await })
+        tokio::task::spawn_blocking(move || crate::containers::store::remove(&id))
     });
     let scratch = scratch.map(|scratch| {
         tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&scratch) {
