@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod counters;
+mod cpus;
 mod hierarchy;
 mod limits;
 mod prime;
@@ -36,6 +37,7 @@ pub use counters::{
     BlkioEntry, Counters, IoEntry, Keyed, Pids, V1Counters, V1Cpu, V1Memory, V1MemoryEntry,
     V2Counters,
 };
+pub use cpus::host_cpus;
 pub use hierarchy::Hierarchies;
 pub use limits::{Exact, Limits};
 use nix::fcntl::{open, OFlag};

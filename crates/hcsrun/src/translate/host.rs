@@ -52,24 +52,14 @@ impl HostFacts {
 }
 
 /// The processors this process may run on (moby's `sysinfo.NumCPU`, Go's
-/// `runtime.NumCPU`): on Linux the CPUs of its affinity mask, as moby
-/// counts them (std's `available_parallelism` also parses the cgroup
-/// mounts for a CPU quota, a quarter of a millisecond here); elsewhere
-/// std's count. At least 1; read once.
+/// `runtime.NumCPU`): on Linux the CPUs of its affinity mask, counted as
+/// the Linux compute service counts them when it applies CPU limits
+/// ([`hcsrun_cgroup::host_cpus`]); elsewhere std's count. At least 1.
 pub fn host_cpu_count() -> u64 {
-    static COUNT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *COUNT.get_or_init(|| {
-        #[cfg(target_os = "linux")]
-        if let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
-            let count = (0..nix::sched::CpuSet::count())
-                .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
-                .count() as u64;
-            if count > 0 {
-                return count;
-            }
-        }
-        std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
-    })
+    #[cfg(target_os = "linux")]
+    return u64::from(hcsrun_cgroup::host_cpus());
+    #[cfg(not(target_os = "linux"))]
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
 }
 
 #[cfg(test)]
