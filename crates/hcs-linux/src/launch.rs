@@ -13,10 +13,14 @@ use std::{
     ffi::{CStr, CString},
     io,
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    path::Path,
     ptr,
 };
 
-use hcsrun_shim_protocol::message::BOOTSTRAP_FD;
+use hcsrun_shim_protocol::{
+    message::{self, BOOTSTRAP_FD},
+    wire,
+};
 
 /// A launched holder.
 pub struct Launched {
@@ -178,28 +182,68 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
+/// Launches the holder `shim` with its diagnostics appended to `log`, and
+/// `id` in its command line when known: the service's end of its bootstrap
+/// socket, and the holder. Blocks until it has exec'd.
+pub fn holder(
+    shim: &Path,
+    log: Option<&Path>,
+    id: Option<&str>,
+) -> io::Result<(OwnedFd, Launched)> {
+    let (ours, theirs) = wire::pair()?;
+    let log = log.and_then(|p| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+            .ok()
+            .map(OwnedFd::from)
+    });
+    let shim = CString::new(shim.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the holder's path"))?;
+    // A spare's argument is room for the id its bootstrap will bring.
+    let spare = message::spare_argument();
+    let args = ["hcsrun-shim", id.unwrap_or(&spare)];
+    let launched = launch(&shim, &args, &theirs, log.as_ref())?;
+    Ok((ours, launched))
+}
+
 /// Reaps the process behind `pidfd`, returning its wait status.
 pub fn reap(pidfd: &OwnedFd) -> io::Result<ExitStatus> {
-    // SAFETY: waitid fills a local siginfo.
+    wait(pidfd, 0)?.ok_or_else(|| io::Error::other("waitid returned without a status"))
+}
+
+/// Reaps the process behind `pidfd` if it has exited; `None` if it runs.
+pub fn try_reap(pidfd: &OwnedFd) -> io::Result<Option<ExitStatus>> {
+    wait(pidfd, libc::WNOHANG)
+}
+
+fn wait(pidfd: &OwnedFd, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
+    // SAFETY: siginfo_t is plain data; all zeros is a valid value.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid fills the local siginfo.
     let rc = unsafe {
         libc::waitid(
             libc::P_PIDFD,
             pidfd.as_raw_fd() as libc::id_t,
             &mut info,
-            libc::WEXITED,
+            libc::WEXITED | flags,
         )
     };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: after a successful waitid, si_code and si_status are set.
-    let (code, status) = unsafe { (info.si_code, info.si_status()) };
-    Ok(if code == libc::CLD_EXITED {
+    // SAFETY: after a successful waitid, si_pid, si_code and si_status are
+    // set; si_pid is 0 when WNOHANG found no exited child.
+    let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    Ok(Some(if code == libc::CLD_EXITED {
         ExitStatus::Exited(status)
     } else {
         ExitStatus::Signaled(status)
-    })
+    }))
 }
 
 /// How a holder ended.

@@ -24,6 +24,7 @@ use crate::{
     conn::Connection,
     errors::{system_error, system_io_error},
     id::validate_id,
+    spare::SpareSlot,
     state::RuntimeDir,
     system::LinuxSystem,
     validate::validate,
@@ -48,6 +49,8 @@ pub(crate) struct ServiceInner {
     pub shim_log: Option<PathBuf>,
     /// Host directories hidden in every container (see [`Builder::hide`]).
     pub hidden: Vec<String>,
+    /// A holder launched for the next start ([`LinuxComputeService::prelaunch_holder`]).
+    pub spare: SpareSlot,
 }
 
 /// The Linux compute service: runs HCS configurations with namespaces,
@@ -146,6 +149,7 @@ impl Builder {
                 shim_log: self
                     .shim_log
                     .or_else(|| env::var_os("HCSRUN_SHIM_LOG").map(PathBuf::from)),
+                spare: SpareSlot::default(),
             }),
         })
     }
@@ -182,6 +186,18 @@ impl LinuxComputeService {
     /// Settings to build a service with.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// Launches a holder for the system this process is about to start,
+    /// so that it loads while the caller prepares the system's
+    /// configuration; the next start takes it. For a front end that starts
+    /// one system soon (`hcsrun run`): a spare never used costs an `execve`
+    /// and is ended and reaped when the service is dropped. Returns at
+    /// once; does nothing if a spare is already there.
+    pub fn prelaunch_holder(&self) {
+        self.inner
+            .spare
+            .fill(&self.inner.shim, self.inner.shim_log.as_deref());
     }
 
     /// The runtime directory in use.

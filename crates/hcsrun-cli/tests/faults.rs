@@ -26,13 +26,16 @@ fn name(what: &str) -> String {
     format!("{what}{}", std::process::id())
 }
 
-/// The pid of process whose command line is `hcsrun-shim ID`.
+/// The pid of the process whose command line reads `hcsrun-shim ID`: a
+/// holder launched for ID (two arguments), or a spare that ID's bootstrap
+/// named (one line written over its arguments).
 fn holder_of(id: &str) -> Option<i32> {
-    let wanted = format!("hcsrun-shim\0{id}\0");
+    let wanted = format!("hcsrun-shim {id}");
     fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid = e.file_name().to_str()?.parse().ok()?;
         let cmdline = fs::read(e.path().join("cmdline")).ok()?;
-        (cmdline.ends_with(wanted.as_bytes()) || cmdline == wanted.as_bytes()).then_some(pid)
+        let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        (line.trim_end() == wanted).then_some(pid)
     })
 }
 

@@ -232,6 +232,17 @@ pub enum Ready {
 /// The socket's descriptor number in a new holder.
 pub const BOOTSTRAP_FD: i32 = 3;
 
+/// What a spare holder (launched before its system's id is known) starts
+/// with after its name: `(spare)`, padded so that the holder can write
+/// `hcsrun-shim ID` over its command line in place once its bootstrap
+/// names the system (the room an id of [`hcs::MAX_ID_LEN`] needs).
+pub fn spare_argument() -> String {
+    format!("{SPARE_MARK:<width$}", width = hcs::MAX_ID_LEN + 8)
+}
+
+/// How a spare holder's argument begins ([`spare_argument`]).
+pub const SPARE_MARK: &str = "(spare)";
+
 /// A `ContainerConfig` as its HCS document: `hcs_schema`'s encoding and
 /// decoding, which agree on Go's `null` for an empty list where plain serde
 /// would not.

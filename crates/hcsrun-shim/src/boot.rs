@@ -6,11 +6,12 @@
 use std::{
     os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd},
     path::Path,
+    sync::OnceLock,
 };
 
 use hcs::ErrorCode;
 use hcsrun_shim_protocol::{
-    message::{Bootstrap, Ready, WireError, BOOTSTRAP_FD},
+    message::{Bootstrap, Ready, WireError, BOOTSTRAP_FD, SPARE_MARK},
     wire,
 };
 use nix::{
@@ -40,7 +41,11 @@ pub fn main() -> ! {
         Ok(never) => match never {},
         Err(e) => {
             // The service's log is shared by every holder: name the system.
-            let id = std::env::args().nth(1).unwrap_or_default();
+            let id = SYSTEM_ID
+                .get()
+                .cloned()
+                .or_else(|| std::env::args().nth(1))
+                .unwrap_or_default();
             // One write: the service may kill this holder as soon as its
             // bootstrap socket closes, and a line in pieces would be cut.
             let line = format!("hcsrun-shim {id}: {e}\n");
@@ -51,6 +56,9 @@ pub fn main() -> ! {
 }
 
 enum Never {}
+
+/// The system this holder holds, once its bootstrap has named it.
+static SYSTEM_ID: OnceLock<String> = OnceLock::new();
 
 /// A pidfd of process `pid` (a child not yet reaped, or this process).
 pub fn pidfd_open(pid: u32) -> std::io::Result<OwnedFd> {
@@ -125,12 +133,23 @@ fn run() -> Result<Never, String> {
     let boot = unsafe { OwnedFd::from_raw_fd(BOOTSTRAP_FD) };
     fcntl(&boot, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
         .map_err(|e| format!("fd {BOOTSTRAP_FD} is not the bootstrap socket ({e}); hcsrun-shim is started by the hcsrun compute service"))?;
-    let message = wire::recv_message(boot.as_fd())
+    let Some(message) = wire::recv_message(boot.as_fd())
         .map_err(|e| format!("reading the bootstrap message: {e}"))?
-        .ok_or("no bootstrap message")?;
+    else {
+        // A spare the service never used (its launcher started nothing,
+        // or died): nothing was made, nothing to say.
+        std::process::exit(0)
+    };
     let bootstrap: Bootstrap = message
         .decode()
         .map_err(|e| format!("bootstrap message: {e}"))?;
+    let _ = SYSTEM_ID.set(bootstrap.id.clone());
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg.as_encoded_bytes().starts_with(SPARE_MARK.as_bytes()))
+    {
+        crate::title::name_system(&bootstrap.id);
+    }
     let mut fds = message.fds.into_iter();
     let mut take = |what: &str| fds.next().ok_or(format!("bootstrap message lacks {what}"));
     let listener = take("the listening socket")?;

@@ -73,6 +73,8 @@ mod standard;
 #[cfg(target_os = "linux")]
 mod stdio;
 #[cfg(target_os = "linux")]
+mod title;
+#[cfg(target_os = "linux")]
 mod user;
 
 #[cfg(target_os = "linux")]

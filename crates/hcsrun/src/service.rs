@@ -99,6 +99,24 @@ pub fn open(choice: &ServiceChoice) -> Result<Arc<dyn ComputeService>, OpenError
     }
 }
 
+/// [`open`], for a caller about to start one system: the Linux compute
+/// service launches that system's holder at once, so that it loads while
+/// the caller still prepares the configuration (see
+/// [`hcs_linux::LinuxComputeService::prelaunch_holder`]).
+pub fn open_to_start(choice: &ServiceChoice) -> Result<Arc<dyn ComputeService>, OpenError> {
+    #[cfg(target_os = "linux")]
+    if *choice == ServiceChoice::Linux {
+        let service =
+            hcs_linux::LinuxComputeService::new().map_err(|source| OpenError::Service {
+                choice: choice.clone(),
+                source: Box::new(source),
+            })?;
+        service.prelaunch_holder();
+        return Ok(Arc::new(service));
+    }
+    open(choice)
+}
+
 /// The Linux compute service with its default settings; `Err(None)` off
 /// Linux.
 #[cfg(target_os = "linux")]

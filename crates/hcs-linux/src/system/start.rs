@@ -3,7 +3,6 @@
 //! exits.
 
 use std::{
-    ffi::CString,
     fs, io,
     os::{
         fd::{AsFd, AsRawFd, OwnedFd, RawFd},
@@ -146,14 +145,19 @@ struct Started {
 }
 
 impl Launch {
-    /// Launches the holder, then makes the cgroups while it loads. Blocks:
-    /// file systems, and `clone` until the holder execs.
+    /// Takes the spare holder or launches one, then makes the cgroups
+    /// while it loads. Blocks: file systems, and `clone` until the holder
+    /// execs (or the spare's launch, until it has).
     fn holder(&self, network: Option<OwnedFd>) -> Result<Started> {
         let (op, id) = ("Start", self.id.as_str());
         let io_err = |what: &'static str| move |e: io::Error| system_io_error(id, op, what, &e);
         let nix_err =
             |what: &'static str| move |e: nix::Error| system_io_error(id, op, what, &e.into());
-        let limits = Limits::from_config(&self.config, host_cpus(), io_device(&self.config));
+        let limits = Limits::from_config(
+            &self.config,
+            hcsrun_cgroup::host_cpus(),
+            io_device(&self.config),
+        );
 
         let system_dir = self.service.runtime.system_dir(id);
         let dir = open(
@@ -187,28 +191,10 @@ impl Launch {
         listen(&listener, Backlog::new(128).expect("valid backlog"))
             .map_err(nix_err("listening on the system socket"))?;
 
-        let (ours, theirs) = wire::pair().map_err(nix_err("creating the bootstrap socket"))?;
-        let log = self.service.shim_log.as_ref().and_then(|p| {
-            fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(p)
-                .ok()
-                .map(OwnedFd::from)
-        });
-        let shim = CString::new(self.service.shim.as_os_str().as_encoded_bytes())
-            .expect("no NUL in a path");
-        let launched =
-            launch::launch(&shim, &["hcsrun-shim", id], &theirs, log.as_ref()).map_err(|e| {
-                let mut err = system_io_error(id, op, "starting the system's holder", &e);
-                if e.raw_os_error() == Some(libc::EPERM) {
-                    err = err.with_extra(
-                        "(creating namespaces needs root: run as root or with CAP_SYS_ADMIN)",
-                    );
-                }
-                err
-            })?;
-        drop(theirs);
+        let (ours, launched) = match self.service.spare.take() {
+            Some(spare) => spare.into_parts(),
+            None => self.launch_holder()?,
+        };
         tracing::debug!(container = id, pid = launched.pid, "holder started");
 
         // Made while the holder loads. A caller may have begun the wait of
@@ -255,6 +241,22 @@ impl Launch {
             launched,
             bootstrap,
             fds,
+        })
+    }
+
+    /// Launches a holder now: the service's end of its bootstrap socket,
+    /// and the holder.
+    fn launch_holder(&self) -> Result<(OwnedFd, Launched)> {
+        let (op, id) = ("Start", self.id.as_str());
+        let log = self.service.shim_log.as_deref();
+        launch::holder(&self.service.shim, log, Some(id)).map_err(|e| {
+            let mut err = system_io_error(id, op, "starting the system's holder", &e);
+            if e.raw_os_error() == Some(libc::EPERM) {
+                err = err.with_extra(
+                    "(creating namespaces needs root: run as root or with CAP_SYS_ADMIN)",
+                );
+            }
+            err
         })
     }
 
@@ -346,10 +348,6 @@ async fn handshake(
         })?;
     let ready = received.decode::<Ready>().map_err(io::Error::other)?;
     Ok((sock.into_inner(), ready))
-}
-
-fn host_cpus() -> u32 {
-    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
 /// The block device storage limits apply to: the one holding the scratch

@@ -140,6 +140,12 @@ async fn run(
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
+    // A run that starts its container as root has the service launch the
+    // container's holder now, to load while the image and the spec are
+    // prepared. A service that cannot open here says so below, in order.
+    let early = (mode != Mode::Create && nix::unistd::geteuid().is_root())
+        .then(|| service::open_to_start(choice).ok())
+        .flatten();
     // An IMAGE gives the layers and fills in what the flags leave out.
     #[cfg(target_os = "linux")]
     let image = super::image::prepare(&mut args).await?;
@@ -159,7 +165,10 @@ async fn run(
         mode != Mode::Foreground,
     )?);
     let args = Arc::new(args);
-    let service = service::open(choice)?;
+    let service = match early {
+        Some(service) => service,
+        None => service::open(choice)?,
+    };
     if service.features().needs_root && !nix::unistd::geteuid().is_root() {
         return Err(anyhow::anyhow!(
             "the {} compute service needs root to create namespaces, mounts and cgroups: \
