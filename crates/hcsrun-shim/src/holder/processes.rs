@@ -117,7 +117,7 @@ impl Holder {
         if self.stopping != Stopping::No || self.init_exit.is_some() {
             return Err(stopped());
         }
-        let config = hcs_schema::from_str::<ProcessConfig>(text).map_err(|e| WireError {
+        let mut config = hcs_schema::from_str::<ProcessConfig>(text).map_err(|e| WireError {
             code: ErrorCode::INVALID_JSON.0,
             message: format!("process configuration: {e}"),
         })?;
@@ -164,8 +164,18 @@ impl Holder {
                 fds.extend(join.iter().map(|(fd, _)| fd.as_raw_fd()));
                 fds.extend(cgroups.iter().map(AsRawFd::as_raw_fd));
                 fds.extend(clones.iter().map(AsRawFd::as_raw_fd));
+                // Pid 1 runs the process; the spec it came with (most of
+                // the document: a resolved seccomp profile) is read here,
+                // so pid 1 decodes the rest alone.
+                let bare = match config.oci_specification.take() {
+                    Some(_) => hcs_schema::to_string(&config).map_err(|e| WireError {
+                        code: ErrorCode::INTERNAL_ERROR.0,
+                        message: format!("process configuration: {e}"),
+                    })?,
+                    None => text.to_owned(),
+                };
                 let exec = InitExec {
-                    config: text.to_owned(),
+                    config: bare,
                     stdio: present,
                     console: streams.child.console,
                     context,
