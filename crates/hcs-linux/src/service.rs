@@ -192,8 +192,10 @@ impl LinuxComputeService {
     /// so that it loads while the caller prepares the system's
     /// configuration; the next start takes it. For a front end that starts
     /// one system soon (`hcsrun run`): a spare never used costs an `execve`
-    /// and is ended and reaped when the service is dropped. Returns at
-    /// once; does nothing if a spare is already there.
+    /// and is ended and reaped when the service is dropped, which then
+    /// blocks while it exits (about a millisecond, at most 0.1 s): drop
+    /// such a service outside async tasks. Returns at once; does nothing
+    /// if a spare is already there.
     pub fn prelaunch_holder(&self) {
         self.inner
             .spare

@@ -46,32 +46,42 @@ impl Spare {
     /// Whether it still waits: it has not exited (killed, or out of
     /// memory while loading).
     fn alive(&self) -> bool {
-        let Some((_, launched)) = &self.0 else {
-            return false;
-        };
-        let mut poll = libc::pollfd {
-            fd: launched.pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: polls one pidfd we own, without waiting; a pidfd is
-        // readable once its process has exited.
-        let ready = unsafe { libc::poll(&mut poll, 1, 0) };
-        ready == 0
+        self.0
+            .as_ref()
+            .is_some_and(|(_, launched)| !exited_within(&launched.pidfd, 0))
     }
 }
 
+/// Whether the process behind `pidfd` has exited, waiting up to
+/// `timeout_ms` for it (a pidfd is readable once its process has exited).
+fn exited_within(pidfd: &OwnedFd, timeout_ms: i32) -> bool {
+    let mut poll = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: polls one pidfd we own.
+    unsafe { libc::poll(&mut poll, 1, timeout_ms) == 1 }
+}
+
+/// How long a spare dropped unused is waited for: it exits as soon as it
+/// reads the end of its socket, in about a millisecond.
+const EXIT_WAIT_MS: i32 = 100;
+
 impl Drop for Spare {
-    /// Closes the bootstrap socket, which ends the spare, and reaps it
-    /// without waiting on this thread (a plain thread waits if it has not
-    /// exited yet).
+    /// Closes the bootstrap socket, which ends the spare, and reaps it:
+    /// blocks up to [`EXIT_WAIT_MS`] while it exits, so that a launcher
+    /// that exits next leaves no orphan (one that does not exit in time is
+    /// reaped on a plain thread).
     fn drop(&mut self) {
         let Some((ours, launched)) = self.0.take() else {
             return;
         };
         drop(ours);
         let pidfd = launched.pidfd;
-        if launch::try_reap(&pidfd).is_ok_and(|status| status.is_some()) {
+        if exited_within(&pidfd, EXIT_WAIT_MS)
+            && launch::try_reap(&pidfd).is_ok_and(|status| status.is_some())
+        {
             return;
         }
         let _ = std::thread::Builder::new()
@@ -102,6 +112,10 @@ impl SpareSlot {
     /// being launched (until its `execve`).
     pub fn take(&self) -> Option<Spare> {
         let handle = self.0.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        Self::joined(handle)
+    }
+
+    fn joined(handle: JoinHandle<io::Result<Spare>>) -> Option<Spare> {
         match handle.join() {
             Ok(Ok(spare)) if spare.alive() => Some(spare),
             Ok(Ok(_dead)) => None,
@@ -111,5 +125,14 @@ impl SpareSlot {
             }
             Err(_) => None,
         }
+    }
+}
+
+impl Drop for SpareSlot {
+    /// Ends and reaps a spare never taken. Blocks: until it has been
+    /// launched, then while it exits (see [`Spare`]'s drop).
+    fn drop(&mut self) {
+        let handle = self.0.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        drop(handle.and_then(Self::joined));
     }
 }

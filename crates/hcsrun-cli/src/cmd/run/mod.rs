@@ -72,12 +72,20 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
 
 /// [`main`] in `mode`; `verb` names the command in errors.
 pub fn main_as(args: Args, choice: &ServiceChoice, mode: Mode, verb: &str) -> ExitCode {
+    // A run that starts its container as root has the service launch the
+    // container's holder first thing, to load while the image and the
+    // spec are prepared. A service that cannot open here says so later,
+    // in order. The service is dropped here, outside the runtime: a spare
+    // holder never used (the run failed first) is ended and reaped then.
+    let early = (mode != Mode::Create && nix::unistd::geteuid().is_root())
+        .then(|| service::open_to_start(choice).ok())
+        .flatten();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
         Ok(runtime) => {
-            let result = runtime.block_on(run(args, choice, mode));
+            let result = runtime.block_on(run(args, choice, mode, early.clone()));
             // A read of this process's stdin may still be blocked in the
             // runtime's pool: do not wait for it.
             runtime.shutdown_background();
@@ -85,6 +93,7 @@ pub fn main_as(args: Args, choice: &ServiceChoice, mode: Mode, verb: &str) -> Ex
         }
         Err(e) => Err(e.into()),
     };
+    drop(early);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
@@ -132,6 +141,7 @@ async fn run(
     #[cfg_attr(not(target_os = "linux"), allow(unused_mut))] mut args: Args,
     choice: &ServiceChoice,
     mode: Mode,
+    early: Option<Arc<dyn ComputeService>>,
 ) -> Result<u8, Failure> {
     // The arguments are checked first, whoever runs hcsrun. The id names
     // the scratch folder: checked before any path is made.
@@ -140,12 +150,6 @@ async fn run(
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
-    // A run that starts its container as root has the service launch the
-    // container's holder now, to load while the image and the spec are
-    // prepared. A service that cannot open here says so below, in order.
-    let early = (mode != Mode::Create && nix::unistd::geteuid().is_root())
-        .then(|| service::open_to_start(choice).ok())
-        .flatten();
     // An IMAGE gives the layers and fills in what the flags leave out.
     #[cfg(target_os = "linux")]
     let image = super::image::prepare(&mut args).await?;
