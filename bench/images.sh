@@ -6,7 +6,7 @@
 # Writes its section of bench/RESULTS.md (between the images.sh markers).
 # Run as root:
 #
-#   bench/images.sh [HCSRUN]     # BENCH_PULL_RUNS=5 BENCH_RUN_RUNS=30 by default
+#   bench/images.sh [HCSRUN]     # BENCH_PULL_RUNS=5 BENCH_RUN_RUNS=60 by default
 #
 # Leaves nothing behind: the registry, stores and bundles live in a temporary
 # directory removed at exit.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 HCSRUN=${1:-$REPO/target/release/hcsrun}
 PULL_RUNS=${BENCH_PULL_RUNS:-5}
-RUN_RUNS=${BENCH_RUN_RUNS:-30}
+RUN_RUNS=${BENCH_RUN_RUNS:-60}
 log() { echo "bench images: $*" >&2; }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -168,21 +168,22 @@ EOF
 )
 LAYERS=()
 for layer in "$STORE"/layers/*; do LAYERS+=(--layer "$layer"); done
-run_ms=() layer_ms=() runc_ms=()
-for i in $(seq "$RUN_RUNS"); do
-    t0=$(now)
-    HCSRUN_IMAGE_ROOT=$STORE "$HCSRUN" run --rm "$REF" true
-    t1=$(now)
-    run_ms+=("$(elapsed "$t0" "$t1")")
-    t0=$(now)
-    "$HCSRUN" run --rm "${LAYERS[@]}" -- true
-    t1=$(now)
-    layer_ms+=("$(elapsed "$t0" "$t1")")
-    t0=$(now)
-    runc run --bundle "$bundle" bench-images-runc
-    t1=$(now)
-    runc_ms+=("$(elapsed "$t0" "$t1")")
-done
+# Timed by bench-tools, from each command's fork to its exit, in turn: a
+# shell's `date` before and after would add its own two processes (about
+# 1.5 ms) to both sides and pull the ratio towards 1.
+BENCH_TOOLS=$REPO/target/release/bench-tools
+[ -x "$BENCH_TOOLS" ] || cargo build --release --locked -q -p bench-tools
+HCSRUN_IMAGE_ROOT=$STORE "$BENCH_TOOLS" time --runs "$RUN_RUNS" \
+    --cmd "image=$HCSRUN run --rm $REF true" \
+    --cmd "layers=$HCSRUN run --rm ${LAYERS[*]} -- true" \
+    --cmd "runc=runc run --bundle $bundle {id}" \
+    --out "$WORK/runs.json" >/dev/null
+samples() {
+    python3 -c "import json,sys; print(*(round(x, 2) for x in next(s['samples_ms'] for s in json.load(open(sys.argv[1]))['series'] if s['name'] == sys.argv[2])))" "$WORK/runs.json" "$1"
+}
+read -ra run_ms <<<"$(samples image)"
+read -ra layer_ms <<<"$(samples layers)"
+read -ra runc_ms <<<"$(samples runc)"
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
