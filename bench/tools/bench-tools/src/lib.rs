@@ -5,7 +5,7 @@
 //! - [`stats`]: order statistics of repeated measurements;
 //! - [`series`]: series of samples, as JSON files;
 //! - [`timed`]: commands timed whole, in turn, as hyperfine does but
-//!   interleaved (A, B, C, A, B, C, ...) so that whatever else the machine
+//!   interleaved (A, B, C, A, C, B, ...) so that whatever else the machine
 //!   does weighs on each alike.
 //!
 //! The `bench-tools` program adds the cgroup-write measurement and the

@@ -1,4 +1,4 @@
-//! Wall time of whole commands, run in turn (A, B, C, A, B, C, ...) so that
+//! Wall time of whole commands, run in turn (A, B, C, A, C, B, ...) so that
 //! whatever else the machine does weighs on each alike (`bench-tools
 //! time`; hcsrun-bench times `runc exec` with it too).
 
@@ -102,6 +102,13 @@ impl Timed {
 /// Runs each command `warmup` times untimed, then `runs` times timed, in
 /// turn, idling for `pause` before each run. Any failure stops the
 /// measurement: a failed run is not a fast one.
+///
+/// Every other round runs the commands after the first in reverse order
+/// (A B C, A C B, A B C, …): what a command leaves the kernel to finish
+/// after it exits (a network namespace torn down, cgroups freed) weighs on
+/// the one after it, and so no command always runs right after the same
+/// one. With two or three commands each runs after each other one equally
+/// often, and never after itself.
 pub fn time(
     commands: &[Timed],
     warmup: usize,
@@ -110,11 +117,11 @@ pub fn time(
 ) -> Result<Timings, RunError> {
     let mut samples = vec![Vec::with_capacity(runs); commands.len()];
     for run in 0..warmup + runs {
-        for (command, samples) in commands.iter().zip(&mut samples) {
+        for i in round(commands.len(), run) {
             std::thread::sleep(pause);
-            let ms = command.run_once(run)?;
+            let ms = commands[i].run_once(run)?;
             if run >= warmup {
-                samples.push(ms);
+                samples[i].push(ms);
             }
         }
     }
@@ -125,6 +132,12 @@ pub fn time(
             .map(|(c, s)| Series::new(&c.name, s).of(c.argv.join(" ")))
             .collect(),
     })
+}
+
+/// The order of the `n` commands in round `run`.
+fn round(n: usize, run: usize) -> impl Iterator<Item = usize> {
+    let reversed = run % 2 == 1;
+    (0..n).map(move |i| if reversed && i > 0 { n - i } else { i })
 }
 
 #[cfg(test)]
@@ -148,6 +161,28 @@ mod tests {
         assert_ne!(a.argv_for(0), a.argv_for(1));
         assert_ne!(a.argv_for(0)[1], b.argv_for(0)[1]);
         assert!(!a.argv_for(0)[1].contains('{'));
+    }
+
+    #[test]
+    fn each_command_follows_each_other_alike() {
+        for n in [2, 3] {
+            let order: Vec<usize> = (0..12).flat_map(|run| round(n, run)).collect();
+            for a in 0..n {
+                for b in 0..n {
+                    let follows = order.windows(2).filter(|w| w == &[a, b]).count();
+                    // 12 rounds: 12n - 1 pairs, over n(n - 1) ordered pairs.
+                    let expected = (12 * n) / (n * (n - 1));
+                    match a == b {
+                        true => assert_eq!(follows, 0, "{a} after itself, n = {n}"),
+                        false => assert!(
+                            follows.abs_diff(expected) <= 1,
+                            "{b} after {a}: {follows} times, n = {n}"
+                        ),
+                    }
+                }
+            }
+        }
+        assert_eq!(round(3, 1).collect::<Vec<_>>(), [0, 2, 1]);
     }
 
     #[test]
