@@ -15,7 +15,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use hcsrun_image::{Reference, Store};
 
-pub use run::prepare;
+pub use run::{find, pull_and_prepare, Found};
 // For the container verbs' listings (IMAGE column).
 #[allow(unused_imports)]
 pub use users::container_image;

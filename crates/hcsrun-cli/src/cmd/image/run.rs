@@ -37,11 +37,35 @@ pub struct Recorded {
     path: PathBuf,
 }
 
-/// Takes an IMAGE from `args` (its first positional before `--`): its
-/// layers become `args.layers` and its config fills in the command, the
-/// environment, the working directory and the user. `None` (and `args`
-/// unchanged) without one.
-pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
+/// What [`find`] made of a run's IMAGE.
+pub enum Found {
+    /// No IMAGE: `args` is unchanged.
+    NoImage,
+    /// The image is in the store: its layers and config are in `args`.
+    Ready(Box<ImageRun>),
+    /// The image must be pulled first ([`pull_and_prepare`]).
+    Pull(Pending),
+}
+
+/// An IMAGE to pull before the run: the store, locked, and what the
+/// arguments asked.
+pub struct Pending {
+    store: Store,
+    lock: Flock<File>,
+    name: String,
+    command: Vec<String>,
+    platform: Option<Platform>,
+    /// Whether the store lacks it (docker says so), or `--pull always`.
+    missing: bool,
+}
+
+/// Takes an IMAGE from `args` (its first positional before `--`) and looks
+/// it up in the store. Found, its layers become `args.layers` and its
+/// config fills in the command, the environment, the working directory and
+/// the user. Synchronous file-system work (flock waits for an rmi, a
+/// layer.vhd is built by mkfs): called before the async runtime starts, as
+/// the common case (the image is here) then needs no thread of its own.
+pub fn find(args: &mut Args) -> anyhow::Result<Found> {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let Some((name, command)) = split_image(&argv, &args.command) else {
         let image_flag = match () {
@@ -53,7 +77,7 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
         if let Some(flag) = image_flag {
             bail!("{flag} needs an IMAGE: hcsrun run [OPTIONS] IMAGE [COMMAND [ARG...]]");
         }
-        return Ok(None);
+        return Ok(Found::NoImage);
     };
     if !args.layers.is_empty() {
         bail!("image {name}: --layer is for a run without an image (the image gives the layers)");
@@ -66,35 +90,88 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
     if args.bundle.is_some() {
         bail!("image {name}: --bundle is for a run without an image");
     }
-    // The store's files are read on the blocking pool, never the runtime's
-    // thread (flock waits for an rmi; a layer.vhd is built by mkfs).
-    let lookup = name.clone();
-    let (store, lock, found) = blocking(move || {
-        let store = open_store()?;
-        let lock = users::lock(&store, false)?;
-        let found = match store.get(&lookup) {
-            Ok(image) => Some(image),
-            Err(e) if matches!(e.kind.innermost(), hcsrun_image::ErrorKind::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
-        Ok((store, lock, found))
-    })
-    .await?;
+    let store = open_store()?;
+    let lock = users::lock(&store, false)?;
+    let found = match store.get(&name) {
+        Ok(image) => Some(image),
+        Err(e) if matches!(e.kind.innermost(), hcsrun_image::ErrorKind::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     // An image of another platform than the one asked for is not it.
     let found = found.filter(|image| {
         platform
             .as_ref()
             .is_none_or(|p| p.matches(&image.config.platform()))
     });
-    let image = match (args.pull.as_str(), found) {
-        ("always", _) => pull(&store, &name, args.platform.as_deref(), false).await?,
-        (_, Some(image)) => image,
+    let missing = match (args.pull.as_str(), found) {
+        ("always", _) => false,
+        (_, Some(image)) => {
+            return ready(args, store, lock, image, name, command, platform)
+                .map(|run| Found::Ready(Box::new(run)))
+        }
         ("never", None) => match &args.platform {
             Some(p) => bail!("No such image: {name} for platform {p} (--pull never)"),
             None => bail!("No such image: {name} (--pull never)"),
         },
-        (_, None) => pull(&store, &name, args.platform.as_deref(), true).await?,
+        (_, None) => true,
     };
+    Ok(Found::Pull(Pending {
+        store,
+        lock,
+        name,
+        command,
+        platform,
+        missing,
+    }))
+}
+
+/// Pulls the image [`find`] could not use, then prepares the run as
+/// [`find`] does.
+pub async fn pull_and_prepare(args: &mut Args, pending: Pending) -> anyhow::Result<ImageRun> {
+    let Pending {
+        store,
+        lock,
+        name,
+        command,
+        platform,
+        missing,
+    } = pending;
+    let image = pull(&store, &name, args.platform.as_deref(), missing).await?;
+    configure(args, &image, &name, command, platform)?;
+    let (isolation, user) = (args.isolation.clone(), args.user.clone());
+    let (run, layers, user) = blocking(move || {
+        let (layers, folders, user) = layers(&store, &image, &name, &isolation, user)?;
+        let run = ImageRun::new(store, image, name, folders, lock);
+        Ok((run, layers, user))
+    })
+    .await?;
+    Ok(run.finish(args, layers, user))
+}
+
+/// The run of `image`, found: [`configure`] and [`layers`] in turn.
+fn ready(
+    args: &mut Args,
+    store: Store,
+    lock: Flock<File>,
+    image: Image,
+    name: String,
+    command: Vec<String>,
+    platform: Option<Platform>,
+) -> anyhow::Result<ImageRun> {
+    configure(args, &image, &name, command, platform)?;
+    let (layers, folders, user) = layers(&store, &image, &name, &args.isolation, args.user.take())?;
+    Ok(ImageRun::new(store, image, name, folders, lock).finish(args, layers, user))
+}
+
+/// `image`'s config applied to `args`, once it is known to be a Linux
+/// image of the platform asked for.
+fn configure(
+    args: &mut Args,
+    image: &Image,
+    name: &str,
+    command: Vec<String>,
+    platform: Option<Platform>,
+) -> anyhow::Result<()> {
     // A registry's single-platform image is what it is.
     if let Some(p) = platform.filter(|p| !p.matches(&image.config.platform())) {
         bail!(
@@ -109,56 +186,40 @@ pub async fn prepare(args: &mut Args) -> anyhow::Result<Option<ImageRun>> {
         );
     }
     let config = image.config.config.clone().unwrap_or_default();
-    apply(args, &config, command).with_context(|| format!("image {name}"))?;
-    let format = if args.isolation == "hyperv" {
-        LayerFormat::Vhd
-    } else {
-        LayerFormat::Folder
+    apply(args, &config, command).with_context(|| format!("image {name}"))
+}
+
+/// The container's layers (for Hyper-V isolation, their layer.vhd files,
+/// built on first use), the same unpacked, and `user` with names made
+/// numbers where the layers cannot be read before the container runs.
+/// File-system work.
+fn layers(
+    store: &Store,
+    image: &Image,
+    name: &str,
+    isolation: &str,
+    user: Option<String>,
+) -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>, Option<String>)> {
+    let folders = store
+        .layer_paths(image, LayerFormat::Folder)
+        .with_context(|| format!("the layers of image {name}"))?;
+    if isolation != "hyperv" {
+        return Ok((folders.clone(), folders, user));
+    }
+    let mut layers = store
+        .layer_paths(image, LayerFormat::Vhd)
+        .with_context(|| format!("the layers of image {name}"))?;
+    // The Linux service mounts a layer file as the ext4 image it is.
+    for layer in &mut layers {
+        layer.push(hcsrun_image::vhd::FILE_NAME);
+    }
+    // A layer image cannot be read before the container runs: names are
+    // looked up in the same layers, unpacked.
+    let user = match user {
+        Some(user) => Some(numeric_user(&user, &folders).with_context(|| format!("image {name}"))?),
+        None => None,
     };
-    let (layers, folders, user) = blocking({
-        let (store, image, user, name) = (
-            store.clone(),
-            image.clone(),
-            args.user.clone(),
-            name.clone(),
-        );
-        move || {
-            let folders = store
-                .layer_paths(&image, LayerFormat::Folder)
-                .with_context(|| format!("the layers of image {name}"))?;
-            if format == LayerFormat::Folder {
-                return Ok((folders.clone(), folders, user));
-            }
-            let mut layers = store
-                .layer_paths(&image, format)
-                .with_context(|| format!("the layers of image {name}"))?;
-            // The Linux service mounts a layer file as the ext4 image it is.
-            for layer in &mut layers {
-                layer.push(hcsrun_image::vhd::FILE_NAME);
-            }
-            // A layer image cannot be read before the container runs: names
-            // are looked up in the same layers, unpacked.
-            let user = match user {
-                Some(user) => {
-                    Some(numeric_user(&user, &folders).with_context(|| format!("image {name}"))?)
-                }
-                None => None,
-            };
-            Ok((layers, folders, user))
-        }
-    })
-    .await?;
-    args.layers = layers;
-    args.user = user;
-    tracing::debug!(image = %image.id, layers = ?args.layers, command = ?args.command, "running an image");
-    Ok(Some(ImageRun {
-        store,
-        image,
-        name,
-        workdir: args.workdir.clone(),
-        folders,
-        _lock: lock,
-    }))
+    Ok((layers, folders, user))
 }
 
 /// `work` on tokio's blocking pool.
@@ -279,6 +340,32 @@ fn numeric_user(user: &str, folders: &[PathBuf]) -> anyhow::Result<String> {
 }
 
 impl ImageRun {
+    fn new(
+        store: Store,
+        image: Image,
+        name: String,
+        folders: Vec<PathBuf>,
+        lock: Flock<File>,
+    ) -> Self {
+        Self {
+            store,
+            image,
+            name,
+            workdir: None,
+            folders,
+            _lock: lock,
+        }
+    }
+
+    /// The run's `layers` and `user` in `args`.
+    fn finish(mut self, args: &mut Args, layers: Vec<PathBuf>, user: Option<String>) -> Self {
+        args.layers = layers;
+        args.user = user;
+        self.workdir = args.workdir.clone();
+        tracing::debug!(image = %self.image.id, layers = ?args.layers, command = ?args.command, "running an image");
+        self
+    }
+
     /// Records that container `id` (with its scratch folder) uses the
     /// image; then `rmi` refuses it until the container is gone. A working
     /// directory no layer has is made in the scratch folder, as docker

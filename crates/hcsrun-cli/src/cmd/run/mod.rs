@@ -71,7 +71,12 @@ pub fn main(args: Args, choice: &ServiceChoice) -> ExitCode {
 }
 
 /// [`main`] in `mode`; `verb` names the command in errors.
-pub fn main_as(args: Args, choice: &ServiceChoice, mode: Mode, verb: &str) -> ExitCode {
+pub fn main_as(
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))] mut args: Args,
+    choice: &ServiceChoice,
+    mode: Mode,
+    verb: &str,
+) -> ExitCode {
     // A run that starts its container as root has the service launch the
     // container's holder first thing, to load while the image and the
     // spec are prepared. A service that cannot open here says so later,
@@ -80,18 +85,26 @@ pub fn main_as(args: Args, choice: &ServiceChoice, mode: Mode, verb: &str) -> Ex
     let early = (mode != Mode::Create && nix::unistd::geteuid().is_root())
         .then(|| service::open_to_start(choice).ok())
         .flatten();
+    // An IMAGE gives the layers and fills in what the flags leave out: found
+    // in the store before the runtime starts (file-system work, as the
+    // service's opening), pulled in it.
+    #[cfg(target_os = "linux")]
+    let image = super::image::find(&mut args);
+    #[cfg(not(target_os = "linux"))]
+    let image: anyhow::Result<Found> = Ok(());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    let result = match runtime {
-        Ok(runtime) => {
-            let result = runtime.block_on(run(args, choice, mode, early.clone()));
+    let result = match (runtime, image) {
+        (_, Err(e)) => Err(e.into()),
+        (Ok(runtime), Ok(image)) => {
+            let result = runtime.block_on(run(args, image, choice, mode, early.clone()));
             // A read of this process's stdin may still be blocked in the
             // runtime's pool: do not wait for it.
             runtime.shutdown_background();
             result
         }
-        Err(e) => Err(e.into()),
+        (Err(e), _) => Err(e.into()),
     };
     drop(early);
     match result {
@@ -137,8 +150,15 @@ impl Backend for Events {
     }
 }
 
+/// What [`super::image::find`] made of the run's IMAGE.
+#[cfg(target_os = "linux")]
+type Found = super::image::Found;
+#[cfg(not(target_os = "linux"))]
+type Found = ();
+
 async fn run(
     #[cfg_attr(not(target_os = "linux"), allow(unused_mut))] mut args: Args,
+    #[cfg_attr(not(target_os = "linux"), allow(unused_variables))] image: Found,
     choice: &ServiceChoice,
     mode: Mode,
     early: Option<Arc<dyn ComputeService>>,
@@ -150,9 +170,12 @@ async fn run(
         None => random_id(),
     };
     let console = if args.tty { io::terminal_size() } else { None };
-    // An IMAGE gives the layers and fills in what the flags leave out.
     #[cfg(target_os = "linux")]
-    let image = super::image::prepare(&mut args).await?;
+    let image = match image {
+        Found::NoImage => None,
+        Found::Ready(image) => Some(*image),
+        Found::Pull(pending) => Some(super::image::pull_and_prepare(&mut args, pending).await?),
+    };
     // What the service runs decides the spec: a Linux one where it runs
     // Linux containers natively. Its facts need no root.
     let facts = service::facts(choice);
@@ -227,8 +250,14 @@ async fn run(
         .scratch
         .clone()
         .filter(|_| plan.scratch_is_ours && !keep);
-    // The record and the scratch folder, each a few directories of the
-    // host's file system, go side by side.
+    // The record, the scratch folder and the record of the image's use,
+    // each a few entries of the host's file system, go side by side. A kept
+    // scratch folder, or a container left for the other verbs, still uses
+    // its image (its record of the image goes with `hcsrun rm`).
+    #[cfg(target_os = "linux")]
+    let image = image
+        .filter(|_| !(plan.scratch_is_ours && keep))
+        .map(|recorded| tokio::task::spawn_blocking(move || recorded.release()));
     let record = recorded.then(|| {
         let id = id.clone();
         tokio::task::spawn_blocking(move || crate::containers::store::remove(&id))
@@ -247,11 +276,9 @@ async fn run(
     if let Some(scratch) = scratch {
         let _ = scratch.await;
     }
-    // A kept scratch folder, or a container left for the other verbs,
-    // still uses its image (its record of the image goes with `hcsrun rm`).
     #[cfg(target_os = "linux")]
-    if let Some(recorded) = image.filter(|_| !(plan.scratch_is_ours && keep)) {
-        recorded.release();
+    if let Some(image) = image {
+        let _ = image.await;
     }
     result
 }
