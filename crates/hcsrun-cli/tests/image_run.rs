@@ -196,13 +196,38 @@ fn rmi_is_refused_while_a_container_uses_the_image() {
     assert!(status.success());
     common::assert_no_state(&id);
 
-    // A kept container uses its image until its scratch folder goes.
+    // A kept container uses its image until `hcsrun rm` removes its
+    // scratch folder (as run's "already exists" error says it does) and
+    // the record of its use.
     let kept = format!("{id}-kept");
     store.ok(&["run", "--keep", "--name", &kept, &name, "true"]);
     let out = store.hcsrun(&["rmi", &name]);
     assert!(!out.status.success());
     assert!(common::text(&out.stderr).contains(&format!("container {kept} is using")));
-    std::fs::remove_dir_all(std::path::Path::new("/var/lib/hcsrun/scratch").join(&kept)).unwrap();
+    let scratch = std::path::Path::new("/var/lib/hcsrun/scratch").join(&kept);
+    let use_record = store.path().join("containers").join(format!("{kept}.json"));
+    assert!(scratch.is_dir() && use_record.exists());
+    assert_eq!(store.ok(&["rm", &kept]).trim(), kept);
+    assert!(!scratch.exists(), "rm left the kept scratch folder");
+    assert!(
+        !use_record.exists(),
+        "rm left the record of the image's use"
+    );
+    let out = store.hcsrun(&["rm", &kept]);
+    assert!(common::text(&out.stderr).contains(&format!("no such container: {kept}")));
+
+    // So does a detached one.
+    let detached = format!("{id}-d");
+    store.ok(&["run", "-d", "--name", &detached, &name, "sleep", "30"]);
+    store.ok(&["rm", "-f", &detached]);
+    let use_record = store
+        .path()
+        .join("containers")
+        .join(format!("{detached}.json"));
+    assert!(
+        !use_record.exists(),
+        "rm left the record of the image's use"
+    );
 
     // A run that ended leaves no claim.
     store.ok(&["run", &name, "true"]);

@@ -303,6 +303,9 @@ fn the_readmes_run_examples_run_as_shown() {
         README.contains(&format!("\n{err}")),
         "the README does not show: {err}"
     );
+    let (code, out, err) = example(d, "hcsrun rm k2");
+    assert_eq!((code, out.as_str()), (Some(0), "k2\n"), "{err}");
+    assert!(!Path::new("/var/lib/hcsrun/scratch/k2").exists());
     clean(&kept);
 }
 

@@ -1,8 +1,14 @@
 //! `hcsrun rm [-f] ID…`: a container and everything of it gone — its
-//! system's record, scratch folder (if hcsrun made it), cgroups, log and
-//! hcsrun's record.
+//! system's record, scratch folder (if hcsrun made it), cgroups, log,
+//! hcsrun's record and its record of the image it uses. Also the scratch
+//! folder a foreground `hcsrun run --keep` left, which has no record: run
+//! says `hcsrun rm ID` removes it.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 use hcs::ComputeService;
 use hcsrun::service::ServiceChoice;
@@ -25,18 +31,78 @@ pub struct Args {
     containers: Vec<String>,
 }
 
+/// Where the Linux compute service records a system while it exists.
+const SYSTEMS: &str = "/run/hcsrun";
+
 /// Removes each container named.
 pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
     let force = args.force;
-    block_on(async {
-        Ok(for_each(
-            "rm",
-            choice,
-            &args.containers,
-            |service, found| async move { remove(&*service, &found, force).await },
+    let (kept, containers): (Vec<String>, Vec<String>) = args
+        .containers
+        .into_iter()
+        .partition(|query| kept_scratch(query).is_some());
+    let mut failed = false;
+    for id in &kept {
+        match remove_kept(id) {
+            Ok(()) => {
+                let _ = crate::output::print(&format!("{id}\n"));
+            }
+            Err(e) => {
+                failed = true;
+                crate::output::error_line(&format!("hcsrun: rm: {e:#}"));
+            }
+        }
+    }
+    if containers.is_empty() {
+        return Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    let code = block_on(async {
+        Ok(
+            for_each("rm", choice, &containers, |service, found| async move {
+                remove(&*service, &found, force).await
+            })
+            .await,
         )
-        .await)
-    })
+    })?;
+    Ok(if failed { ExitCode::FAILURE } else { code })
+}
+
+/// The scratch folder `hcsrun run --keep` left for container `id`, where
+/// nothing else of a container of that id is left: no record of hcsrun's,
+/// no system.
+fn kept_scratch(id: &str) -> Option<PathBuf> {
+    let scratch = Path::new(SCRATCH_ROOT).join(id);
+    let kept = hcs::is_plain_id(id)
+        && !store::dir(id).exists()
+        && !Path::new(SYSTEMS).join(id).exists()
+        && scratch.is_dir();
+    kept.then_some(scratch)
+}
+
+/// Removes a kept scratch folder and the record of its image's use.
+fn remove_kept(id: &str) -> anyhow::Result<()> {
+    if let Some(scratch) = kept_scratch(id) {
+        std::fs::remove_dir_all(&scratch).map_err(|e| {
+            anyhow::anyhow!(
+                "container {id}: removing its scratch folder {}: {e}",
+                scratch.display()
+            )
+        })?;
+    }
+    forget_image(id)
+}
+
+/// Container `id` no longer uses its image.
+fn forget_image(id: &str) -> anyhow::Result<()> {
+    #[cfg(target_os = "linux")]
+    super::image::forget(id)?;
+    #[cfg(not(target_os = "linux"))]
+    let _ = id;
+    Ok(())
 }
 
 /// Removes `found`; a running one only with `force` (killed first).
@@ -89,5 +155,7 @@ pub async fn remove(
             _ => {}
         }
     }
-    store::remove_async(id).await
+    store::remove_async(id).await?;
+    let id = id.clone();
+    tokio::task::spawn_blocking(move || forget_image(&id)).await?
 }

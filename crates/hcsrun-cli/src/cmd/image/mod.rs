@@ -18,7 +18,7 @@ use hcsrun_image::{Reference, Store};
 pub use run::{find, pull_and_prepare, Found};
 // For the container verbs' listings (IMAGE column).
 #[allow(unused_imports)]
-pub use users::container_image;
+pub use users::{container_image, forget};
 
 use crate::output;
 

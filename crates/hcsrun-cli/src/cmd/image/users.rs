@@ -83,6 +83,20 @@ pub fn write(store: &Store, record: &Record) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Forgets container `id`'s use of an image (`hcsrun rm`): its record goes,
+/// if the store has one. Without the store's lock: `rmi` would find the
+/// record stale anyway, the container being gone.
+#[allow(dead_code)] // for `hcsrun rm`, whose verbs are built separately
+pub fn forget(id: &str) -> anyhow::Result<()> {
+    let path = super::root().join("containers").join(format!("{id}.json"));
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("container {id}: removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The image container `id` was run from, as it was named, if a record of
 /// the store says (for listings).
 #[allow(dead_code)] // for `hcsrun ps`, whose verbs are built separately
