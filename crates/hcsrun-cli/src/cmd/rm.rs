@@ -5,6 +5,8 @@
 //! says `hcsrun rm ID` removes it.
 
 use std::{
+    fs::File,
+    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     process::ExitCode,
     time::Duration,
@@ -12,6 +14,7 @@ use std::{
 
 use hcs::ComputeService;
 use hcsrun::service::ServiceChoice;
+use nix::fcntl::{Flock, FlockArg};
 
 use super::common::{block_on, for_each};
 use crate::containers::{store, Found};
@@ -34,18 +37,35 @@ pub struct Args {
 /// Where the Linux compute service records a system while it exists.
 const SYSTEMS: &str = "/run/hcsrun";
 
-/// Removes each container named.
+/// Removes each container named, in the order named.
 pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
     let force = args.force;
-    let (kept, containers): (Vec<String>, Vec<String>) = args
-        .containers
-        .into_iter()
-        .partition(|query| kept_scratch(query).is_some());
     let mut failed = false;
-    for id in &kept {
-        match remove_kept(id) {
+    let mut batch: Vec<String> = Vec::new();
+    // The containers between two kept folders are listed and removed
+    // together (a listing reads every container's record).
+    let flush = |batch: &mut Vec<String>| -> anyhow::Result<bool> {
+        if batch.is_empty() {
+            return Ok(true);
+        }
+        let code = block_on(async {
+            Ok(for_each("rm", choice, batch, |service, found| async move {
+                remove(&*service, &found, force).await
+            })
+            .await)
+        })?;
+        batch.clear();
+        Ok(code == ExitCode::SUCCESS)
+    };
+    for query in args.containers {
+        let Some(kept) = kept_scratch(&query) else {
+            batch.push(query);
+            continue;
+        };
+        failed |= !flush(&mut batch)?;
+        match remove_kept(&query, kept) {
             Ok(()) => {
-                let _ = crate::output::print(&format!("{id}\n"));
+                let _ = crate::output::print(&format!("{query}\n"));
             }
             Err(e) => {
                 failed = true;
@@ -53,47 +73,48 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if containers.is_empty() {
-        return Ok(if failed {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        });
-    }
-    let code = block_on(async {
-        Ok(
-            for_each("rm", choice, &containers, |service, found| async move {
-                remove(&*service, &found, force).await
-            })
-            .await,
-        )
-    })?;
-    Ok(if failed { ExitCode::FAILURE } else { code })
+    failed |= !flush(&mut batch)?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-/// The scratch folder `hcsrun run --keep` left for container `id`, where
-/// nothing else of a container of that id is left: no record of hcsrun's,
-/// no system.
-fn kept_scratch(id: &str) -> Option<PathBuf> {
+/// The scratch folder `hcsrun run --keep` left for container `id`, locked,
+/// where nothing else of a container of that id is left: no record of
+/// hcsrun's, no system, no run holding the folder (one starting holds it
+/// before anything else of it exists).
+fn kept_scratch(id: &str) -> Option<(PathBuf, Flock<File>)> {
     let scratch = Path::new(SCRATCH_ROOT).join(id);
-    let kept = hcs::is_plain_id(id)
-        && !store::dir(id).exists()
-        && !Path::new(SYSTEMS).join(id).exists()
-        && scratch.is_dir();
-    kept.then_some(scratch)
+    let unnamed =
+        hcs::is_plain_id(id) && !store::dir(id).exists() && !Path::new(SYSTEMS).join(id).exists();
+    if !unnamed {
+        return None;
+    }
+    // Not followed if a link: hcsrun's scratch folders are directories.
+    let folder = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(&scratch)
+        .ok()?;
+    let claim = Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()?;
+    // Named meanwhile (a run that made its record and let go): not kept.
+    let still_unnamed = !store::dir(id).exists() && !Path::new(SYSTEMS).join(id).exists();
+    still_unnamed.then_some((scratch, claim))
 }
 
-/// Removes a kept scratch folder and the record of its image's use.
-fn remove_kept(id: &str) -> anyhow::Result<()> {
-    if let Some(scratch) = kept_scratch(id) {
-        std::fs::remove_dir_all(&scratch).map_err(|e| {
-            anyhow::anyhow!(
-                "container {id}: removing its scratch folder {}: {e}",
-                scratch.display()
-            )
-        })?;
+/// Removes a kept scratch folder (its claim held) and, first, the record
+/// of its image's use.
+fn remove_kept(id: &str, (scratch, _claim): (PathBuf, Flock<File>)) -> anyhow::Result<()> {
+    forget_image(id)?;
+    match std::fs::remove_dir_all(&scratch) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow::anyhow!(
+            "container {id}: removing its scratch folder {}: {e}",
+            scratch.display()
+        )),
+        _ => Ok(()),
     }
-    forget_image(id)
 }
 
 /// Container `id` no longer uses its image.
@@ -134,6 +155,12 @@ pub async fn remove(
             Err(e) => return Err(e.into()),
         }
     }
+    // Its image's use is forgotten first: once its scratch folder and
+    // record are gone, a new container of that id may record its own.
+    {
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || forget_image(&id)).await??;
+    }
     let scratch = match &found.record {
         Some(record) => record.scratch.clone().filter(|_| record.scratch_is_ours),
         // A container of a foreground `hcsrun run` that was killed: its
@@ -155,7 +182,5 @@ pub async fn remove(
             _ => {}
         }
     }
-    store::remove_async(id).await?;
-    let id = id.clone();
-    tokio::task::spawn_blocking(move || forget_image(&id)).await?
+    store::remove_async(id).await
 }

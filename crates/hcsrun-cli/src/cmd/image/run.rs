@@ -55,7 +55,8 @@ pub struct Pending {
     name: String,
     command: Vec<String>,
     platform: Option<Platform>,
-    /// Whether the store lacks it (docker says so), or `--pull always`.
+    /// True when the store lacks it (docker says so); false for `--pull
+    /// always`.
     missing: bool,
 }
 
@@ -395,8 +396,11 @@ impl ImageRun {
 impl Recorded {
     /// The container is gone: the image is no longer used by it.
     pub fn release(self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            tracing::warn!("removing {}: {e}", self.path.display());
+        match std::fs::remove_file(&self.path) {
+            // `rm` forgot it (a detached start that failed).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("removing {}: {e}", self.path.display()),
+            Ok(()) => {}
         }
     }
 }

@@ -4,7 +4,7 @@
 //! runs, while the container's system exists (`/run/hcsrun/<id>`), or
 //! while the scratch folder hcsrun made for it is there (a kept or
 //! detached container: removing the container removes that folder). Stale
-//! records are swept by `rmi`.
+//! records are swept by `rmi`; `hcsrun rm` removes a container's own.
 //!
 //! `containers.lock` in the store orders the two: a run holds it shared
 //! from finding its image until its record is written, `rmi` exclusive

@@ -207,16 +207,20 @@ async fn run(
     // Signals are caught from before anything is made: one that comes
     // while the container is being created is acted on once it exists.
     let signals = Signals::catch()?;
-    match &plan.scratch {
-        Some(scratch) if plan.scratch_is_ours => create_scratch(&id, scratch)?,
+    // hcsrun's own scratch folder is claimed (locked) while this run
+    // lasts: `hcsrun rm` takes one nothing else names (a `--keep` run's)
+    // only if it can lock it, never one whose container is starting.
+    let _claim = match &plan.scratch {
+        Some(scratch) if plan.scratch_is_ours => Some(create_scratch(&id, scratch)?),
         Some(scratch) if !scratch.exists() => {
             // The user's folder (--scratch, an options file's), made as
             // asked and kept after.
             std::fs::create_dir_all(scratch)
                 .with_context(|| format!("creating the scratch folder {}", scratch.display()))?;
+            None
         }
-        _ => {}
-    }
+        _ => None,
+    };
     #[cfg(target_os = "linux")]
     let image = image
         .map(|i| i.record(&id, plan.scratch.as_deref(), plan.scratch_is_ours))
@@ -456,25 +460,32 @@ fn chain(error: &dyn Error) -> String {
     text
 }
 
-/// Makes container `id`'s own scratch folder; one that exists belongs to
-/// another container of that name (running, kept, or left by a killed
-/// hcsrun).
-fn create_scratch(id: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
+/// Makes container `id`'s own scratch folder, locked (`flock`) while the
+/// lock lives; one that exists belongs to another container of that name
+/// (running, kept, or left by a killed hcsrun).
+fn create_scratch(
+    id: &str,
+    scratch: &std::path::Path,
+) -> anyhow::Result<nix::fcntl::Flock<std::fs::File>> {
     if let Some(parent) = scratch.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     match std::fs::create_dir(scratch) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::anyhow!(
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
             "container {id} already exists (its scratch folder {} is there): choose another \
              --name, or if that container no longer runs, remove the folder (`hcsrun rm {id}` \
              will do this)",
             scratch.display()
-        )),
+        ),
         result => {
-            result.with_context(|| format!("creating the scratch folder {}", scratch.display()))
+            result.with_context(|| format!("creating the scratch folder {}", scratch.display()))?
         }
     }
+    let claim = std::fs::File::open(scratch)
+        .with_context(|| format!("opening the scratch folder {}", scratch.display()))?;
+    nix::fcntl::Flock::lock(claim, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| anyhow::anyhow!("locking the scratch folder {}: {e}", scratch.display()))
 }
 
 /// The service as a sentence names it: "Linux", "vmcompute".
