@@ -30,7 +30,10 @@ fn kept_folders_and_containers_go_in_the_order_named() {
     assert!(!Path::new(SCRATCH).join(&kept).exists());
     common::assert_no_state(&detached);
     let out = hcsrun(&["rm", &kept]);
-    assert_eq!(text(&out.stderr).trim(), format!("hcsrun: rm: no such container: {kept}"));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!("hcsrun: rm: no such container: {kept}")
+    );
 }
 
 #[test]
@@ -42,9 +45,12 @@ fn a_folder_a_run_holds_is_not_taken() {
     let id = format!("rm-claimed-{}", std::process::id());
     let folder = Path::new(SCRATCH).join(&id);
     std::fs::create_dir_all(&folder).unwrap();
-    let claim = Flock::lock(File::open(&folder).unwrap(), FlockArg::LockExclusiveNonblock)
-        .map_err(|(_, e)| e)
-        .unwrap();
+    let claim = Flock::lock(
+        File::open(&folder).unwrap(),
+        FlockArg::LockExclusiveNonblock,
+    )
+    .map_err(|(_, e)| e)
+    .unwrap();
     let out = hcsrun(&["rm", &id]);
     let still_there = folder.is_dir();
     drop(claim);
