@@ -19,11 +19,13 @@
 
 use std::{
     io,
-    os::fd::{AsRawFd, OwnedFd},
+    os::fd::{AsFd, OwnedFd},
     path::Path,
     sync::Mutex,
     thread::JoinHandle,
 };
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::launch::{self, Launched};
 
@@ -48,25 +50,20 @@ impl Spare {
     fn alive(&self) -> bool {
         self.0
             .as_ref()
-            .is_some_and(|(_, launched)| !exited_within(&launched.pidfd, 0))
+            .is_some_and(|(_, launched)| !exited_within(&launched.pidfd, PollTimeout::ZERO))
     }
 }
 
-/// Whether the process behind `pidfd` has exited, waiting up to
-/// `timeout_ms` for it (a pidfd is readable once its process has exited).
-fn exited_within(pidfd: &OwnedFd, timeout_ms: i32) -> bool {
-    let mut poll = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: polls one pidfd we own.
-    unsafe { libc::poll(&mut poll, 1, timeout_ms) == 1 }
+/// Whether the process behind `pidfd` has exited, waiting up to `timeout`
+/// for it (a pidfd is readable once its process has exited).
+fn exited_within(pidfd: &OwnedFd, timeout: PollTimeout) -> bool {
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, timeout).is_ok_and(|ready| ready == 1)
 }
 
-/// How long a spare dropped unused is waited for: it exits as soon as it
-/// reads the end of its socket, in about a millisecond.
-const EXIT_WAIT_MS: i32 = 100;
+/// How long a spare dropped unused is waited for, in milliseconds: it
+/// exits as soon as it reads the end of its socket, in about a millisecond.
+const EXIT_WAIT_MS: u16 = 100;
 
 impl Drop for Spare {
     /// Closes the bootstrap socket, which ends the spare, and reaps it:
@@ -79,7 +76,7 @@ impl Drop for Spare {
         };
         drop(ours);
         let pidfd = launched.pidfd;
-        if exited_within(&pidfd, EXIT_WAIT_MS)
+        if exited_within(&pidfd, EXIT_WAIT_MS.into())
             && launch::try_reap(&pidfd).is_ok_and(|status| status.is_some())
         {
             return;

@@ -83,12 +83,24 @@ pub enum OpenError {
 
 /// The compute service `choice` names, ready to create systems.
 pub fn open(choice: &ServiceChoice) -> Result<Arc<dyn ComputeService>, OpenError> {
+    open_as(choice, false)
+}
+
+/// [`open`], for a caller about to start one system: the Linux compute
+/// service launches that system's holder at once, so that it loads while
+/// the caller still prepares the configuration (see
+/// [`hcs_linux::LinuxComputeService::prelaunch_holder`]).
+pub fn open_to_start(choice: &ServiceChoice) -> Result<Arc<dyn ComputeService>, OpenError> {
+    open_as(choice, true)
+}
+
+fn open_as(choice: &ServiceChoice, to_start: bool) -> Result<Arc<dyn ComputeService>, OpenError> {
     let failed = |source| OpenError::Service {
         choice: choice.clone(),
         source: Box::new(source),
     };
     match choice {
-        ServiceChoice::Linux => linux().map_err(|e| e.map_or(OpenError::LinuxOnly, failed)),
+        ServiceChoice::Linux => linux(to_start).map_err(|e| e.map_or(OpenError::LinuxOnly, failed)),
         ServiceChoice::VmCompute(path) => {
             let service = match path {
                 Some(path) => VmComputeService::load(path),
@@ -99,33 +111,19 @@ pub fn open(choice: &ServiceChoice) -> Result<Arc<dyn ComputeService>, OpenError
     }
 }
 
-/// [`open`], for a caller about to start one system: the Linux compute
-/// service launches that system's holder at once, so that it loads while
-/// the caller still prepares the configuration (see
-/// [`hcs_linux::LinuxComputeService::prelaunch_holder`]).
-pub fn open_to_start(choice: &ServiceChoice) -> Result<Arc<dyn ComputeService>, OpenError> {
-    #[cfg(target_os = "linux")]
-    if *choice == ServiceChoice::Linux {
-        let service =
-            hcs_linux::LinuxComputeService::new().map_err(|source| OpenError::Service {
-                choice: choice.clone(),
-                source: Box::new(source),
-            })?;
-        service.prelaunch_holder();
-        return Ok(Arc::new(service));
-    }
-    open(choice)
-}
-
-/// The Linux compute service with its default settings; `Err(None)` off
-/// Linux.
+/// The Linux compute service with its default settings, launching a spare
+/// holder if `to_start`; `Err(None)` off Linux.
 #[cfg(target_os = "linux")]
-fn linux() -> Result<Arc<dyn ComputeService>, Option<HcsError>> {
-    Ok(Arc::new(hcs_linux::LinuxComputeService::new()?))
+fn linux(to_start: bool) -> Result<Arc<dyn ComputeService>, Option<HcsError>> {
+    let service = hcs_linux::LinuxComputeService::new()?;
+    if to_start {
+        service.prelaunch_holder();
+    }
+    Ok(Arc::new(service))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn linux() -> Result<Arc<dyn ComputeService>, Option<HcsError>> {
+fn linux(_to_start: bool) -> Result<Arc<dyn ComputeService>, Option<HcsError>> {
     Err(None)
 }
 
