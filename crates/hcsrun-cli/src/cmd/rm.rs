@@ -17,7 +17,7 @@ use hcsrun::service::ServiceChoice;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::common::{block_on, for_each};
-use crate::containers::{store, Found};
+use crate::containers::{store, Found, LINUX_SYSTEMS};
 
 /// Where `hcsrun run` makes a container's scratch folder.
 const SCRATCH_ROOT: &str = "/var/lib/hcsrun/scratch";
@@ -33,9 +33,6 @@ pub struct Args {
     #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
 }
-
-/// Where the Linux compute service records a system while it exists.
-const SYSTEMS: &str = "/run/hcsrun";
 
 /// Removes each container named, in the order named.
 pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
@@ -86,12 +83,10 @@ pub fn run(args: Args, choice: &ServiceChoice) -> anyhow::Result<ExitCode> {
 /// hcsrun's, no system, no run holding the folder (one starting holds it
 /// before anything else of it exists).
 fn kept_scratch(id: &str) -> Option<(PathBuf, Flock<File>)> {
-    let scratch = Path::new(SCRATCH_ROOT).join(id);
-    let unnamed =
-        hcs::is_plain_id(id) && !store::dir(id).exists() && !Path::new(SYSTEMS).join(id).exists();
-    if !unnamed {
+    if !hcs::is_plain_id(id) || named(id) {
         return None;
     }
+    let scratch = Path::new(SCRATCH_ROOT).join(id);
     // Not followed if a link: hcsrun's scratch folders are directories.
     let folder = std::fs::OpenOptions::new()
         .read(true)
@@ -100,15 +95,24 @@ fn kept_scratch(id: &str) -> Option<(PathBuf, Flock<File>)> {
         .ok()?;
     let claim = Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()?;
     // Named meanwhile (a run that made its record and let go): not kept.
-    let still_unnamed = !store::dir(id).exists() && !Path::new(SYSTEMS).join(id).exists();
-    still_unnamed.then_some((scratch, claim))
+    (!named(id)).then_some((scratch, claim))
+}
+
+/// Whether a record names container `id`: hcsrun's or its system's.
+fn named(id: &str) -> bool {
+    store::dir(id).exists() || Path::new(LINUX_SYSTEMS).join(id).exists()
 }
 
 /// Removes a kept scratch folder (its claim held) and, first, the record
 /// of its image's use.
 fn remove_kept(id: &str, (scratch, _claim): (PathBuf, Flock<File>)) -> anyhow::Result<()> {
     forget_image(id)?;
-    match std::fs::remove_dir_all(&scratch) {
+    remove_scratch(id, &scratch)
+}
+
+/// Removes container `id`'s scratch folder; one already gone is no error.
+fn remove_scratch(id: &str, scratch: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(scratch) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow::anyhow!(
             "container {id}: removing its scratch folder {}: {e}",
             scratch.display()
@@ -168,19 +172,8 @@ pub async fn remove(
         None => Some(PathBuf::from(SCRATCH_ROOT).join(id)),
     };
     if let Some(scratch) = scratch {
-        let removed = {
-            let scratch = scratch.clone();
-            tokio::task::spawn_blocking(move || std::fs::remove_dir_all(scratch)).await?
-        };
-        match removed {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(anyhow::anyhow!(
-                    "container {id}: removing its scratch folder {}: {e}",
-                    scratch.display()
-                ))
-            }
-            _ => {}
-        }
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || remove_scratch(&id, &scratch)).await??;
     }
     store::remove_async(id).await
 }

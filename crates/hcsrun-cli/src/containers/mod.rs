@@ -20,6 +20,10 @@ pub use time::{human_duration, now_rfc3339, since};
 /// The seed's exit code for a container whose end nobody recorded.
 pub const LOST_EXIT_CODE: u32 = 1 << 31;
 
+/// Where the Linux compute service keeps a system's record while the
+/// system exists (its default runtime directory).
+pub const LINUX_SYSTEMS: &str = "/run/hcsrun";
+
 /// What state a container is in, as `ps` and `inspect` say it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {

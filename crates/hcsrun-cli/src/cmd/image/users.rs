@@ -20,9 +20,6 @@ use hcsrun_image::{Digest, Reference, Store};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-/// Where the Linux compute service keeps a system's record while it exists.
-const SYSTEMS: &str = "/run/hcsrun";
-
 /// What a run records of the image its container uses.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
@@ -111,7 +108,10 @@ pub fn container_image(id: &str) -> Option<String> {
 /// Whether the container a record names still exists; `Some(true)` if it
 /// runs.
 fn liveness(record: &Record) -> Option<bool> {
-    if Path::new(SYSTEMS).join(&record.id).exists() {
+    if Path::new(crate::containers::LINUX_SYSTEMS)
+        .join(&record.id)
+        .exists()
+    {
         return Some(true);
     }
     if record.pid != std::process::id() && Path::new(&format!("/proc/{}", record.pid)).exists() {

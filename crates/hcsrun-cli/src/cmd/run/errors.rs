@@ -11,9 +11,6 @@
 use hcs::{ErrorCode, ErrorKind, HcsError};
 use hcsrun::{client::ClientError, service::ServiceChoice};
 
-/// Where the Linux compute service keeps its systems' records by default.
-const LINUX_RUNTIME_DIR: &str = "/run/hcsrun";
-
 /// The one-line message for `error`, from creating container `id`, where
 /// there is a better one than its own text.
 pub fn describe(error: &ClientError, id: &str, choice: &ServiceChoice) -> Option<String> {
@@ -27,7 +24,7 @@ pub fn describe(error: &ClientError, id: &str, choice: &ServiceChoice) -> Option
 /// "container NAME already exists", and what to do about it.
 pub fn already_exists(id: &str, choice: &ServiceChoice) -> String {
     let record = match choice {
-        ServiceChoice::Linux => format!(", remove {LINUX_RUNTIME_DIR}/{id}"),
+        ServiceChoice::Linux => format!(", remove {}/{id}", crate::containers::LINUX_SYSTEMS),
         ServiceChoice::VmCompute(_) => String::new(),
     };
     format!(
