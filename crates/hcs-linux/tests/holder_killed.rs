@@ -10,13 +10,6 @@ use hcs_linux::ExitHow;
 use hcs_schema::Layer;
 use hcs_testkit::{host::*, process::*, require_root, vhd::vhd_layer, Fixture, ServiceKind};
 
-/// Orphans (a killed holder's container) come to this process, which reaps
-/// them, rather than to a pid 1 that may not.
-fn become_subreaper() {
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-}
-
 fn reap_children() {
     while nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
         .is_ok_and(|s| s.pid().is_some())

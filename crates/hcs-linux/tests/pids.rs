@@ -8,7 +8,7 @@
 
 use std::{fs, path::PathBuf, time::Duration};
 
-use hcs_testkit::{linux, process::*, require_root, rootfs, Fixture, ServiceKind};
+use hcs_testkit::{host::parent_of, linux, process::*, require_root, rootfs, Fixture, ServiceKind};
 use serde_json::json;
 
 /// The system's pids cgroup (v1's pids hierarchy, or the unified one).
@@ -18,12 +18,6 @@ fn pids_cgroup(fx: &Fixture, id: &str) -> PathBuf {
         .into_iter()
         .find(|d| d.join("pids.max").exists())
         .expect("the system has a pids cgroup")
-}
-
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(") ")?;
-    rest.split(' ').nth(1)?.parse().ok()
 }
 
 fn alive(pid: u32) -> bool {

@@ -14,13 +14,6 @@ use std::{
 use hcs_schema::ProcessConfig;
 use hcs_testkit::{host::*, process::*, require_root, Fixture, ServiceKind};
 
-/// The holder of the system whose pid 1 has host pid `init`: its parent.
-fn parent_of(pid: u32) -> u32 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let (_, rest) = stat.rsplit_once(") ").unwrap();
-    rest.split(' ').nth(1).unwrap().parse().unwrap()
-}
-
 fn comm(pid: u32) -> String {
     fs::read_to_string(format!("/proc/{pid}/comm"))
         .unwrap_or_default()
@@ -54,17 +47,8 @@ async fn a_callers_descriptors_reach_neither_the_container_nor_the_holder() {
         // The holder: pid 1's parent, outside the container.
         let list = system.process_list().await.unwrap();
         assert!(list.iter().any(|p| p.process_id == 1), "{list:?}");
-        let cgroup = &fx.sandbox.cgroups_of("fd7")[0];
-        let init = cgroup_pids(cgroup)
-            .into_iter()
-            .find(|pid| {
-                fs::read_to_string(format!("/proc/{pid}/status"))
-                    .unwrap()
-                    .lines()
-                    .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1"))
-            })
-            .unwrap() as u32;
-        let holder = parent_of(init);
+        let init = namespace_init(&fx.sandbox.cgroups_of("fd7")[0]).unwrap();
+        let holder = parent_of(init).unwrap();
         assert_eq!(comm(holder), "hcsrun-shim", "{kind:?}");
         for entry in fs::read_dir(format!("/proc/{holder}/fd"))
             .unwrap()
@@ -113,7 +97,7 @@ async fn the_first_process_is_pid_1_and_nothing_of_hcsrun_is_inside() {
     assert_eq!(init.pid(), 1);
     let host = init.host_pid().expect("the Linux service knows host pids");
     assert_ne!(host, 1);
-    assert_eq!(comm(parent_of(host)), "hcsrun-shim");
+    assert_eq!(comm(parent_of(host).unwrap()), "hcsrun-shim");
     let mut line = String::new();
     let stdout = init.take_stdio().unwrap().stdout.unwrap();
     std::io::BufRead::read_line(

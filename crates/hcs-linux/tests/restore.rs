@@ -84,8 +84,7 @@ async fn a_killed_supervisor_leaves_what_a_restore_can_clean() {
     }
     // Orphaned holders come to this process, which reaps them, rather than
     // to a pid 1 that may not.
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    hcs_testkit::host::become_subreaper();
     let fx = Fixture::new("crash", ServiceKind::Linux);
     let mut creator = other_process(
         "a_killed_supervisor_leaves_what_a_restore_can_clean",

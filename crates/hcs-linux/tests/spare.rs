@@ -15,17 +15,6 @@ use tokio::sync::Mutex;
 /// only children.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
-fn cmdline(pid: i32) -> String {
-    let bytes = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&bytes).replace('\0', " ")
-}
-
-fn parent_of(pid: u32) -> i32 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let (_, rest) = stat.rsplit_once(") ").unwrap();
-    rest.split(' ').nth(1).unwrap().parse().unwrap()
-}
-
 /// Whether `pid` is gone: no process, not even a zombie.
 fn gone(pid: i32) -> bool {
     !std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -64,16 +53,12 @@ async fn the_next_start_takes_the_spare_which_names_its_system() {
     assert_eq!((code, out.as_str()), (0, "started\n"), "{err}");
     let list = system.process_list().await.unwrap();
     assert!(list.iter().any(|p| p.process_id == 1), "{list:?}");
-    let init = cgroup_pids(&fx.sandbox.cgroups_of("spare-taken")[0])
-        .into_iter()
-        .find(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/status"))
-                .unwrap()
-                .lines()
-                .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1"))
-        })
-        .unwrap();
-    assert_eq!(parent_of(init as u32), spare, "pid 1's holder is the spare");
+    let init = namespace_init(&fx.sandbox.cgroups_of("spare-taken")[0]).unwrap();
+    assert_eq!(
+        parent_of(init),
+        Some(spare as u32),
+        "pid 1's holder is the spare"
+    );
     assert_eq!(cmdline(spare), "hcsrun-shim spare-taken ");
     fx.remove(system).await;
     drop(fx);

@@ -30,6 +30,42 @@ pub fn cgroup_pids(cgroup: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Makes this process the reaper of its descendants' orphans: a holder
+/// or container process left behind comes here (and is seen, and reaped)
+/// rather than to a pid 1 that may not reap it.
+pub fn become_subreaper() {
+    nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+}
+
+/// Process `pid`'s command line, its arguments joined by blanks (empty if
+/// it is gone).
+pub fn cmdline(pid: i32) -> String {
+    let bytes = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).replace('\0', " ")
+}
+
+/// The parent of process `pid` (`/proc/PID/stat`), if it is there.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
+/// The process in `cgroup` that is pid 1 of its own pid namespace (the
+/// last `NSpid` is 1): a system's first process, by its host pid.
+pub fn namespace_init(cgroup: &Path) -> Option<u32> {
+    cgroup_pids(cgroup)
+        .into_iter()
+        .find(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+                status
+                    .lines()
+                    .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1"))
+            })
+        })
+        .map(|pid| pid as u32)
+}
+
 /// Processes whose parent is this process that are still there after up
 /// to 5 s: a holder that has said goodbye is exiting, and the service
 /// reaps it a moment later (a system's end does not wait for its exit).

@@ -33,9 +33,7 @@ fn holder_of(id: &str) -> Option<i32> {
     let wanted = format!("hcsrun-shim {id}");
     fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid = e.file_name().to_str()?.parse().ok()?;
-        let cmdline = fs::read(e.path().join("cmdline")).ok()?;
-        let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        (line.trim_end() == wanted).then_some(pid)
+        (hcs_testkit::host::cmdline(pid).trim_end() == wanted).then_some(pid)
     })
 }
 
@@ -145,8 +143,7 @@ fn a_killed_holder_is_one_line_and_exit_125() {
 fn a_killed_hcsrun_leaves_the_container_to_its_holder() {
     require_root();
     // The orphaned holder comes to this process, which reaps it.
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    hcs_testkit::host::become_subreaper();
     let id = name("clientdies");
     let scratch = std::env::temp_dir().join(&id);
     fs::create_dir_all(&scratch).unwrap();

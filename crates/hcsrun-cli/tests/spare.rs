@@ -5,9 +5,13 @@
 //! would come to it and be seen. Running containers needs root:
 //! `cargo test -- --include-ignored`.
 
-use std::{fs, process::Command, thread, time::Duration};
+use std::{process::Command, thread, time::Duration};
 
-use hcs_testkit::{artifacts, host::children, require_root};
+use hcs_testkit::{
+    artifacts,
+    host::{become_subreaper, children, cmdline},
+    require_root,
+};
 
 const HCSRUN: &str = env!("CARGO_BIN_EXE_hcsrun");
 
@@ -19,28 +23,13 @@ fn hcsrun(args: &[&str]) -> std::process::Output {
     Command::new(HCSRUN).args(args).output().unwrap()
 }
 
-/// Orphans of the commands this test runs come to this process.
-fn become_subreaper() {
-    // SAFETY: prctl with integer arguments.
-    assert_eq!(
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
-        0
-    );
-}
-
 /// This process's children a moment after a command ended: anything
 /// hcsrun left running (or unreaped) has come here by then.
 fn left_behind() -> Vec<String> {
     thread::sleep(Duration::from_millis(300));
     children()
         .into_iter()
-        .map(|pid| {
-            let line = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            format!(
-                "{pid}: {}",
-                String::from_utf8_lossy(&line).replace('\0', " ")
-            )
-        })
+        .map(|pid| format!("{pid}: {}", cmdline(pid)))
         .collect()
 }
 

@@ -40,8 +40,7 @@ async fn restore_after_kill(test: &str, kind: ServiceKind) {
     }
     // Orphaned holders come here (and are reaped) rather than to a pid 1
     // that may not reap them.
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    hcs_testkit::host::become_subreaper();
     let h = Harness::new("killed", kind);
     let mut supervisor = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test, "--include-ignored", "--nocapture"])
